@@ -1,0 +1,48 @@
+"""Assessment service: the Flask app factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Api
+
+from schemas.errors import ErrorSchema
+from service import db, errors, request_log
+from service.config import Config
+
+
+class ServiceApi(Api):
+    # Documents the error body that service.errors actually sends.
+    ERROR_SCHEMA = ErrorSchema
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_mapping(Config().as_dict())
+    app.config.update(config or {})
+
+    request_log.init_app(app)
+    db.init_app(app)
+
+    api = ServiceApi(app)
+    app.extensions["service_api"] = api
+    _register_blueprints(app, api)
+    errors.register(app)
+
+    from service import cli, docs
+
+    docs.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _register_blueprints(app: Flask, api: Api) -> None:
+    from service.api.health import blp as health_blp
+    from service.api.units import blp as units_blp
+    from service.case.views import blp_v1p0 as case_v1p0_blp
+
+    api.register_blueprint(units_blp)
+    api.register_blueprint(case_v1p0_blp)
+    # Probes stay out of the OpenAPI document: they are for the orchestrator, not for centres.
+    app.register_blueprint(health_blp)

@@ -1,0 +1,235 @@
+"""The qualification as a CASE 1.0 competency framework.
+
+The qualification is the CFDocument; units, learning outcomes and assessment criteria are
+CFItems joined by isChildOf associations; knowledge topics are CFConcepts. Identifiers are
+the stable UUIDs stored with the content, so they survive reloads and fresh databases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from service.identifiers import stable_uuid
+from service.models import Criterion, LearningOutcome, Qualification, Unit
+
+LANGUAGE = "en-GB"
+
+# (title, hierarchyCode, description): the three levels of the framework's tree.
+ITEM_TYPES = {
+    "Unit": ("1", "A unit of the qualification."),
+    "Learning Outcome": ("1.1", "What the learner will understand or be able to do."),
+    "Assessment Criterion": ("1.1.1", "What the learner must show to evidence the outcome."),
+}
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+@dataclass
+class Framework:
+    """Every CASE object of one document, by identifier, as the binding's dicts."""
+
+    base: str
+    document: dict = field(default_factory=dict)
+    items: dict[str, dict] = field(default_factory=dict)
+    associations: dict[str, dict] = field(default_factory=dict)
+    item_types: dict[str, dict] = field(default_factory=dict)
+    concepts: dict[str, dict] = field(default_factory=dict)
+    subjects: dict[str, dict] = field(default_factory=dict)
+    licences: dict[str, dict] = field(default_factory=dict)
+
+    def uri(self, collection: str, identifier: str) -> str:
+        return f"{self.base}/{collection}/{identifier}"
+
+    def link(self, collection: str, identifier: str, title: str) -> dict:
+        return {"title": title, "identifier": identifier, "uri": self.uri(collection, identifier)}
+
+    def document_link(self) -> dict:
+        return self.link("CFDocuments", self.document["identifier"], self.document["title"])
+
+    # Shapes outside a package carry a link back to their document (or package).
+    def item_out(self, identifier: str) -> dict:
+        return {**self.items[identifier], "CFDocumentURI": self.document_link()}
+
+    def association_out(self, identifier: str) -> dict:
+        return {**self.associations[identifier], "CFDocumentURI": self.document_link()}
+
+    def document_out(self) -> dict:
+        package = self.link("CFPackages", self.document["identifier"], self.document["title"])
+        return {**self.document, "CFPackageURI": package}
+
+    def associations_of(self, item_id: str) -> list[dict]:
+        return [
+            a for a in self.associations.values()
+            if item_id in (a["originNodeURI"]["identifier"], a["destinationNodeURI"]["identifier"])
+        ]
+
+    def package(self) -> dict:
+        return {
+            "CFDocument": self.document,
+            "CFItems": list(self.items.values()),
+            "CFAssociations": list(self.associations.values()),
+            "CFDefinitions": {
+                "CFConcepts": list(self.concepts.values()),
+                "CFSubjects": list(self.subjects.values()),
+                "CFLicenses": list(self.licences.values()),
+                "CFItemTypes": list(self.item_types.values()),
+                "CFAssociationGroupings": [],
+            },
+            "CFRubrics": [],
+        }
+
+
+def load_frameworks(session: Session, base: str) -> list[Framework]:
+    qualifications = session.scalars(
+        select(Qualification)
+        .order_by(Qualification.code)
+        .options(
+            selectinload(Qualification.units).selectinload(Unit.knowledge_topics),
+            selectinload(Qualification.units)
+            .selectinload(Unit.learning_outcomes)
+            .selectinload(LearningOutcome.criteria)
+            .selectinload(Criterion.versions),
+        )
+    ).all()
+    return [build_framework(q, base) for q in qualifications]
+
+
+def build_framework(qualification: Qualification, base: str) -> Framework:
+    fw = Framework(base=base)
+    _definitions(fw, qualification)
+    changed = [qualification.updated_at]
+    for unit in qualification.units:
+        changed.append(unit.updated_at)
+    for lo in (lo for unit in qualification.units for lo in unit.learning_outcomes):
+        changed.append(lo.updated_at)
+        changed.extend(c.current.created_at for c in lo.criteria)
+    last_change = iso(max(changed))
+
+    licence = next(iter(fw.licences.values()))
+    subject = next(iter(fw.subjects.values()))
+    fw.document = {
+        "identifier": qualification.uuid,
+        "uri": fw.uri("CFDocuments", qualification.uuid),
+        "creator": qualification.publisher,
+        "title": qualification.title,
+        "lastChangeDateTime": last_change,
+        "publisher": qualification.publisher,
+        "description": qualification.description,
+        "subject": [qualification.subject],
+        "subjectURI": [fw.link("CFSubjects", subject["identifier"], subject["title"])],
+        "language": LANGUAGE,
+        "version": qualification.version,
+        "adoptionStatus": "Adopted",
+        "licenseURI": fw.link("CFLicenses", licence["identifier"], licence["title"]),
+        "notes": f"Qualification code {qualification.code}.",
+    }
+    document_node = fw.link("CFDocuments", qualification.uuid, qualification.title)
+    for unit in qualification.units:
+        _add_unit(fw, unit, document_node)
+    return fw
+
+
+def _definitions(fw: Framework, qualification: Qualification) -> None:
+    stamp = iso(qualification.updated_at)
+    for title, (hierarchy, description) in ITEM_TYPES.items():
+        identifier = stable_uuid("itemtype", title)
+        fw.item_types[identifier] = {
+            "identifier": identifier, "uri": fw.uri("CFItemTypes", identifier), "title": title,
+            "description": description, "hierarchyCode": hierarchy, "typeCode": title,
+            "lastChangeDateTime": stamp,
+        }
+    subject_id = stable_uuid("subject", qualification.subject)
+    fw.subjects[subject_id] = {
+        "identifier": subject_id, "uri": fw.uri("CFSubjects", subject_id),
+        "title": qualification.subject, "hierarchyCode": "1", "lastChangeDateTime": stamp,
+    }
+    licence_id = stable_uuid("licence", qualification.code)
+    fw.licences[licence_id] = {
+        "identifier": licence_id, "uri": fw.uri("CFLicenses", licence_id),
+        "title": qualification.licence_title, "licenseText": qualification.licence_text,
+        "lastChangeDateTime": stamp,
+    }
+    for unit in qualification.units:
+        for topic in unit.knowledge_topics:
+            fw.concepts[topic.uuid] = {
+                "identifier": topic.uuid, "uri": fw.uri("CFConcepts", topic.uuid),
+                "title": topic.title, "keywords": topic.title,
+                "hierarchyCode": f"{unit.code}.{topic.code}", "description": topic.description,
+                "lastChangeDateTime": iso(unit.updated_at),
+            }
+
+
+def _item_type_link(fw: Framework, title: str) -> dict:
+    return fw.link("CFItemTypes", stable_uuid("itemtype", title), title)
+
+
+def _add_item(fw: Framework, identifier: str, item_type: str, **fields) -> dict:
+    item = {
+        "identifier": identifier,
+        "uri": fw.uri("CFItems", identifier),
+        "CFItemType": item_type,
+        "CFItemTypeURI": _item_type_link(fw, item_type),
+        "language": LANGUAGE,
+        **fields,
+    }
+    fw.items[identifier] = item
+    return item
+
+
+def _child_of(fw: Framework, child: dict, parent: dict, sequence: int, stamp: str) -> None:
+    identifier = stable_uuid("association", f"{child['identifier']}:isChildOf:{parent['identifier']}")
+    fw.associations[identifier] = {
+        "identifier": identifier,
+        "associationType": "isChildOf",
+        "sequenceNumber": sequence,
+        "uri": fw.uri("CFAssociations", identifier),
+        "originNodeURI": {
+            "title": child.get("humanCodingScheme", child["identifier"]),
+            "identifier": child["identifier"],
+            "uri": child["uri"],
+        },
+        "destinationNodeURI": parent,
+        "lastChangeDateTime": stamp,
+    }
+
+
+def _node(item: dict) -> dict:
+    return {"title": item["humanCodingScheme"], "identifier": item["identifier"], "uri": item["uri"]}
+
+
+def _add_unit(fw: Framework, unit: Unit, document_node: dict) -> None:
+    stamp = iso(unit.updated_at)
+    level = [f"RQF Level {unit.level}"]
+    unit_item = _add_item(
+        fw, unit.uuid, "Unit",
+        fullStatement=unit.title, humanCodingScheme=unit.code,
+        abbreviatedStatement=unit.title, notes=unit.synopsis,
+        conceptKeywords=[t.title for t in unit.knowledge_topics],
+        educationLevel=level, lastChangeDateTime=stamp,
+    )
+    _child_of(fw, unit_item, document_node, int(unit.code.rsplit("-", 1)[-1]), stamp)
+    for lo in unit.learning_outcomes:
+        lo_stamp = iso(lo.updated_at)
+        lo_item = _add_item(
+            fw, lo.uuid, "Learning Outcome",
+            fullStatement=lo.statement, humanCodingScheme=lo.code,
+            listEnumeration=str(lo.position), educationLevel=level, lastChangeDateTime=lo_stamp,
+        )
+        _child_of(fw, lo_item, _node(unit_item), lo.position, lo_stamp)
+        for criterion in lo.criteria:
+            version = criterion.current
+            ac_stamp = iso(version.created_at)
+            ac_item = _add_item(
+                fw, criterion.uuid, "Assessment Criterion",
+                fullStatement=version.text, humanCodingScheme=criterion.code,
+                listEnumeration=str(criterion.position),
+                notes=f"Evidence ({version.evidence_type}): {version.evidence}",
+                educationLevel=level, lastChangeDateTime=ac_stamp,
+            )
+            _child_of(fw, ac_item, _node(lo_item), criterion.position, ac_stamp)

@@ -1,0 +1,45 @@
+"""Configuration from environment variables, with defaults that run with no set-up."""
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_PATH = PROJECT_ROOT / "instance" / "assessment.sqlite3"
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url:
+        return f"sqlite:///{DEFAULT_SQLITE_PATH}"
+    # Heroku-style URLs name the driver "postgres"; SQLAlchemy wants the psycopg 3 dialect spelt out.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Config:
+    """Settings read once, when the app is created. Tests pass overrides to create_app()."""
+
+    def __init__(self) -> None:
+        env = os.environ
+        self.DATABASE_URL = _database_url()
+        self.CONTENT_DIR = Path(env.get("CONTENT_DIR", PROJECT_ROOT / "criteria_data"))
+        # PUBLIC_BASE_URL pins the host used in CASE uris; without it the request's host is used.
+        self.PUBLIC_BASE_URL = env.get("PUBLIC_BASE_URL", "").rstrip("/")
+        self.SECRET_KEY = env.get("SECRET_KEY", "dev-only-secret-change-me")
+        self.API_CACHE_MAX_AGE = int(env.get("API_CACHE_MAX_AGE", "300"))
+        self.LOG_LEVEL = env.get("LOG_LEVEL", "INFO")
+
+        # flask-smorest / OpenAPI
+        self.API_TITLE = "Customer Service Qualification Assessment Service"
+        self.API_VERSION = "1.0.0"
+        self.OPENAPI_VERSION = "3.1.0"
+        self.OPENAPI_URL_PREFIX = "/"
+        self.OPENAPI_JSON_PATH = "openapi.json"
+        self.OPENAPI_SWAGGER_UI_PATH = "docs"
+        # Served from the swagger-ui-bundle package by service.docs, never from a CDN.
+        self.OPENAPI_SWAGGER_UI_URL = "/docs/assets/"
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k.isupper()}

@@ -1,0 +1,115 @@
+"""One JSON error shape for the REST API, and CASE's imsx_StatusInfo under /ims/case/."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from http import HTTPStatus
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+CASE_PREFIX = "/ims/case/"
+
+# CASE's codeMinor vocabulary for the statuses we answer with.
+CASE_CODE_MINOR = {
+    400: "invalid_selection_field",
+    401: "unauthorisedrequest",
+    403: "forbidden",
+    404: "unknownobject",
+    422: "invalid_selection_field",
+    429: "server_busy",
+}
+
+
+def error_code(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+    except ValueError:
+        return "error"
+
+
+def _details(error: HTTPException) -> dict:
+    """webargs puts its messages in error.data["messages"] keyed by location; flatten them."""
+    messages = (getattr(error, "data", None) or {}).get("messages") or {}
+    details: dict = {}
+    for location_messages in messages.values():
+        if isinstance(location_messages, dict):
+            details.update(location_messages)
+    return details
+
+
+def _message(error: HTTPException, details: dict) -> str:
+    message = (getattr(error, "data", None) or {}).get("message")
+    if message:
+        return message
+    if details:
+        return "Invalid parameter(s): " + ", ".join(sorted(details))
+    return error.description or HTTPStatus(error.code).phrase
+
+
+def rest_error(status: int, message: str, details: dict | None = None, reference: str = ""):
+    body = {"status": status, "code": error_code(status), "message": message}
+    if details:
+        body["details"] = details
+    if reference:
+        body["reference"] = reference
+    return jsonify(body), status
+
+
+def case_error(status: int, description: str, code_minor: str | None = None):
+    minor = code_minor or CASE_CODE_MINOR.get(status, "internal_server_error")
+    body = {
+        "imsx_codeMajor": "failure",
+        "imsx_severity": "error",
+        "imsx_description": description,
+        "imsx_codeMinor": {
+            "imsx_codeMinorField": [
+                {"imsx_codeMinorFieldName": "TargetEndSystem", "imsx_codeMinorFieldValue": minor}
+            ]
+        },
+    }
+    return jsonify(body), status
+
+
+def handle_http_exception(error: HTTPException):
+    status = error.code or 500
+    if status == 304:
+        return _not_modified()
+    details = _details(error)
+    message = _message(error, details)
+    if request.path.startswith(CASE_PREFIX):
+        return case_error(status, message, (getattr(error, "data", None) or {}).get("code_minor"))
+    response, status = rest_error(status, message, details)
+    if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response, status
+
+
+def _not_modified():
+    response = Response(status=304)
+    tags = list(request.if_none_match)
+    if len(tags) == 1:
+        response.set_etag(tags[0])
+    return response
+
+
+def handle_unexpected(error: Exception):
+    """Last resort: log with a reference, answer without internals."""
+    if isinstance(error, HTTPException):
+        return handle_http_exception(error)
+    reference = uuid.uuid4().hex[:12]
+    log.exception("unhandled error reference=%s path=%s", reference, request.path)
+    message = f"Something went wrong on our side. Quote reference {reference}."
+    if request.path.startswith(CASE_PREFIX):
+        return case_error(500, message)
+    return rest_error(500, message, reference=reference)
+
+
+def register(app: Flask) -> None:
+    """Call after flask-smorest's Api is set up: this replaces its HTTPException handler."""
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(InternalServerError, handle_unexpected)
+    app.register_error_handler(Exception, handle_unexpected)
