@@ -32,7 +32,10 @@ def _count_and_page(session: Session, query: Select, page: Page) -> tuple[int, l
 
 
 def list_units(
-    session: Session, page: Page, level: int | None = None, grading: str | None = None,
+    session: Session,
+    page: Page,
+    level: int | None = None,
+    grading: str | None = None,
     q: str | None = None,
 ) -> tuple[int, list[Unit]]:
     query = select(Unit).order_by(Unit.code).options(selectinload(Unit.criteria))
@@ -71,8 +74,12 @@ def _current_version_join():
 
 
 def list_criteria(
-    session: Session, page: Page, unit_id: int | None = None, evidence_type: str | None = None,
-    band: str | None = None, q: str | None = None,
+    session: Session,
+    page: Page,
+    unit_id: int | None = None,
+    evidence_type: str | None = None,
+    band: str | None = None,
+    q: str | None = None,
 ) -> tuple[int, list[Criterion]]:
     query = (
         select(Criterion)

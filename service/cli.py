@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup
+from flask.cli import AppGroup, FlaskGroup
 
 from service import db, migrations
 from service.content_loader import ContentError, load_content, read_data_file, read_units
 
-
-@click.group("db", help="Database schema.")
-def db_group() -> None:
-    pass
+# AppGroup runs each command inside an application context.
+db_group = AppGroup("db", help="Database schema.")
 
 
 @db_group.command("upgrade", help="Apply Alembic migrations up to the newest.")
@@ -21,9 +19,7 @@ def db_upgrade() -> None:
     click.echo("database is at the newest migration")
 
 
-@click.group("content", help="The awarding body's content in criteria_data/.")
-def content_group() -> None:
-    pass
+content_group = AppGroup("content", help="The awarding body's content in criteria_data/.")
 
 
 @content_group.command("check", help="Validate the data files without touching the database.")

@@ -11,7 +11,7 @@ def _database_url() -> str:
     url = os.environ.get("DATABASE_URL", "")
     if not url:
         return f"sqlite:///{DEFAULT_SQLITE_PATH}"
-    # Heroku-style URLs name the driver "postgres"; SQLAlchemy wants the psycopg 3 dialect spelt out.
+    # Heroku-style URLs say "postgres"; SQLAlchemy wants the psycopg 3 dialect spelt out.
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]

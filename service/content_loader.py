@@ -108,13 +108,19 @@ def _check_unit_references(file: Path, unit: dict[str, Any]) -> None:
 
 def load_content(session: Session, content_dir: Path) -> LoadReport:
     """Validate every file first, then write in one transaction (all or nothing)."""
-    qualification_data = read_data_file(content_dir / "qualification.yaml", "qualification.schema.json")
+    qualification_data = read_data_file(
+        content_dir / "qualification.yaml", "qualification.schema.json"
+    )
     units = read_units(content_dir)
     report = LoadReport()
-    with session.begin():
+    try:
         qualification = _upsert_qualification(session, qualification_data, report)
         for _file, unit_data in units:
             _upsert_unit(session, qualification, unit_data, report)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
     return report
 
 
@@ -135,16 +141,19 @@ def _upsert_qualification(session: Session, data: dict, report: LoadReport) -> Q
         qualification = Qualification(code=data["code"], uuid=stable_uuid("document", data["code"]))
         session.add(qualification)
         report.changes.append(f"qualification {data['code']} created")
-    if _assign(
-        qualification,
-        title=data["title"],
-        description=data["description"],
-        publisher=data["publisher"],
-        version=data["version"],
-        subject=data["subject"],
-        licence_title=data["licence"]["title"],
-        licence_text=data["licence"]["text"],
-    ) and not created:
+    if (
+        _assign(
+            qualification,
+            title=data["title"],
+            description=data["description"],
+            publisher=data["publisher"],
+            version=data["version"],
+            subject=data["subject"],
+            licence_title=data["licence"]["title"],
+            licence_text=data["licence"]["text"],
+        )
+        and not created
+    ):
         qualification.updated_at = utcnow()
         report.changes.append(f"qualification {data['code']} updated")
     return qualification
@@ -185,7 +194,10 @@ def _sync_unit_texts(unit: Unit, data: dict) -> bool:
     if [(t.code, t.title, t.description) for t in unit.knowledge_topics] != topics:
         unit.knowledge_topics = [
             KnowledgeTopic(
-                code=c, title=t, description=d, position=i,
+                code=c,
+                title=t,
+                description=d,
+                position=i,
                 uuid=stable_uuid("concept", f"{unit.code}.{c}"),
             )
             for i, (c, t, d) in enumerate(topics, start=1)
@@ -214,10 +226,15 @@ def _upsert_learning_outcome(
         lo = LearningOutcome(code=code, uuid=stable_uuid("outcome", code), unit=unit)
         session.add(lo)
         report.changes.append(f"learning outcome {code} created")
-    if _assign(
-        lo, statement=data["statement"], position=position,
-        knowledge_topic_codes=list(data["knowledge_topics"]),
-    ) and not created:
+    if (
+        _assign(
+            lo,
+            statement=data["statement"],
+            position=position,
+            knowledge_topic_codes=list(data["knowledge_topics"]),
+        )
+        and not created
+    ):
         lo.updated_at = utcnow()
         report.changes.append(f"learning outcome {code} updated")
     session.flush()
@@ -238,8 +255,14 @@ def _upsert_criterion(
     digest = criterion_hash(data)
     criterion = session.scalar(select(Criterion).where(Criterion.code == code))
     if criterion is None:
-        criterion = Criterion(code=code, uuid=stable_uuid("criterion", code), unit=unit,
-                              learning_outcome=lo, position=position, current_version=1)
+        criterion = Criterion(
+            code=code,
+            uuid=stable_uuid("criterion", code),
+            unit=unit,
+            learning_outcome=lo,
+            position=position,
+            current_version=1,
+        )
         criterion.versions.append(_version(1, data, digest))
         session.add(criterion)
         report.changes.append(f"criterion {code} created")

@@ -14,7 +14,7 @@ def utcnow() -> datetime:
 
 
 class UTCDateTime(TypeDecorator):
-    """Stores UTC and always gives back an aware datetime: SQLite forgets the zone, PostgreSQL keeps it."""
+    """Stores UTC and gives back an aware datetime: SQLite forgets the zone, PostgreSQL keeps it."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -145,7 +145,7 @@ class LearningOutcome(Base):
 
 
 class Criterion(Base):
-    """An assessment criterion. Its wording lives in versions: an edit adds one, never rewrites one."""
+    """An assessment criterion. Its wording lives in versions: an edit adds one, never rewrites."""
 
     __tablename__ = "criteria"
 
@@ -160,7 +160,9 @@ class Criterion(Base):
     unit: Mapped[Unit] = relationship(back_populates="criteria")
     learning_outcome: Mapped[LearningOutcome] = relationship(back_populates="criteria")
     versions: Mapped[list[CriterionVersion]] = relationship(
-        back_populates="criterion", order_by="CriterionVersion.version", cascade="all, delete-orphan"
+        back_populates="criterion",
+        order_by="CriterionVersion.version",
+        cascade="all, delete-orphan",
     )
 
     @property
@@ -169,7 +171,7 @@ class Criterion(Base):
 
     @property
     def guidance(self) -> dict:
-        """What assessors judge against (the marking point) and what learners are told (exam tips)."""
+        """What assessors judge against (marking point) and what learners are told (exam tips)."""
         return {
             "assessor": self.current.marking_point,
             "learner": [g.text for g in self.unit.guidance],

@@ -28,14 +28,20 @@ def init_app(app: Flask) -> None:
         response.headers["X-Request-ID"] = g.get("request_id", "")
         _set_cache_control(app, response)
         if log.isEnabledFor(logging.INFO):
-            elapsed_ms = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
-            log.info(json.dumps({
-                "request_id": g.get("request_id"),
-                "method": request.method,
-                "path": request.path,
-                "status": response.status_code,
-                "ms": round(elapsed_ms, 2),
-            }))
+            elapsed_ms = (
+                time.perf_counter() - g.get("request_started", time.perf_counter())
+            ) * 1000
+            log.info(
+                json.dumps(
+                    {
+                        "request_id": g.get("request_id"),
+                        "method": request.method,
+                        "path": request.path,
+                        "status": response.status_code,
+                        "ms": round(elapsed_ms, 2),
+                    }
+                )
+            )
         return response
 
 

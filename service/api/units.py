@@ -8,7 +8,9 @@ from service import catalogue, db
 from service.api.paging import paginated
 
 blp = Blueprint(
-    "units", __name__, url_prefix="/api/v1",
+    "units",
+    __name__,
+    url_prefix="/api/v1",
     description="The qualification's units, learning outcomes and assessment criteria.",
 )
 
@@ -42,7 +44,7 @@ def get_unit(unit_code):
 @blp.alt_response(404, response="DEFAULT_ERROR")
 @blp.paginate()
 def list_unit_criteria(args, unit_code, pagination_parameters):
-    """The unit's assessment criteria (current versions), filtered by evidence type, band or text."""
+    """The unit's criteria (current versions), filtered by evidence type, band or text."""
     unit_id = catalogue.unit_id_for(db.session(), unit_code)
     if unit_id is None:
         abort(404, message=f"No unit with code {unit_code!r}.")

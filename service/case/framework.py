@@ -65,7 +65,8 @@ class Framework:
 
     def associations_of(self, item_id: str) -> list[dict]:
         return [
-            a for a in self.associations.values()
+            a
+            for a in self.associations.values()
             if item_id in (a["originNodeURI"]["identifier"], a["destinationNodeURI"]["identifier"])
         ]
 
@@ -140,27 +141,39 @@ def _definitions(fw: Framework, qualification: Qualification) -> None:
     for title, (hierarchy, description) in ITEM_TYPES.items():
         identifier = stable_uuid("itemtype", title)
         fw.item_types[identifier] = {
-            "identifier": identifier, "uri": fw.uri("CFItemTypes", identifier), "title": title,
-            "description": description, "hierarchyCode": hierarchy, "typeCode": title,
+            "identifier": identifier,
+            "uri": fw.uri("CFItemTypes", identifier),
+            "title": title,
+            "description": description,
+            "hierarchyCode": hierarchy,
+            "typeCode": title,
             "lastChangeDateTime": stamp,
         }
     subject_id = stable_uuid("subject", qualification.subject)
     fw.subjects[subject_id] = {
-        "identifier": subject_id, "uri": fw.uri("CFSubjects", subject_id),
-        "title": qualification.subject, "hierarchyCode": "1", "lastChangeDateTime": stamp,
+        "identifier": subject_id,
+        "uri": fw.uri("CFSubjects", subject_id),
+        "title": qualification.subject,
+        "hierarchyCode": "1",
+        "lastChangeDateTime": stamp,
     }
     licence_id = stable_uuid("licence", qualification.code)
     fw.licences[licence_id] = {
-        "identifier": licence_id, "uri": fw.uri("CFLicenses", licence_id),
-        "title": qualification.licence_title, "licenseText": qualification.licence_text,
+        "identifier": licence_id,
+        "uri": fw.uri("CFLicenses", licence_id),
+        "title": qualification.licence_title,
+        "licenseText": qualification.licence_text,
         "lastChangeDateTime": stamp,
     }
     for unit in qualification.units:
         for topic in unit.knowledge_topics:
             fw.concepts[topic.uuid] = {
-                "identifier": topic.uuid, "uri": fw.uri("CFConcepts", topic.uuid),
-                "title": topic.title, "keywords": topic.title,
-                "hierarchyCode": f"{unit.code}.{topic.code}", "description": topic.description,
+                "identifier": topic.uuid,
+                "uri": fw.uri("CFConcepts", topic.uuid),
+                "title": topic.title,
+                "keywords": topic.title,
+                "hierarchyCode": f"{unit.code}.{topic.code}",
+                "description": topic.description,
                 "lastChangeDateTime": iso(unit.updated_at),
             }
 
@@ -183,7 +196,9 @@ def _add_item(fw: Framework, identifier: str, item_type: str, **fields) -> dict:
 
 
 def _child_of(fw: Framework, child: dict, parent: dict, sequence: int, stamp: str) -> None:
-    identifier = stable_uuid("association", f"{child['identifier']}:isChildOf:{parent['identifier']}")
+    identifier = stable_uuid(
+        "association", f"{child['identifier']}:isChildOf:{parent['identifier']}"
+    )
     fw.associations[identifier] = {
         "identifier": identifier,
         "associationType": "isChildOf",
@@ -200,36 +215,54 @@ def _child_of(fw: Framework, child: dict, parent: dict, sequence: int, stamp: st
 
 
 def _node(item: dict) -> dict:
-    return {"title": item["humanCodingScheme"], "identifier": item["identifier"], "uri": item["uri"]}
+    return {
+        "title": item["humanCodingScheme"],
+        "identifier": item["identifier"],
+        "uri": item["uri"],
+    }
 
 
 def _add_unit(fw: Framework, unit: Unit, document_node: dict) -> None:
     stamp = iso(unit.updated_at)
     level = [f"RQF Level {unit.level}"]
     unit_item = _add_item(
-        fw, unit.uuid, "Unit",
-        fullStatement=unit.title, humanCodingScheme=unit.code,
-        abbreviatedStatement=unit.title, notes=unit.synopsis,
+        fw,
+        unit.uuid,
+        "Unit",
+        fullStatement=unit.title,
+        humanCodingScheme=unit.code,
+        abbreviatedStatement=unit.title,
+        notes=unit.synopsis,
         conceptKeywords=[t.title for t in unit.knowledge_topics],
-        educationLevel=level, lastChangeDateTime=stamp,
+        educationLevel=level,
+        lastChangeDateTime=stamp,
     )
     _child_of(fw, unit_item, document_node, int(unit.code.rsplit("-", 1)[-1]), stamp)
     for lo in unit.learning_outcomes:
         lo_stamp = iso(lo.updated_at)
         lo_item = _add_item(
-            fw, lo.uuid, "Learning Outcome",
-            fullStatement=lo.statement, humanCodingScheme=lo.code,
-            listEnumeration=str(lo.position), educationLevel=level, lastChangeDateTime=lo_stamp,
+            fw,
+            lo.uuid,
+            "Learning Outcome",
+            fullStatement=lo.statement,
+            humanCodingScheme=lo.code,
+            listEnumeration=str(lo.position),
+            educationLevel=level,
+            lastChangeDateTime=lo_stamp,
         )
         _child_of(fw, lo_item, _node(unit_item), lo.position, lo_stamp)
         for criterion in lo.criteria:
             version = criterion.current
             ac_stamp = iso(version.created_at)
             ac_item = _add_item(
-                fw, criterion.uuid, "Assessment Criterion",
-                fullStatement=version.text, humanCodingScheme=criterion.code,
+                fw,
+                criterion.uuid,
+                "Assessment Criterion",
+                fullStatement=version.text,
+                humanCodingScheme=criterion.code,
                 listEnumeration=str(criterion.position),
                 notes=f"Evidence ({version.evidence_type}): {version.evidence}",
-                educationLevel=level, lastChangeDateTime=ac_stamp,
+                educationLevel=level,
+                lastChangeDateTime=ac_stamp,
             )
             _child_of(fw, ac_item, _node(lo_item), criterion.position, ac_stamp)

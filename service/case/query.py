@@ -57,7 +57,8 @@ def apply_filter(records: list[dict], expression: str, known: set[str]) -> list[
     joiner, combine = (" OR ", any) if has_or else (" AND ", all)
     clauses = [_parse_clause(c, known) for c in expression.split(joiner)]
     return [
-        r for r in records
+        r
+        for r in records
         if combine(test(_as_text(r.get(field)), value) for field, test, value in clauses)
     ]
 

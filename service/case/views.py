@@ -14,18 +14,37 @@ from service.case.framework import Framework, load_frameworks
 from service.errors import case_error
 
 V1P0 = "/ims/case/v1p0"
-UUID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+UUID_PATTERN = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
+)
 
 blp_v1p0 = Blueprint(
-    "case_v1p0", __name__, url_prefix=V1P0,
+    "case_v1p0",
+    __name__,
+    url_prefix=V1P0,
     description="1EdTech CASE 1.0: the qualification as a competency framework "
     "(document, units, learning outcomes and criteria as CFItems).",
 )
 
 DOCUMENT_FIELDS = {
-    "identifier", "uri", "creator", "title", "lastChangeDateTime", "officialSourceURL",
-    "publisher", "description", "subject", "subjectURI", "language", "version",
-    "adoptionStatus", "statusStartDate", "statusEndDate", "licenseURI", "notes", "CFPackageURI",
+    "identifier",
+    "uri",
+    "creator",
+    "title",
+    "lastChangeDateTime",
+    "officialSourceURL",
+    "publisher",
+    "description",
+    "subject",
+    "subjectURI",
+    "language",
+    "version",
+    "adoptionStatus",
+    "statusStartDate",
+    "statusEndDate",
+    "licenseURI",
+    "notes",
+    "CFPackageURI",
 }
 
 
@@ -118,7 +137,9 @@ def _definition_set(collection: str, key: str, sourced_id: str) -> dict:
     by hierarchyCode."""
     fw, record = _find(collection, sourced_id)
     prefix = record["hierarchyCode"] + "."
-    children = [r for r in getattr(fw, collection).values() if r["hierarchyCode"].startswith(prefix)]
+    children = [
+        r for r in getattr(fw, collection).values() if r["hierarchyCode"].startswith(prefix)
+    ]
     return {key: [record, *children]}
 
 

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Set up, migrate, load the content and serve on http://127.0.0.1:${PORT:-5000}.
+# Embedded default: a SQLite file in instance/. Set DATABASE_URL for PostgreSQL.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+
+assessment db upgrade
+assessment content load
+PORT=${PORT:-5000}
+echo "Serving on http://127.0.0.1:${PORT}  (API docs: http://127.0.0.1:${PORT}/docs)"
+exec gunicorn --bind "127.0.0.1:${PORT}" --workers "${WEB_CONCURRENCY:-2}" \
+  --access-logfile - 'service.wsgi:app'

@@ -1,0 +1,88 @@
+"""Fixtures. The database is SQLite unless TEST_DATABASE_URL names a PostgreSQL server.
+
+Tests that change content get an isolated database of their own: a temporary SQLite file,
+or on PostgreSQL a schema of their own selected through search_path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from service import create_app, db, migrations
+from service.config import PROJECT_ROOT
+from service.content_loader import load_content
+
+SHARED = PROJECT_ROOT.parent / "shared"
+CONTENT_DIR = PROJECT_ROOT / "criteria_data"
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+def on_postgres() -> bool:
+    return TEST_DATABASE_URL.startswith("postgresql")
+
+
+@contextlib.contextmanager
+def isolated_database(tmp_path: Path):
+    """Yield the URL of an empty database that nothing else uses."""
+    if not on_postgres():
+        yield f"sqlite:///{tmp_path / f'{uuid.uuid4().hex}.sqlite3'}"
+        return
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(TEST_DATABASE_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in TEST_DATABASE_URL else "?"
+    try:
+        yield f"{TEST_DATABASE_URL}{separator}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def make_app(database_url: str, content_dir: Path = CONTENT_DIR, **config):
+    migrations.upgrade(database_url)
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "CONTENT_DIR": content_dir,
+            **config,
+        }
+    )
+    with app.app_context():
+        load_content(db.session(), content_dir)
+    return app
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    """One migrated database with the content loaded, shared by read-only tests."""
+    with isolated_database(tmp_path_factory.mktemp("db")) as url:
+        application = make_app(url)
+        yield application
+        application.extensions["db_engine"].dispose()
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture()
+def fresh(tmp_path):
+    """An app on its own database, with a copy of criteria_data/ that the test may edit."""
+    content_dir = tmp_path / "criteria_data"
+    shutil.copytree(CONTENT_DIR, content_dir)
+    with isolated_database(tmp_path) as url:
+        application = make_app(url, content_dir)
+        yield application, content_dir
+        application.extensions["db_engine"].dispose()
