@@ -8,7 +8,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from schemas.errors import ErrorSchema
-from service import db, errors, request_log
+from service import cache, db, errors, request_log
 from service.config import Config
 
 
@@ -24,6 +24,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     request_log.init_app(app)
     db.init_app(app)
+    cache.init_app(app)
 
     api = ServiceApi(app)
     app.extensions["service_api"] = api

@@ -6,7 +6,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup
 
-from service import db, migrations
+from service import cache, db, migrations
 from service.content_loader import ContentError, load_content, read_data_file, read_units
 
 # AppGroup runs each command inside an application context.
@@ -39,6 +39,8 @@ def content_load() -> None:
         report = load_content(db.session(), current_app.config["CONTENT_DIR"])
     except ContentError as exc:
         raise click.ClickException(str(exc)) from exc
+    # Always: a process that loaded without clearing (a test, a crash) must not leave stale pages.
+    cache.clear()
     for change in report.changes:
         click.echo(change)
     click.echo(f"{len(report.changes)} change(s)" if report.changed else "content unchanged")

@@ -30,6 +30,8 @@ class Config:
         self.SECRET_KEY = env.get("SECRET_KEY", "dev-only-secret-change-me")
         self.API_CACHE_MAX_AGE = int(env.get("API_CACHE_MAX_AGE", "300"))
         self.LOG_LEVEL = env.get("LOG_LEVEL", "INFO")
+        self.REDIS_URL = env.get("REDIS_URL", "")
+        self.CONTENT_CACHE_SECONDS = int(env.get("CONTENT_CACHE_SECONDS", "60"))
 
         # flask-smorest / OpenAPI
         self.API_TITLE = "Customer Service Qualification Assessment Service"

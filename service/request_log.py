@@ -27,6 +27,9 @@ def init_app(app: Flask) -> None:
     def _finish(response):
         response.headers["X-Request-ID"] = g.get("request_id", "")
         _set_cache_control(app, response)
+        # Cached responses skip the view (and flask-smorest's If-None-Match check): answer 304 here.
+        if request.method == "GET" and response.status_code == 200 and response.get_etag()[0]:
+            response.make_conditional(request)
         if log.isEnabledFor(logging.INFO):
             elapsed_ms = (
                 time.perf_counter() - g.get("request_started", time.perf_counter())

@@ -6,6 +6,7 @@ from schemas.criteria import CriteriaQueryArgs, CriterionDetailSchema, Criterion
 from schemas.units import UnitQueryArgs, UnitSchema, UnitSummarySchema
 from service import catalogue, db
 from service.api.paging import paginated
+from service.cache import content_cached
 
 blp = Blueprint(
     "units",
@@ -16,6 +17,7 @@ blp = Blueprint(
 
 
 @blp.route("/units")
+@content_cached
 @blp.etag
 @blp.arguments(UnitQueryArgs, location="query")
 @blp.response(200, UnitSummarySchema(many=True))
@@ -26,6 +28,7 @@ def list_units(args, pagination_parameters):
 
 
 @blp.route("/units/<string:unit_code>")
+@content_cached
 @blp.etag
 @blp.response(200, UnitSchema)
 @blp.alt_response(404, response="DEFAULT_ERROR")
@@ -38,6 +41,7 @@ def get_unit(unit_code):
 
 
 @blp.route("/units/<string:unit_code>/criteria")
+@content_cached
 @blp.etag
 @blp.arguments(CriteriaQueryArgs, location="query")
 @blp.response(200, CriterionSchema(many=True))
@@ -54,6 +58,7 @@ def list_unit_criteria(args, unit_code, pagination_parameters):
 
 
 @blp.route("/criteria/<string:criterion_code>")
+@content_cached
 @blp.etag
 @blp.response(200, CriterionDetailSchema)
 @blp.alt_response(404, response="DEFAULT_ERROR")

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint, abort
 
 from schemas.case import CaseListArgs
 from service import db
+from service.cache import content_cached
 from service.case import query
 from service.case.framework import Framework, load_frameworks
 from service.errors import case_error
@@ -71,6 +72,7 @@ def _find(collection: str, sourced_id: str):
 
 
 @blp_v1p0.route("/CFDocuments")
+@content_cached
 @blp_v1p0.arguments(CaseListArgs, location="query")
 @blp_v1p0.response(200, description="CFDocumentSet: every framework this service publishes")
 def get_all_documents(args):
@@ -93,6 +95,7 @@ def get_all_documents(args):
 
 
 @blp_v1p0.route("/CFDocuments/<string:sourced_id>")
+@content_cached
 @blp_v1p0.response(200, description="CFDocument")
 def get_document(sourced_id):
     """getCFDocument"""
@@ -101,6 +104,7 @@ def get_document(sourced_id):
 
 
 @blp_v1p0.route("/CFPackages/<string:sourced_id>")
+@content_cached
 @blp_v1p0.response(200, description="CFPackage: the document with all its items and associations")
 def get_package(sourced_id):
     """getCFPackage"""
@@ -109,6 +113,7 @@ def get_package(sourced_id):
 
 
 @blp_v1p0.route("/CFItems/<string:sourced_id>")
+@content_cached
 @blp_v1p0.response(200, description="CFItem: a unit, learning outcome or assessment criterion")
 def get_item(sourced_id):
     """getCFItem"""
@@ -117,6 +122,7 @@ def get_item(sourced_id):
 
 
 @blp_v1p0.route("/CFAssociations/<string:sourced_id>")
+@content_cached
 @blp_v1p0.response(200, description="CFAssociation")
 def get_association(sourced_id):
     """getCFAssociation"""
@@ -125,6 +131,7 @@ def get_association(sourced_id):
 
 
 @blp_v1p0.route("/CFItemAssociations/<string:sourced_id>")
+@content_cached
 @blp_v1p0.response(200, description="CFAssociationSet: the item and every association it is in")
 def get_item_associations(sourced_id):
     """getCFItemAssociations"""
@@ -144,6 +151,7 @@ def _definition_set(collection: str, key: str, sourced_id: str) -> dict:
 
 
 @blp_v1p0.route("/CFItemTypes/<string:sourced_id>")
+@content_cached
 @blp_v1p0.response(200, description="CFItemTypeSet")
 def get_item_type(sourced_id):
     """getCFItemType"""
@@ -151,6 +159,7 @@ def get_item_type(sourced_id):
 
 
 @blp_v1p0.route("/CFConcepts/<string:sourced_id>")
+@content_cached
 @blp_v1p0.response(200, description="CFConceptSet: a unit's knowledge topic")
 def get_concept(sourced_id):
     """getCFConcept"""
@@ -158,6 +167,7 @@ def get_concept(sourced_id):
 
 
 @blp_v1p0.route("/CFSubjects/<string:sourced_id>")
+@content_cached
 @blp_v1p0.response(200, description="CFSubjectSet")
 def get_subject(sourced_id):
     """getCFSubject"""
@@ -165,6 +175,7 @@ def get_subject(sourced_id):
 
 
 @blp_v1p0.route("/CFLicenses/<string:sourced_id>")
+@content_cached
 @blp_v1p0.response(200, description="CFLicense")
 def get_licence(sourced_id):
     """getCFLicense"""

@@ -1,0 +1,69 @@
+"""The content response cache: hits still answer If-None-Match, and a content load clears it."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+
+import pytest
+import redis
+import yaml
+
+from service import db
+from service.content_loader import load_content
+from tests.conftest import CONTENT_DIR, isolated_database, make_app
+
+
+def _edit_first_criterion(content_dir, text):
+    path = content_dir / "units" / "CSC-01.yaml"
+    unit = yaml.safe_load(path.read_text(encoding="utf-8"))
+    unit["learning_outcomes"][0]["criteria"][0]["text"] = text
+    path.write_text(yaml.safe_dump(unit, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def _redis_available() -> bool:
+    try:
+        return redis.Redis.from_url("redis://127.0.0.1:6379/15").ping()
+    except redis.RedisError:
+        return False
+
+
+@pytest.mark.parametrize("backend", ["process", "redis"])
+def test_content_load_clears_the_cache(tmp_path, backend):
+    if backend == "redis" and not _redis_available():
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    config = {}
+    if backend == "redis":
+        config = {
+            "REDIS_URL": "redis://127.0.0.1:6379/15",
+            "CACHE_KEY_PREFIX": f"test-{uuid.uuid4().hex}:",
+        }
+    content_dir = tmp_path / "criteria_data"
+    shutil.copytree(CONTENT_DIR, content_dir)
+    with isolated_database(tmp_path) as url:
+        app = make_app(url, content_dir, **config)
+        # A second app on the same database and cache stands for another gunicorn worker.
+        other = make_app(url, content_dir, **config)
+        url_path = "/api/v1/criteria/CSC-01.AC1"
+        before = app.test_client().get(url_path).get_json()
+        etag = app.test_client().get(url_path).headers["ETag"]
+        cached = app.test_client().get(url_path, headers={"If-None-Match": etag})
+        assert cached.status_code == 304
+
+        _edit_first_criterion(content_dir, "The learner can name two procedures and their purpose.")
+        with app.app_context():
+            assert load_content(db.session(), content_dir).changed
+        # Loaded behind the cache's back: the cached page is still served.
+        assert app.test_client().get(url_path).get_json()["version"] == before["version"]
+        assert other.test_client().get(url_path).status_code == 200
+
+        result = app.test_cli_runner().invoke(args=["content", "load"])
+        assert result.exit_code == 0, result.output
+
+        after = app.test_client().get(url_path).get_json()
+        assert after["version"] == before["version"] + 1
+        if backend == "redis":
+            # The shared cache was cleared for every process, not only the one that loaded.
+            assert other.test_client().get(url_path).get_json()["version"] == 2
+        for application in (app, other):
+            application.extensions["db_engine"].dispose()
