@@ -29,8 +29,8 @@ def init_app(app: Flask) -> None:
 
 
 def _key(*_args, **_kwargs) -> str:
-    # The host is part of the key: CASE answers carry absolute URIs built from it.
-    raw = f"{request.host}{request.path}?{sorted(request.args.items(multi=True))}"
+    # Scheme and host are part of the key: CASE answers carry absolute URIs built from them.
+    raw = f"{request.host_url}{request.path}?{sorted(request.args.items(multi=True))}"
     return "view:" + hashlib.sha256(raw.encode()).hexdigest()
 
 

@@ -8,7 +8,7 @@ the stable UUIDs stored with the content, so they survive reloads and fresh data
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -27,7 +27,8 @@ ITEM_TYPES = {
 
 
 def iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    # PostgreSQL answers in the session's time zone: convert before labelling it UTC.
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 @dataclass
