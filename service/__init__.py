@@ -8,7 +8,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from schemas.errors import ErrorSchema
-from service import cache, db, errors, request_log
+from service import auth, cache, db, errors, request_log
 from service.config import Config
 
 
@@ -26,7 +26,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     cache.init_app(app)
 
+    auth.init_app(app)
     api = ServiceApi(app)
+    api.spec.components.security_scheme(
+        "oauth2",
+        {
+            "type": "oauth2",
+            "description": "OAuth 2.0 client credentials; the awarding body creates clients.",
+            "flows": {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": auth.SCOPES}},
+        },
+    )
     app.extensions["service_api"] = api
     _register_blueprints(app, api)
     errors.register(app)
@@ -39,11 +48,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask, api: Api) -> None:
+    from service.api.attempts import blp as attempts_blp
+    from service.api.bank import blp as bank_blp
     from service.api.health import blp as health_blp
     from service.api.units import blp as units_blp
     from service.case.views import blp_v1p0 as case_v1p0_blp
 
     api.register_blueprint(units_blp)
+    api.register_blueprint(bank_blp)
+    api.register_blueprint(attempts_blp)
     api.register_blueprint(case_v1p0_blp)
     # Probes stay out of the OpenAPI document: they are for the orchestrator, not for centres.
     app.register_blueprint(health_blp)

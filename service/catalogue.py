@@ -25,7 +25,7 @@ def _contains(column, text: str):
     return column.ilike(f"%{escaped}%", escape="\\")
 
 
-def _count_and_page(session: Session, query: Select, page: Page) -> tuple[int, list]:
+def count_and_page(session: Session, query: Select, page: Page) -> tuple[int, list]:
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     rows = session.scalars(query.offset(page.offset).limit(page.size)).all()
     return total or 0, list(rows)
@@ -45,7 +45,7 @@ def list_units(
         query = query.where(Unit.grading == grading)
     if q:
         query = query.where(or_(_contains(Unit.title, q), _contains(Unit.synopsis, q)))
-    return _count_and_page(session, query, page)
+    return count_and_page(session, query, page)
 
 
 def get_unit(session: Session, code: str) -> Unit | None:
@@ -99,7 +99,7 @@ def list_criteria(
         query = query.where(CriterionVersion.band == band)
     if q:
         query = query.where(_contains(CriterionVersion.text, q))
-    return _count_and_page(session, query, page)
+    return count_and_page(session, query, page)
 
 
 def get_criterion(session: Session, code: str) -> Criterion | None:

@@ -31,6 +31,7 @@ class Config:
         self.API_CACHE_MAX_AGE = int(env.get("API_CACHE_MAX_AGE", "300"))
         self.LOG_LEVEL = env.get("LOG_LEVEL", "INFO")
         self.REDIS_URL = env.get("REDIS_URL", "")
+        self.OAUTH_TOKEN_SECONDS = int(env.get("OAUTH_TOKEN_SECONDS", "3600"))
         self.CONTENT_CACHE_SECONDS = int(env.get("CONTENT_CACHE_SECONDS", "60"))
 
         # flask-smorest / OpenAPI

@@ -1,4 +1,5 @@
-"""Load criteria_data/ into the database.
+"""Load criteria_data/ into the database: the qualification and its units here, then the item
+banks, rubrics and assessments (service.bank_loader).
 
 Files are validated against the JSON Schemas in criteria_data/schema/ before anything is written;
 loading the same files twice changes nothing; a changed criterion wording becomes a new version.
@@ -8,16 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.bank_loader import read_banks, upsert_banks
+from service.content_files import ContentError, LoadReport, read_data_file
 from service.identifiers import stable_uuid
 from service.models import (
     Criterion,
@@ -30,50 +29,6 @@ from service.models import (
     Unit,
     utcnow,
 )
-
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "criteria_data" / "schema"
-
-
-class ContentError(Exception):
-    """A data file is not valid. Names the file, the path inside it and what is wrong."""
-
-    def __init__(self, file: Path | str, path: str, message: str) -> None:
-        self.file, self.path, self.message = str(file), path, message
-        super().__init__(f"{self.file}: at {path or '/'}: {message}")
-
-
-@dataclass
-class LoadReport:
-    changes: list[str] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.changes)
-
-
-@cache
-def _validator(schema_name: str) -> jsonschema.Draft202012Validator:
-    schema = json.loads((SCHEMA_DIR / schema_name).read_text(encoding="utf-8"))
-    return jsonschema.Draft202012Validator(schema)
-
-
-def _pointer(path) -> str:
-    return "/" + "/".join(str(p) for p in path)
-
-
-def read_data_file(file: Path, schema_name: str) -> dict[str, Any]:
-    """Parse a YAML file and validate it; raise ContentError with the first problem found."""
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ContentError(file, where, f"not valid YAML: {getattr(exc, 'problem', exc)}") from exc
-    errors = sorted(_validator(schema_name).iter_errors(data), key=lambda e: list(e.absolute_path))
-    if errors:
-        error = errors[0]
-        raise ContentError(file, _pointer(error.absolute_path), error.message)
-    return data
 
 
 def read_units(content_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
@@ -112,11 +67,14 @@ def load_content(session: Session, content_dir: Path) -> LoadReport:
         content_dir / "qualification.yaml", "qualification.schema.json"
     )
     units = read_units(content_dir)
+    banks = read_banks(content_dir, [data for _file, data in units])
     report = LoadReport()
     try:
         qualification = _upsert_qualification(session, qualification_data, report)
         for _file, unit_data in units:
             _upsert_unit(session, qualification, unit_data, report)
+        session.flush()
+        upsert_banks(session, banks, report)
         session.commit()
     except BaseException:
         session.rollback()

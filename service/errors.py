@@ -32,8 +32,12 @@ def error_code(status: int) -> str:
 
 
 def _details(error: HTTPException) -> dict:
-    """webargs puts its messages in error.data["messages"] keyed by location; flatten them."""
-    messages = (getattr(error, "data", None) or {}).get("messages") or {}
+    """Views pass abort(..., errors={field: [...]}); webargs puts its messages in
+    error.data["messages"] keyed by location, which are flattened."""
+    data = getattr(error, "data", None) or {}
+    if data.get("errors"):
+        return dict(data["errors"])
+    messages = data.get("messages") or {}
     details: dict = {}
     for location_messages in messages.values():
         if isinstance(location_messages, dict):

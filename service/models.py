@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+from werkzeug.security import check_password_hash
 
 
 def utcnow() -> datetime:
@@ -25,9 +27,10 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC) if value is not None else None
 
     def process_result_value(self, value, dialect):
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
+        if value is None:
+            return None
+        # SQLite gives naive values (stored as UTC); PostgreSQL gives the session's zone.
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -194,3 +197,206 @@ class CriterionVersion(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     criterion: Mapped[Criterion] = relationship(back_populates="versions")
+
+
+class Item(Base):
+    """A scenario-based item. Like criteria, its content is versioned: attempts keep the version
+    they were given."""
+
+    __tablename__ = "items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    code: Mapped[str] = mapped_column(String(24), unique=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    type: Mapped[str] = mapped_column(String(24))
+    current_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    unit: Mapped[Unit] = relationship()
+    versions: Mapped[list[ItemVersion]] = relationship(
+        back_populates="item", order_by="ItemVersion.version", cascade="all, delete-orphan"
+    )
+    criteria: Mapped[list[Criterion]] = relationship(
+        secondary="item_criteria", order_by="Criterion.position"
+    )
+
+    @property
+    def current(self) -> ItemVersion:
+        return next(v for v in self.versions if v.version == self.current_version)
+
+
+class ItemVersion(Base):
+    __tablename__ = "item_versions"
+    __table_args__ = (UniqueConstraint("item_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    body: Mapped[dict] = mapped_column(JSON)  # the item as written in criteria_data/items/
+    content_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    item: Mapped[Item] = relationship(back_populates="versions")
+
+
+class ItemCriterion(Base):
+    """Which criteria the current version of an item evidences (for listing and filtering)."""
+
+    __tablename__ = "item_criteria"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    criterion_id: Mapped[int] = mapped_column(ForeignKey("criteria.id"), primary_key=True)
+
+
+class Rubric(Base):
+    """Performance levels for one criterion, used to mark extended responses."""
+
+    __tablename__ = "rubrics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    criterion_id: Mapped[int] = mapped_column(ForeignKey("criteria.id"), unique=True)
+    title: Mapped[str] = mapped_column(String(255))
+    levels: Mapped[list[dict]] = mapped_column(JSON)  # [{quality, score, descriptor}] ascending
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    criterion: Mapped[Criterion] = relationship()
+
+
+class Assessment(Base):
+    __tablename__ = "assessments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    code: Mapped[str] = mapped_column(String(24), unique=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    title: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text)
+    time_limit_minutes: Mapped[int] = mapped_column(Integer)
+    pass_mark_percent: Mapped[int] = mapped_column(Integer)
+    mastery_percent: Mapped[int] = mapped_column(Integer)
+    objective_items_per_criterion: Mapped[int] = mapped_column(Integer)
+    extended_responses: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    unit: Mapped[Unit] = relationship()
+
+
+class Centre(Base):
+    """A college or training provider that delivers the qualification."""
+
+    __tablename__ = "centres"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Attempt(Base):
+    """One learner's go at an assessment. `learner_ref` is an opaque id chosen by the centre
+    (or the LMS's user id): never a name or an email."""
+
+    __tablename__ = "attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id"), index=True)
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centres.id"), index=True)
+    learner_ref: Mapped[str] = mapped_column(String(255), index=True)
+    seed: Mapped[str] = mapped_column(String(64))
+    form: Mapped[list[dict]] = mapped_column(JSON)  # [{"item": code, "version": n}]
+    responses: Mapped[dict] = mapped_column(JSON, default=dict)
+    marks: Mapped[dict] = mapped_column(JSON, default=dict)  # item -> criterion -> quality
+    status: Mapped[str] = mapped_column(String(24), default="in_progress")
+    score: Mapped[float | None] = mapped_column()
+    max_score: Mapped[int | None] = mapped_column(Integer)
+    percent: Mapped[float | None] = mapped_column()
+    grade: Mapped[str | None] = mapped_column(String(24))
+    result: Mapped[dict | None] = mapped_column(JSON)  # item scores and criterion decisions
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    graded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    assessment: Mapped[Assessment] = relationship()
+    centre: Mapped[Centre | None] = relationship()
+
+
+class OAuthClient(Base, ClientMixin):
+    """An API client (OAuth 2.0 client credentials), bound to the awarding body (no centre)
+    or to one centre. Only a hash of the secret is stored."""
+
+    __tablename__ = "oauth_clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    scopes: Mapped[str] = mapped_column(Text)  # space-separated
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centres.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    centre: Mapped[Centre | None] = relationship()
+
+    # authlib's ClientMixin: this service only issues client-credentials tokens.
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_default_redirect_uri(self) -> None:
+        return None
+
+    def get_allowed_scope(self, scope: str | None) -> str:
+        allowed = set(self.scopes.split())
+        if not scope:
+            return " ".join(sorted(allowed))
+        return " ".join(s for s in scope.split() if s in allowed)
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return False
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return self.revoked_at is None and check_password_hash(self.secret_hash, client_secret)
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        return method in ("client_secret_basic", "client_secret_post")
+
+    def check_response_type(self, response_type: str) -> bool:
+        return False
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type == "client_credentials"
+
+
+class OAuthToken(Base, TokenMixin):
+    """An issued bearer token; only its SHA-256 is stored."""
+
+    __tablename__ = "oauth_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("oauth_clients.id"), index=True)
+    scope: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    client: Mapped[OAuthClient] = relationship()
+
+    # authlib's TokenMixin
+    def check_client(self, client) -> bool:
+        return client.id == self.client_id
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_expires_in(self) -> int:
+        return int((self.expires_at - self.issued_at).total_seconds())
+
+    def is_expired(self) -> bool:
+        return utcnow() >= self.expires_at
+
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None or self.client.revoked_at is not None

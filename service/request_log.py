@@ -49,9 +49,12 @@ def init_app(app: Flask) -> None:
 
 
 def _set_cache_control(app: Flask, response) -> None:
-    """Content is public and changes only when the awarding body reloads it."""
+    """Public content may be cached; anything asked for with credentials never is."""
+    if "Authorization" in request.headers or request.method != "GET":
+        response.headers.setdefault("Cache-Control", "no-store")
+        return
     is_content = request.path.startswith(("/api/v1/", "/ims/case/"))
-    if request.method == "GET" and is_content and response.status_code in (200, 304):
+    if is_content and response.status_code in (200, 304):
         response.headers.setdefault(
             "Cache-Control", f"public, max-age={app.config['API_CACHE_MAX_AGE']}"
         )

@@ -10,7 +10,8 @@ import yaml
 from sqlalchemy import select
 
 from service import db
-from service.content_loader import ContentError, load_content, read_units
+from service.content_files import ContentError
+from service.content_loader import load_content, read_units
 from service.models import Criterion, CriterionVersion, Unit
 from tests.conftest import CONTENT_DIR
 from tests.seeds import UNIT_SEEDS, read_seed

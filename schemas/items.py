@@ -1,0 +1,138 @@
+from marshmallow import Schema, fields, validate
+
+ITEM_TYPES = (
+    "single_choice",
+    "multiple_response",
+    "ordering",
+    "matching",
+    "short_text",
+    "extended_response",
+)
+
+
+class ItemQueryArgs(Schema):
+    unit = fields.String(metadata={"description": "Unit code, e.g. CSC-01"})
+    criterion = fields.String(metadata={"description": "Criterion code, e.g. CSC-01.AC3"})
+    type = fields.String(validate=validate.OneOf(ITEM_TYPES))
+
+
+class ScenarioSchema(Schema):
+    channel = fields.String()
+    customer = fields.String()
+    need = fields.String()
+    vulnerability = fields.String()
+    accessibility_need = fields.String()
+    rule = fields.String(metadata={"description": "The organisation's rule or the law in play"})
+    situation = fields.String()
+
+
+class ChoiceSchema(Schema):
+    id = fields.String()
+    text = fields.String()
+
+
+class LearnerItemSchema(Schema):
+    """An item as a learner sees it: no keys, accepted answers or feedback."""
+
+    id = fields.String(metadata={"example": "CSC-01-Q001"})
+    uuid = fields.String()
+    version = fields.Integer()
+    type = fields.String(validate=validate.OneOf(ITEM_TYPES))
+    title = fields.String()
+    unit_code = fields.String()
+    criteria = fields.List(fields.String())
+    scenario = fields.Nested(ScenarioSchema)
+    prompt = fields.String()
+    points = fields.Integer()
+    options = fields.List(fields.Nested(ChoiceSchema), metadata={"description": "Choice items"})
+    steps = fields.List(fields.Nested(ChoiceSchema), metadata={"description": "Ordering, shuffled"})
+    premises = fields.List(fields.Nested(ChoiceSchema), metadata={"description": "Matching"})
+    responses = fields.List(fields.Nested(ChoiceSchema), metadata={"description": "Matching"})
+    expected_length_words = fields.Integer(metadata={"description": "Extended response"})
+
+
+class KeyedOptionSchema(ChoiceSchema):
+    correct = fields.Boolean()
+    feedback = fields.String()
+    misconception = fields.String()
+
+
+class KeyedStepSchema(ChoiceSchema):
+    feedback = fields.String()
+
+
+class KeyedPremiseSchema(ChoiceSchema):
+    match = fields.String()
+    feedback = fields.String()
+
+
+class ShortTextFeedbackSchema(Schema):
+    correct = fields.String()
+    incorrect = fields.String()
+
+
+class ReviewSchema(Schema):
+    written_by = fields.String()
+    reviewed_by = fields.String()
+    reviewed_on = fields.String()
+    notes = fields.String()
+
+
+class AuthoringItemSchema(Schema):
+    """The whole item with its key, accepted answers, feedback and review record."""
+
+    id = fields.String()
+    uuid = fields.String()
+    version = fields.Integer()
+    type = fields.String(validate=validate.OneOf(ITEM_TYPES))
+    title = fields.String()
+    unit_code = fields.String()
+    criteria = fields.List(fields.String())
+    scenario = fields.Nested(ScenarioSchema)
+    prompt = fields.String()
+    points = fields.Integer()
+    options = fields.List(fields.Nested(KeyedOptionSchema))
+    steps = fields.List(fields.Nested(KeyedStepSchema), metadata={"description": "In key order"})
+    premises = fields.List(fields.Nested(KeyedPremiseSchema))
+    responses = fields.List(fields.Nested(ChoiceSchema))
+    accepted_answers = fields.List(fields.String())
+    feedback = fields.Nested(ShortTextFeedbackSchema)
+    guidance = fields.String()
+    expected_length_words = fields.Integer()
+    review = fields.Nested(ReviewSchema)
+
+
+class RubricLevelSchema(Schema):
+    quality = fields.String(validate=validate.OneOf(["not_yet_met", "met", "merit", "distinction"]))
+    score = fields.Integer()
+    descriptor = fields.String()
+
+
+class RubricSchema(Schema):
+    id = fields.String(attribute="uuid")
+    criterion = fields.String(attribute="criterion.code")
+    title = fields.String()
+    levels = fields.List(fields.Nested(RubricLevelSchema))
+
+
+class RubricQueryArgs(Schema):
+    unit = fields.String()
+    criterion = fields.String()
+
+
+class AssessmentQueryArgs(Schema):
+    unit = fields.String()
+
+
+class AssessmentSchema(Schema):
+    code = fields.String(metadata={"example": "CSC-01-A1"})
+    id = fields.String(attribute="uuid")
+    unit_code = fields.String(attribute="unit.code")
+    grading = fields.String(attribute="unit.grading")
+    title = fields.String()
+    description = fields.String()
+    time_limit_minutes = fields.Integer()
+    pass_mark_percent = fields.Integer()
+    mastery_percent = fields.Integer()
+    objective_items_per_criterion = fields.Integer()
+    extended_responses = fields.Integer()

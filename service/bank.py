@@ -1,0 +1,177 @@
+"""Read-side of the item bank: items (learner and authoring views), rubrics, assessments."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from service.catalogue import Page, count_and_page
+from service.grading.forms import shuffled
+from service.item_keys import item_key
+from service.models import Assessment, Criterion, Item, ItemCriterion, ItemVersion, Rubric, Unit
+
+# What a learner may see of an item before submitting: never keys, answers or feedback.
+LEARNER_SCENARIO = (
+    "channel",
+    "customer",
+    "need",
+    "vulnerability",
+    "accessibility_need",
+    "rule",
+    "situation",
+)
+
+
+def learner_view(item: Item, version: ItemVersion, seed: str = "") -> dict:
+    """The item (at `version`) as a learner sees it. Options and steps are shuffled by `seed`
+    (the attempt's), so the bank's listing order never gives the key away."""
+    body = version.body
+    code = body["id"]
+    view = {
+        "id": code,
+        "uuid": item.uuid,
+        "version": version.version,
+        "type": body["type"],
+        "title": body["title"],
+        "unit_code": item.unit.code,
+        "criteria": [f"{item.unit.code}.{c}" for c in body["criteria"]],
+        "scenario": {k: body["scenario"][k] for k in LEARNER_SCENARIO if k in body["scenario"]},
+        "prompt": body["prompt"],
+        "points": body["points"],
+    }
+    kind = body["type"]
+    if kind in ("single_choice", "multiple_response"):
+        by_id = {o["id"]: o["text"] for o in body["options"]}
+        view["options"] = [{"id": i, "text": by_id[i]} for i in shuffled(list(by_id), seed, code)]
+    elif kind == "ordering":
+        by_id = {s["id"]: s["text"] for s in body["steps"]}
+        order = shuffled(list(by_id), seed, code, avoid_identity=True)
+        view["steps"] = [{"id": i, "text": by_id[i]} for i in order]
+    elif kind == "matching":
+        view["premises"] = [{"id": p["id"], "text": p["text"]} for p in body["premises"]]
+        by_id = {r["id"]: r["text"] for r in body["responses"]}
+        view["responses"] = [{"id": i, "text": by_id[i]} for i in shuffled(list(by_id), seed, code)]
+    elif kind == "extended_response":
+        view["expected_length_words"] = body["expected_length_words"]
+    return view
+
+
+def authoring_view(item: Item) -> dict:
+    body = item.current.body
+    return {
+        **body,
+        "uuid": item.uuid,
+        "version": item.current_version,
+        "unit_code": item.unit.code,
+        "criteria": [f"{item.unit.code}.{c}" for c in body["criteria"]],
+    }
+
+
+def _item_query():
+    return select(Item).options(selectinload(Item.versions), selectinload(Item.unit))
+
+
+def list_items(
+    session: Session,
+    page: Page,
+    unit: str | None = None,
+    criterion: str | None = None,
+    type: str | None = None,
+) -> tuple[int, list[Item]]:
+    query = _item_query().order_by(Item.code)
+    if unit:
+        query = query.join(Unit, Item.unit_id == Unit.id).where(Unit.code == unit)
+    if criterion:
+        query = (
+            query.join(ItemCriterion, ItemCriterion.item_id == Item.id)
+            .join(Criterion, Criterion.id == ItemCriterion.criterion_id)
+            .where(Criterion.code == criterion)
+        )
+    if type:
+        query = query.where(Item.type == type)
+    return count_and_page(session, query, page)
+
+
+def get_item(session: Session, code: str) -> Item | None:
+    return session.scalar(_item_query().where(Item.code == code))
+
+
+def rubric_max_scores(session: Session, unit_id: int) -> dict[str, int]:
+    """Full criterion code -> the top score of its rubric, for the unit's extended responses."""
+    rows = session.execute(
+        select(Criterion.code, Rubric.levels)
+        .join(Rubric, Rubric.criterion_id == Criterion.id)
+        .where(Criterion.unit_id == unit_id)
+    )
+    return {code: levels[-1]["score"] for code, levels in rows}
+
+
+def keys_for(session: Session, unit_id: int) -> list:
+    """ItemKeys of the current version of every item of a unit (for forms and scoring)."""
+    unit_code = session.scalar(select(Unit.code).where(Unit.id == unit_id))
+    maxima = rubric_max_scores(session, unit_id)
+    items = session.scalars(_item_query().where(Item.unit_id == unit_id).order_by(Item.code))
+    return [item_key(unit_code, item.current.body, maxima) for item in items]
+
+
+def list_rubrics(
+    session: Session, page: Page, unit: str | None = None, criterion: str | None = None
+) -> tuple[int, list[Rubric]]:
+    query = (
+        select(Rubric)
+        .join(Criterion, Criterion.id == Rubric.criterion_id)
+        .options(selectinload(Rubric.criterion))
+        .order_by(Criterion.unit_id, Criterion.position)
+    )
+    if unit:
+        query = query.join(Unit, Unit.id == Criterion.unit_id).where(Unit.code == unit)
+    if criterion:
+        query = query.where(Criterion.code == criterion)
+    return count_and_page(session, query, page)
+
+
+def get_rubric(session: Session, criterion_code: str) -> Rubric | None:
+    return session.scalar(
+        select(Rubric)
+        .join(Criterion, Criterion.id == Rubric.criterion_id)
+        .where(Criterion.code == criterion_code)
+    )
+
+
+def list_assessments(
+    session: Session, page: Page, unit: str | None = None
+) -> tuple[int, list[Assessment]]:
+    query = select(Assessment).options(selectinload(Assessment.unit)).order_by(Assessment.code)
+    if unit:
+        query = query.join(Unit, Unit.id == Assessment.unit_id).where(Unit.code == unit)
+    return count_and_page(session, query, page)
+
+
+def get_assessment(session: Session, code: str) -> Assessment | None:
+    return session.scalar(
+        select(Assessment).options(selectinload(Assessment.unit)).where(Assessment.code == code)
+    )
+
+
+def items_of_unit(session: Session, unit_id: int) -> list[Item]:
+    query = (
+        _item_query()
+        .options(selectinload(Item.criteria))
+        .where(Item.unit_id == unit_id)
+        .order_by(Item.code)
+    )
+    return list(session.scalars(query))
+
+
+def rubrics_by_criterion(session: Session, unit_id: int) -> dict[str, Rubric]:
+    rubrics = session.scalars(
+        select(Rubric)
+        .join(Criterion, Criterion.id == Rubric.criterion_id)
+        .where(Criterion.unit_id == unit_id)
+        .options(selectinload(Rubric.criterion))
+    )
+    return {r.criterion.code: r for r in rubrics}
+
+
+def rubrics_for(session: Session, item: Item) -> dict[str, Rubric]:
+    return rubrics_by_criterion(session, item.unit_id)

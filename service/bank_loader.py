@@ -1,0 +1,278 @@
+"""Load the item banks, rubrics and assessments of criteria_data/ (after the units).
+
+Checks beyond the JSON Schemas: references to the unit's criteria and misconceptions, keys
+consistent with options, a rubric for every criterion an extended response evidences, rubric
+levels that fit the unit's grading, and item pools large enough for every assessment's form.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from service.content_files import ContentError, LoadReport, read_data_file
+from service.grading.forms import FormError, build_form
+from service.grading.scoring import EXTENDED
+from service.identifiers import stable_uuid
+from service.item_keys import item_key
+from service.models import (
+    Assessment,
+    Criterion,
+    Item,
+    ItemCriterion,
+    ItemVersion,
+    Rubric,
+    Unit,
+    utcnow,
+)
+
+LEVELS = {
+    "competence": ["not_yet_met", "met"],
+    "graded": ["not_yet_met", "met", "merit", "distinction"],
+}
+
+
+@dataclass
+class UnitBank:
+    unit: str
+    items: list[dict]
+    rubrics: list[dict]
+    assessments: list[dict]
+
+
+def read_banks(content_dir: Path, units: list[dict]) -> list[UnitBank]:
+    banks = []
+    for unit in units:
+        files = {
+            kind: content_dir / kind / f"{unit['code']}.yaml"
+            for kind in ("items", "rubrics", "assessments")
+        }
+        if not files["items"].exists():
+            continue
+        data = {}
+        for kind, file in files.items():
+            if not file.exists():
+                raise ContentError(file, "", f"missing: the unit has items, so it needs {kind}")
+            data[kind] = read_data_file(file, f"{kind}.schema.json")
+            if data[kind]["unit"] != unit["code"]:
+                raise ContentError(file, "/unit", "does not match the file name")
+        bank = UnitBank(
+            unit["code"],
+            data["items"]["items"],
+            data["rubrics"]["rubrics"],
+            data["assessments"]["assessments"],
+        )
+        _check_bank(files, unit, bank)
+        banks.append(bank)
+    return banks
+
+
+def _criteria_codes(unit: dict) -> list[str]:
+    return [c["code"] for lo in unit["learning_outcomes"] for c in lo["criteria"]]
+
+
+def _check_bank(files: dict[str, Path], unit: dict, bank: UnitBank) -> None:
+    criteria = _criteria_codes(unit)
+    misconceptions = {m["code"] for m in unit["misconceptions"]}
+    rubric_max = _check_rubrics(files["rubrics"], unit, criteria, bank.rubrics)
+    seen: set[str] = set()
+    for n, item in enumerate(bank.items):
+        where = f"/items/{n}"
+        if not item["id"].startswith(unit["code"] + "-") or item["id"] in seen:
+            raise ContentError(files["items"], f"{where}/id", f"bad or repeated id {item['id']!r}")
+        seen.add(item["id"])
+        for j, code in enumerate(item["criteria"]):
+            if code not in criteria:
+                raise ContentError(
+                    files["items"], f"{where}/criteria/{j}", f"unknown criterion {code}"
+                )
+        _check_key(files["items"], where, item, misconceptions, rubric_max)
+    keys = [
+        item_key(unit["code"], item, _rubric_scores(unit["code"], rubric_max))
+        for item in bank.items
+    ]
+    full_codes = [f"{unit['code']}.{c}" for c in criteria]
+    for n, assessment in enumerate(bank.assessments):
+        if not assessment["code"].startswith(unit["code"] + "-"):
+            raise ContentError(files["assessments"], f"/assessments/{n}/code", "wrong unit prefix")
+        try:
+            build_form(
+                full_codes,
+                keys,
+                assessment["objective_items_per_criterion"],
+                assessment["extended_responses"],
+                seed="content-check",
+            )
+        except FormError as exc:
+            raise ContentError(files["assessments"], f"/assessments/{n}", str(exc)) from exc
+
+
+def _rubric_scores(unit_code: str, rubric_max: dict[str, int]) -> dict[str, int]:
+    return {f"{unit_code}.{code}": score for code, score in rubric_max.items()}
+
+
+def _check_rubrics(file: Path, unit: dict, criteria: list[str], rubrics: list[dict]) -> dict:
+    expected = LEVELS[unit["grading"]]
+    rubric_max = {}
+    for n, rubric in enumerate(rubrics):
+        if rubric["criterion"] not in criteria:
+            raise ContentError(
+                file, f"/rubrics/{n}/criterion", f"unknown criterion {rubric['criterion']}"
+            )
+        if rubric["criterion"] in rubric_max:
+            raise ContentError(
+                file, f"/rubrics/{n}/criterion", "a second rubric for this criterion"
+            )
+        qualities = [level["quality"] for level in rubric["levels"]]
+        scores = [level["score"] for level in rubric["levels"]]
+        if qualities != expected:
+            raise ContentError(
+                file,
+                f"/rubrics/{n}/levels",
+                f"a {unit['grading']} unit's levels are {', '.join(expected)}",
+            )
+        if scores != sorted(set(scores)):
+            raise ContentError(file, f"/rubrics/{n}/levels", "scores must rise with each level")
+        rubric_max[rubric["criterion"]] = scores[-1]
+    return rubric_max
+
+
+def _check_key(file: Path, where: str, item: dict, misconceptions: set, rubric_max: dict) -> None:
+    kind = item["type"]
+    problem = None
+    if kind in ("single_choice", "multiple_response"):
+        ids = [o["id"] for o in item["options"]]
+        keyed = sum(o["correct"] for o in item["options"])
+        if len(set(ids)) != len(ids):
+            problem = "option ids repeat"
+        elif kind == "single_choice" and keyed != 1:
+            problem = f"a single-choice item needs exactly one correct option, has {keyed}"
+        elif kind == "multiple_response" and not (keyed >= 2 and len(ids) - keyed >= 2):
+            problem = "a multiple-response item needs 2+ correct and 2+ incorrect options"
+        for o in item["options"]:
+            if o.get("misconception") and o["misconception"] not in misconceptions:
+                problem = f"option {o['id']}: unknown misconception {o['misconception']}"
+            if o.get("misconception") and o["correct"]:
+                problem = f"option {o['id']}: a correct option cannot be a misconception"
+    elif kind == "ordering":
+        ids = [s["id"] for s in item["steps"]]
+        if len(set(ids)) != len(ids):
+            problem = "step ids repeat"
+    elif kind == "matching":
+        responses = [r["id"] for r in item["responses"]]
+        premises = [p["id"] for p in item["premises"]]
+        if len(set(responses)) != len(responses) or len(set(premises)) != len(premises):
+            problem = "premise or response ids repeat"
+        elif any(p["match"] not in responses for p in item["premises"]):
+            problem = "a premise matches a response that does not exist"
+    elif kind == EXTENDED:
+        missing = [c for c in item["criteria"] if c not in rubric_max]
+        if missing:
+            problem = f"no rubric for {', '.join(missing)}"
+        elif item["points"] != sum(rubric_max[c] for c in item["criteria"]):
+            problem = "points must equal the sum of the rubrics' top scores"
+    if problem:
+        raise ContentError(file, where, problem)
+
+
+def item_hash(body: dict) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def upsert_banks(session: Session, banks: list[UnitBank], report: LoadReport) -> None:
+    for bank in banks:
+        unit = session.scalar(select(Unit).where(Unit.code == bank.unit))
+        criteria = {c.code: c for c in unit.criteria}
+        _upsert_rubrics(session, unit, criteria, bank.rubrics, report)
+        for body in bank.items:
+            _upsert_item(session, unit, criteria, body, report)
+        for data in bank.assessments:
+            _upsert_assessment(session, unit, data, report)
+
+
+def _upsert_item(session: Session, unit: Unit, criteria: dict, body: dict, report) -> None:
+    code = body["id"]
+    digest = item_hash(body)
+    item = session.scalar(select(Item).where(Item.code == code))
+    if item is None:
+        item = Item(
+            code=code,
+            uuid=stable_uuid("item", code),
+            unit=unit,
+            type=body["type"],
+            current_version=1,
+        )
+        item.versions.append(ItemVersion(version=1, body=body, content_hash=digest))
+        session.add(item)
+        report.changes.append(f"item {code} created")
+    elif item.current.content_hash != digest:
+        number = max(v.version for v in item.versions) + 1
+        item.versions.append(ItemVersion(version=number, body=body, content_hash=digest))
+        item.current_version = number
+        item.type = body["type"]
+        report.changes.append(f"item {code} version {number}")
+    else:
+        return
+    session.flush()
+    session.execute(delete(ItemCriterion).where(ItemCriterion.item_id == item.id))
+    session.add_all(
+        ItemCriterion(item_id=item.id, criterion_id=criteria[f"{unit.code}.{c}"].id)
+        for c in body["criteria"]
+    )
+
+
+def _upsert_rubrics(session: Session, unit: Unit, criteria: dict, rubrics: list, report) -> None:
+    for data in rubrics:
+        criterion: Criterion = criteria[f"{unit.code}.{data['criterion']}"]
+        rubric = session.scalar(select(Rubric).where(Rubric.criterion_id == criterion.id))
+        levels = [dict(level) for level in data["levels"]]
+        if rubric is None:
+            session.add(
+                Rubric(
+                    uuid=stable_uuid("rubric", criterion.code),
+                    criterion=criterion,
+                    title=data["title"],
+                    levels=levels,
+                )
+            )
+            report.changes.append(f"rubric {criterion.code} created")
+        elif (rubric.title, rubric.levels) != (data["title"], levels):
+            rubric.title, rubric.levels, rubric.updated_at = data["title"], levels, utcnow()
+            report.changes.append(f"rubric {criterion.code} updated")
+
+
+ASSESSMENT_FIELDS = (
+    "title",
+    "description",
+    "time_limit_minutes",
+    "pass_mark_percent",
+    "objective_items_per_criterion",
+    "extended_responses",
+)
+
+
+def _upsert_assessment(session: Session, unit: Unit, data: dict[str, Any], report) -> None:
+    code = data["code"]
+    values = {f: data[f] for f in ASSESSMENT_FIELDS}
+    values["mastery_percent"] = data.get("mastery_percent", 60)
+    assessment = session.scalar(select(Assessment).where(Assessment.code == code))
+    if assessment is None:
+        session.add(
+            Assessment(code=code, uuid=stable_uuid("assessment", code), unit=unit, **values)
+        )
+        report.changes.append(f"assessment {code} created")
+        return
+    changed = False
+    for name, value in values.items():
+        if getattr(assessment, name) != value:
+            setattr(assessment, name, value)
+            changed = True
+    if changed:
+        assessment.updated_at = utcnow()
+        report.changes.append(f"assessment {code} updated")

@@ -1,0 +1,61 @@
+"""Building a learner's form: which items an attempt holds, and in what order options appear.
+
+A form draws `per_criterion` auto-scored items for each criterion from that criterion's pool
+(items already drawn for another criterion count toward it), then `extended` extended-response
+items. Every form therefore evidences every criterion; forms built from different seeds differ
+but have the same shape. The same seed always gives the same form.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Sequence
+
+from service.grading.scoring import EXTENDED, ItemKey
+
+
+class FormError(ValueError):
+    """The item bank cannot fill the form the assessment asks for."""
+
+
+def rng_for(*parts: str) -> random.Random:
+    digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def build_form(
+    criteria: Sequence[str],
+    bank: Sequence[ItemKey],
+    per_criterion: int,
+    extended: int,
+    seed: str,
+) -> list[str]:
+    rng = rng_for("form", seed)
+    auto = [i for i in bank if i.type != EXTENDED]
+    chosen: list[ItemKey] = []
+    for code in criteria:
+        have = sum(1 for i in chosen if code in i.criteria)
+        pool = [i for i in auto if code in i.criteria and i not in chosen]
+        need = per_criterion - have
+        if need <= 0:
+            continue
+        if len(pool) < need:
+            raise FormError(f"criterion {code}: {len(pool)} auto-scored item(s), need {need}")
+        chosen.extend(rng.sample(pool, need))
+    extended_pool = [i for i in bank if i.type == EXTENDED]
+    if len(extended_pool) < extended:
+        raise FormError(f"{len(extended_pool)} extended-response item(s), need {extended}")
+    chosen.extend(rng.sample(extended_pool, extended))
+    return [i.id for i in chosen]
+
+
+def shuffled(
+    ids: Sequence[str], seed: str, item_id: str, avoid_identity: bool = False
+) -> list[str]:
+    """The order a learner sees options or steps in. Ordering items never show the key's order."""
+    order = list(ids)
+    rng_for("options", seed, item_id).shuffle(order)
+    if avoid_identity and len(order) > 1 and order == list(ids):
+        order = order[1:] + order[:1]
+    return order
