@@ -41,6 +41,7 @@ ITEM_TYPES = "/CFItemTypes/{sourcedId}"
 CONCEPTS = "/CFConcepts/{sourcedId}"
 SUBJECTS = "/CFSubjects/{sourcedId}"
 LICENSES = "/CFLicenses/{sourcedId}"
+RUBRICS = "/CFRubrics/{sourcedId}"
 BY_ID = [
     DOCUMENT,
     PACKAGE,
@@ -165,10 +166,11 @@ def get_valid(client, template: str, sourced_id: str = "", **query) -> dict:
 
 
 def template_of(uri: str) -> tuple[str, str]:
-    """(path template, sourcedId) of a CASE uri."""
+    """(path template, sourcedId) of a CASE uri. A rubric criterion or level, which CASE 1.0
+    gives no endpoint, is a fragment of its rubric's uri: the fragment is its identifier."""
     path = local(uri).removeprefix(spec()["basePath"])
     collection, sourced_id = path.strip("/").split("/")
-    return f"/{collection}/{{sourcedId}}", sourced_id
+    return f"/{collection}/{{sourcedId}}", urlsplit(uri).fragment or sourced_id
 
 
 def package_of(application) -> dict:
@@ -465,9 +467,13 @@ def test_every_uri_in_the_package_resolves(client, package, document):
         seen.add(uri)
         response = client.get(local(uri))
         assert response.status_code == 200, uri
+        if urlsplit(uri).fragment:
+            served = {n.get("identifier") for n in nodes(response.get_json())}
+            assert sourced_id in served, uri
+            continue
         assert _identifier_served(template, response.get_json()) == sourced_id, uri
     collections = {template_of(u)[0] for u in seen}
-    assert collections == {DOCUMENT, PACKAGE, ITEM, ASSOCIATION, *DEFINITIONS.values()}
+    assert collections == {DOCUMENT, PACKAGE, ITEM, ASSOCIATION, RUBRICS, *DEFINITIONS.values()}
 
 
 # --- 5. stable identifiers ---------------------------------------------------------------------
@@ -489,8 +495,21 @@ def test_identifiers_are_the_same_in_a_fresh_database(app, package, tmp_path):
         finally:
             second.extensions["db_engine"].dispose()
     definitions = sum(len(v) for v in package["CFDefinitions"].values())
+    rubric_parts = [
+        part
+        for rubric in package["CFRubrics"]
+        for criterion in rubric["CFRubricCriteria"]
+        for part in [criterion, *criterion["CFRubricCriterionLevels"]]
+    ] + package["CFRubrics"]
+    assert package["CFRubrics"], "rubrics are part of the package"
     ids = _identifiers(package)
-    assert len(ids) == 1 + len(package["CFItems"]) + len(package["CFAssociations"]) + definitions
+    assert len(ids) == (
+        1
+        + len(package["CFItems"])
+        + len(package["CFAssociations"])
+        + definitions
+        + len(rubric_parts)
+    )
     assert _identifiers(again) == ids
     assert _codes(again) == _codes(package)
 
@@ -658,3 +677,21 @@ def test_uris_follow_the_scheme_asked_for(client, document):
     assert client.get(path).get_json()["uri"] == f"{HOST}{path}"
     secure = client.get(path, base_url="https://localhost").get_json()
     assert secure["uri"] == f"https://localhost{path}"
+
+
+def test_rubrics_are_served_and_point_at_criteria(client, package):
+    items = {i["identifier"]: i for i in package["CFItems"]}
+    assert {r["title"][:6] for r in package["CFRubrics"]} == {f"CSC-0{n}" for n in range(1, 6)}
+    for rubric in package["CFRubrics"]:
+        served = get_valid(client, RUBRICS, rubric["identifier"])
+        assert served == rubric
+        for criterion in rubric["CFRubricCriteria"]:
+            target = items[criterion["CFItemURI"]["identifier"]]
+            assert target["CFItemType"] == "Assessment Criterion"
+            assert target["humanCodingScheme"] == criterion["category"]
+            levels = criterion["CFRubricCriterionLevels"]
+            assert [level["score"] for level in levels] == sorted(
+                level["score"] for level in levels
+            )
+            assert {level["quality"] for level in levels} >= {"not yet met", "met"}
+            assert all(level["description"] for level in levels)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from service.identifiers import stable_uuid
-from service.models import Criterion, LearningOutcome, Qualification, Unit
+from service.models import Criterion, LearningOutcome, Qualification, Rubric, Unit
 
 LANGUAGE = "en-GB"
 
@@ -43,6 +43,7 @@ class Framework:
     concepts: dict[str, dict] = field(default_factory=dict)
     subjects: dict[str, dict] = field(default_factory=dict)
     licences: dict[str, dict] = field(default_factory=dict)
+    rubrics: dict[str, dict] = field(default_factory=dict)
 
     def uri(self, collection: str, identifier: str) -> str:
         return f"{self.base}/{collection}/{identifier}"
@@ -83,7 +84,7 @@ class Framework:
                 "CFItemTypes": list(self.item_types.values()),
                 "CFAssociationGroupings": [],
             },
-            "CFRubrics": [],
+            "CFRubrics": list(self.rubrics.values()),
         }
 
 
@@ -99,7 +100,35 @@ def load_frameworks(session: Session, base: str) -> list[Framework]:
             .selectinload(Criterion.versions),
         )
     ).all()
-    return [build_framework(q, base) for q in qualifications]
+    rubrics = session.scalars(select(Rubric).options(selectinload(Rubric.criterion))).all()
+    frameworks = [build_framework(q, base) for q in qualifications]
+    for fw in frameworks:
+        _add_rubrics(fw, [r for r in rubrics if r.criterion.uuid in fw.items])
+    return frameworks
+
+
+def _add_rubrics(fw: Framework, rubrics: list[Rubric]) -> None:
+    """One CFRubric per unit; a CFRubricCriterion per criterion, pointing at its CFItem."""
+    by_unit: dict[int, list[Rubric]] = {}
+    for rubric in rubrics:
+        by_unit.setdefault(rubric.criterion.unit_id, []).append(rubric)
+    for unit_rubrics in by_unit.values():
+        unit_rubrics.sort(key=lambda r: r.criterion.position)
+        unit_code = unit_rubrics[0].criterion.code.split(".")[0]
+        rubric_id = stable_uuid("cfrubric", unit_code)
+        criteria = [
+            _rubric_criterion(fw, rubric_id, rubric, position)
+            for position, rubric in enumerate(unit_rubrics, start=1)
+        ]
+        fw.rubrics[rubric_id] = {
+            "identifier": rubric_id,
+            "uri": fw.uri("CFRubrics", rubric_id),
+            "title": f"{unit_code} extended-response rubric",
+            "description": f"Performance levels for the {unit_code} criteria that extended "
+            "responses evidence, used by assessors.",
+            "lastChangeDateTime": max(c["lastChangeDateTime"] for c in criteria),
+            "CFRubricCriteria": criteria,
+        }
 
 
 def build_framework(qualification: Qualification, base: str) -> Framework:
@@ -177,6 +206,41 @@ def _definitions(fw: Framework, qualification: Qualification) -> None:
                 "description": topic.description,
                 "lastChangeDateTime": iso(unit.updated_at),
             }
+
+
+def _rubric_criterion(fw: Framework, rubric_id: str, rubric: Rubric, position: int) -> dict:
+    # CASE 1.0 gives rubric criteria and levels no endpoint of their own: their uris are
+    # fragments of the rubric's.
+    rubric_uri = fw.uri("CFRubrics", rubric_id)
+    stamp = iso(rubric.updated_at)
+    item = fw.items[rubric.criterion.uuid]
+    levels = []
+    for number, level in enumerate(rubric.levels, start=1):
+        level_id = stable_uuid("rubriclevel", f"{rubric.uuid}:{level['quality']}")
+        levels.append(
+            {
+                "identifier": level_id,
+                "uri": f"{rubric_uri}#{level_id}",
+                "description": level["descriptor"],
+                "quality": level["quality"].replace("_", " "),
+                "score": float(level["score"]),
+                "position": number,
+                "rubricCriterionId": rubric.uuid,
+                "lastChangeDateTime": stamp,
+            }
+        )
+    return {
+        "identifier": rubric.uuid,
+        "uri": f"{rubric_uri}#{rubric.uuid}",
+        "category": rubric.criterion.code,
+        "description": rubric.title,
+        "CFItemURI": _node(item),
+        "weight": 1.0,
+        "position": position,
+        "rubricId": rubric_id,
+        "lastChangeDateTime": stamp,
+        "CFRubricCriterionLevels": levels,
+    }
 
 
 def _item_type_link(fw: Framework, title: str) -> dict:

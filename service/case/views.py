@@ -174,6 +174,15 @@ def get_subject(sourced_id):
     return _definition_set("subjects", "CFSubjects", sourced_id)
 
 
+@blp_v1p0.route("/CFRubrics/<string:sourced_id>")
+@content_cached
+@blp_v1p0.response(200, description="CFRubric: a unit's rubric, criteria pointing at CFItems")
+def get_rubric(sourced_id):
+    """getCFRubric"""
+    _fw, record = _find("rubrics", sourced_id)
+    return record
+
+
 @blp_v1p0.route("/CFLicenses/<string:sourced_id>")
 @content_cached
 @blp_v1p0.response(200, description="CFLicense")
