@@ -73,9 +73,7 @@ def start_attempt(
         seed,
     )
     versions = dict(
-        session.execute(select(Item.code, Item.current_version).where(Item.code.in_(codes)))
-        .tuples()
-        .all()
+        session.execute(select(Item.code, Item.current_version).where(Item.code.in_(codes))).all()
     )
     attempt = Attempt(
         uuid=new_uuid(),
@@ -98,15 +96,11 @@ def start_attempt(
 def form_items(session: Session, attempt: Attempt) -> list[tuple[Item, ItemVersion]]:
     """The attempt's items at the versions it was given, in form order."""
     codes = [entry["item"] for entry in attempt.form]
-    rows = (
-        session.execute(
-            select(Item, ItemVersion)
-            .join(ItemVersion, ItemVersion.item_id == Item.id)
-            .where(Item.code.in_(codes))
-        )
-        .tuples()
-        .all()
-    )
+    rows = session.execute(
+        select(Item, ItemVersion)
+        .join(ItemVersion, ItemVersion.item_id == Item.id)
+        .where(Item.code.in_(codes))
+    ).all()
     wanted = {(e["item"], e["version"]) for e in attempt.form}
     found = {
         item.code: (item, version)
@@ -130,7 +124,7 @@ def _rubrics(session: Session, unit_id: int) -> dict[str, list[dict]]:
         .join(Rubric, Rubric.criterion_id == Criterion.id)
         .where(Criterion.unit_id == unit_id)
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 def save_responses(

@@ -87,6 +87,8 @@ def handle_http_exception(error: HTTPException):
     if request.path.startswith(CASE_PREFIX):
         return case_error(status, message, (getattr(error, "data", None) or {}).get("code_minor"))
     response, status = rest_error(status, message, details)
+    # e.g. WWW-Authenticate on 401, passed as abort(..., headers={...})
+    response.headers.update((getattr(error, "data", None) or {}).get("headers") or {})
     if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)
     return response, status

@@ -86,3 +86,39 @@ def fresh(tmp_path):
         application = make_app(url, content_dir)
         yield application, content_dir
         application.extensions["db_engine"].dispose()
+
+
+def create_client(app, scopes: list[str], centre_code: str | None = None):
+    """An OAuth client in the app's database (and its centre, created if missing)."""
+    from sqlalchemy import select
+
+    from service.auth import create_client as create
+    from service.identifiers import new_uuid
+    from service.models import Centre
+
+    with app.app_context():
+        session = db.session()
+        centre = None
+        if centre_code:
+            centre = session.scalar(select(Centre).where(Centre.code == centre_code))
+            if centre is None:
+                centre = Centre(code=centre_code, name=f"Centre {centre_code}", uuid=new_uuid())
+                session.add(centre)
+                session.commit()
+        client, secret = create(session, "test client", scopes, centre)
+        return client.client_id, secret
+
+
+def bearer(app, scopes: list[str], centre_code: str | None = None) -> dict:
+    """Authorization header with a fresh token for a new client holding `scopes`."""
+    client_id, secret = create_client(app, scopes, centre_code)
+    response = app.test_client().post(
+        "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": client_id,
+            "client_secret": secret,
+        },
+    )
+    assert response.status_code == 200, response.get_json()
+    return {"Authorization": f"Bearer {response.get_json()['access_token']}"}

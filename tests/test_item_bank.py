@@ -1,0 +1,201 @@
+"""The item bank as content: coverage, key consistency, feedback, and that no public or
+learner-facing response carries a key."""
+
+from __future__ import annotations
+
+import collections
+import json
+
+import pytest
+import yaml
+
+from service import db
+from service.bank import keys_for
+from service.grading.forms import build_form
+from service.models import Assessment, Unit
+from tests.conftest import CONTENT_DIR
+from tests.seeds import UNIT_SEEDS
+
+UNITS = sorted(UNIT_SEEDS)
+ALL_TYPES = {
+    "single_choice",
+    "multiple_response",
+    "ordering",
+    "matching",
+    "short_text",
+    "extended_response",
+}
+
+
+def _load(kind: str, unit: str) -> dict:
+    return yaml.safe_load((CONTENT_DIR / kind / f"{unit}.yaml").read_text(encoding="utf-8"))
+
+
+def _criteria(unit: str) -> list[str]:
+    data = _load("units", unit)
+    return [c["code"] for lo in data["learning_outcomes"] for c in lo["criteria"]]
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_every_criterion_has_three_items_and_two_auto_scored(unit):
+    items = _load("items", unit)["items"]
+    total, auto = collections.Counter(), collections.Counter()
+    for item in items:
+        for code in item["criteria"]:
+            total[code] += 1
+            auto[code] += item["type"] != "extended_response"
+    for code in _criteria(unit):
+        assert total[code] >= 3, f"{unit}.{code} has {total[code]} items"
+        assert auto[code] >= 2, f"{unit}.{code} has {auto[code]} auto-scored items"
+    assert sum(i["type"] == "extended_response" for i in items) >= 2
+    assert {i["type"] for i in items} == ALL_TYPES
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_every_item_is_consistent(unit):
+    """References exist, keys fit the options, and every choice carries feedback."""
+    criteria = set(_criteria(unit))
+    misconceptions = {m["code"] for m in _load("units", unit)["misconceptions"]}
+    rubrics = {r["criterion"]: r for r in _load("rubrics", unit)["rubrics"]}
+    for item in _load("items", unit)["items"]:
+        where = item["id"]
+        assert set(item["criteria"]) <= criteria, where
+        assert item["review"]["written_by"], where
+        kind = item["type"]
+        if kind in ("single_choice", "multiple_response"):
+            keyed = [o for o in item["options"] if o["correct"]]
+            assert len(keyed) == 1 if kind == "single_choice" else len(keyed) >= 2, where
+            assert len({o["id"] for o in item["options"]}) == len(item["options"]), where
+            assert all(len(o["feedback"]) >= 20 for o in item["options"]), where
+            assert all(o.get("misconception", "M1") in misconceptions for o in item["options"])
+            texts = [o["text"].lower() for o in item["options"]]
+            assert not any("all of the above" in t or "none of the above" in t for t in texts)
+        elif kind == "ordering":
+            assert all(len(s["feedback"]) >= 20 for s in item["steps"]), where
+        elif kind == "matching":
+            responses = {r["id"] for r in item["responses"]}
+            assert all(p["match"] in responses for p in item["premises"]), where
+            assert all(len(p["feedback"]) >= 20 for p in item["premises"]), where
+        elif kind == "short_text":
+            assert item["accepted_answers"] and item["feedback"]["correct"], where
+        else:
+            assert all(code in rubrics for code in item["criteria"]), where
+            top = sum(rubrics[c]["levels"][-1]["score"] for c in item["criteria"])
+            assert item["points"] == top, where
+
+
+def test_every_generated_form_evidences_every_criterion(app):
+    """Many seeds per assessment: each form covers every criterion of its unit."""
+    with app.app_context():
+        session = db.session()
+        assessments = session.query(Assessment).all()
+        assert {a.unit.code for a in assessments} == set(UNITS)
+        for assessment in assessments:
+            unit: Unit = assessment.unit
+            bank = {k.id: k for k in keys_for(session, unit.id)}
+            criteria = [c.code for c in unit.criteria]
+            forms = set()
+            for n in range(40):
+                form = build_form(
+                    criteria,
+                    list(bank.values()),
+                    assessment.objective_items_per_criterion,
+                    assessment.extended_responses,
+                    seed=f"learner-{n}",
+                )
+                covered = collections.Counter(c for i in form for c in bank[i].criteria)
+                assert all(covered[c] >= 1 for c in criteria), (assessment.code, form)
+                assert sum(bank[i].type == "extended_response" for i in form) == (
+                    assessment.extended_responses
+                )
+                forms.add(tuple(form))
+            assert len(forms) > 10, f"{assessment.code}: forms barely vary"
+
+
+KEY_FIELDS = (
+    "correct",
+    "feedback",
+    "accepted_answers",
+    "match",
+    "misconception",
+    "guidance",
+    "review",
+)
+
+
+def _keys_in(value, path="") -> list[str]:
+    found = []
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if key in KEY_FIELDS:
+                found.append(f"{path}/{key}")
+            found.extend(_keys_in(child, f"{path}/{key}"))
+    elif isinstance(value, list):
+        for n, child in enumerate(value):
+            found.extend(_keys_in(child, f"{path}/{n}"))
+    return found
+
+
+def test_no_public_response_contains_a_key(client):
+    """Walk every public listing and item; neither key fields nor any option's feedback text
+    appear, and ordering items never show their steps in the key's order."""
+    feedback_texts, accepted = set(), set()
+    for unit in UNITS:
+        for item in _load("items", unit)["items"]:
+            for part in item.get("options", []) + item.get("steps", []) + item.get("premises", []):
+                feedback_texts.add(part["feedback"])
+            accepted.update(item.get("accepted_answers", []))
+    urls = ["/api/v1/items?page_size=100&page=" + str(n) for n in (1, 2)]
+    urls += [f"/api/v1/items?unit={u}&page_size=100" for u in UNITS]
+    bodies, listed = [], []
+    for n, url in enumerate(urls):
+        response = client.get(url)
+        assert response.status_code == 200
+        bodies.append(response.get_data(as_text=True))
+        if n < 2:
+            listed += response.get_json()
+        for item in response.get_json():
+            single = client.get(f"/api/v1/items/{item['id']}")
+            bodies.append(single.get_data(as_text=True))
+            assert single.get_json() == item
+    for body in bodies:
+        data = json.loads(body)
+        assert _keys_in(data) == []
+        assert not any(text in body for text in feedback_texts)
+    assert len(listed) == sum(len(_load("items", u)["items"]) for u in UNITS)
+    for unit in UNITS:
+        for item in _load("items", unit)["items"]:
+            if item["type"] == "ordering":
+                shown = next(i for i in listed if i["id"] == item["id"])
+                assert [s["id"] for s in shown["steps"]] != [s["id"] for s in item["steps"]]
+
+
+def test_item_filters(client):
+    by_criterion = client.get("/api/v1/items?criterion=CSC-02.AC3&page_size=100").get_json()
+    assert by_criterion and all("CSC-02.AC3" in i["criteria"] for i in by_criterion)
+    ordering = client.get("/api/v1/items?type=ordering&page_size=100").get_json()
+    assert ordering and {i["type"] for i in ordering} == {"ordering"}
+    assert client.get("/api/v1/items?type=essay").status_code == 422
+    assert client.get("/api/v1/items/CSC-09-Q001").status_code == 404
+
+
+def test_rubrics_and_assessments_are_served(client):
+    rubrics = client.get("/api/v1/rubrics?unit=CSC-05&page_size=100").get_json()
+    assert rubrics and all(r["criterion"].startswith("CSC-05.") for r in rubrics)
+    one = client.get(f"/api/v1/rubrics/{rubrics[0]['criterion']}").get_json()
+    assert [lvl["quality"] for lvl in one["levels"]] == [
+        "not_yet_met",
+        "met",
+        "merit",
+        "distinction",
+    ]
+    competence = client.get("/api/v1/rubrics?unit=CSC-01&page_size=100").get_json()
+    assert all(
+        [lvl["quality"] for lvl in r["levels"]] == ["not_yet_met", "met"] for r in competence
+    )
+    assert client.get("/api/v1/rubrics/CSC-01.AC99").status_code == 404
+    assessments = client.get("/api/v1/assessments").get_json()
+    assert sorted(a["unit_code"] for a in assessments) == UNITS
+    detail = client.get(f"/api/v1/assessments/{assessments[0]['code']}").get_json()
+    assert detail["time_limit_minutes"] > 0 and 0 < detail["pass_mark_percent"] <= 100
+    assert client.get("/api/v1/assessments/CSC-01-A9").status_code == 404
