@@ -1,0 +1,16 @@
+"""LTI 1.3 Advantage: registration, login, launch, deep linking and the learner's pages."""
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from lti import models  # noqa: F401 - the LTI tables
+    from lti.pages import blp as pages_blp
+    from lti.views import blp as views_blp
+
+    app.register_blueprint(views_blp)
+    app.register_blueprint(pages_blp)
+    if app.config["DEV_PLATFORM"]:
+        from lti.dev_platform import blp as dev_platform_blp
+
+        app.register_blueprint(dev_platform_blp)

@@ -4,6 +4,7 @@ from logging.config import fileConfig
 
 from alembic import context
 
+import lti.models  # noqa: F401 - registers the LTI tables on Base.metadata
 from service.config import Config
 from service.db import make_engine
 from service.models import Base

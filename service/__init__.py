@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask
 from flask_smorest import Api
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from schemas.errors import ErrorSchema
 from service import auth, cache, db, errors, request_log
@@ -22,6 +23,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(Config().as_dict())
     app.config.update(config or {})
 
+    if app.config["TRUSTED_PROXIES"]:
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app,
+            x_for=app.config["TRUSTED_PROXIES"],
+            x_proto=app.config["TRUSTED_PROXIES"],
+            x_host=app.config["TRUSTED_PROXIES"],
+        )
     request_log.init_app(app)
     db.init_app(app)
     cache.init_app(app)
@@ -40,10 +48,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app, api)
     errors.register(app)
 
+    import lti
     from service import cli, docs
 
     docs.init_app(app)
     cli.init_app(app)
+    lti.init_app(app)
     return app
 
 

@@ -34,6 +34,19 @@ class Config:
         self.OAUTH_TOKEN_SECONDS = int(env.get("OAUTH_TOKEN_SECONDS", "3600"))
         self.CONTENT_CACHE_SECONDS = int(env.get("CONTENT_CACHE_SECONDS", "60"))
 
+        # LTI 1.3
+        self.LTI_CLOCK_LEEWAY_SECONDS = int(env.get("LTI_CLOCK_LEEWAY_SECONDS", "30"))
+        self.LTI_MAX_TOKEN_AGE_SECONDS = int(env.get("LTI_MAX_TOKEN_AGE_SECONDS", "300"))
+        self.LTI_JWKS_MIN_REFETCH_SECONDS = int(env.get("LTI_JWKS_MIN_REFETCH_SECONDS", "60"))
+        # Secure; SameSite=None; Partitioned cookies need https (browsers treat 127.0.0.1 and
+        # localhost as secure). Turn off only for plain-http test clients.
+        self.LTI_SECURE_COOKIES = env.get("LTI_SECURE_COOKIES", "1") == "1"
+        self.LTI_COOKIE_CHECK = env.get("LTI_COOKIE_CHECK", "1") == "1"
+        # The development test platform: on for the embedded default, off with a real database.
+        self.DEV_PLATFORM = env.get("DEV_PLATFORM", "0" if env.get("DATABASE_URL") else "1") == "1"
+        # How many proxies in front set X-Forwarded-Proto/Host (0: trust no such header).
+        self.TRUSTED_PROXIES = int(env.get("TRUSTED_PROXIES", "0"))
+
         # flask-smorest / OpenAPI
         self.API_TITLE = "Customer Service Qualification Assessment Service"
         self.API_VERSION = "1.0.0"

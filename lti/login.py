@@ -1,0 +1,88 @@
+"""OIDC third-party-initiated login: check the platform's request, remember a state bound to
+this browser, and send the browser to the platform's authorisation endpoint."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlencode, urlsplit
+
+from sqlalchemy.orm import Session
+
+from lti.launch import browser_hash, same_host
+from lti.models import LtiLoginState
+from lti.tool_conf import DatabaseToolConf
+from service.models import utcnow
+
+STATE_LIFETIME = timedelta(minutes=10)
+
+
+class LoginRejected(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class LoginStarted:
+    auth_url: str
+    state: str
+    browser_secret: str
+    storage_target: str | None
+    platform_origin: str
+
+
+def start_login(session: Session, params, host_url: str, launch_url: str) -> LoginStarted:
+    """`params`: the login request's parameters (GET query or POST form)."""
+    issuer = params.get("iss")
+    login_hint = params.get("login_hint")
+    target_link_uri = params.get("target_link_uri")
+    if not issuer or not login_hint or not target_link_uri:
+        raise LoginRejected("iss, login_hint and target_link_uri are required")
+    if not same_host(target_link_uri, host_url):
+        raise LoginRejected("target_link_uri is not on this host")
+    platform = DatabaseToolConf(session).platform(issuer, params.get("client_id"))
+    if platform is None:
+        raise LoginRejected("no active registration for this issuer and client")
+    # Canvas sends deployment_id; the specification says lti_deployment_id.
+    deployment_id = params.get("lti_deployment_id") or params.get("deployment_id")
+    if deployment_id and deployment_id not in {d.deployment_id for d in platform.deployments}:
+        raise LoginRejected("unknown deployment")
+
+    state, nonce, secret = (secrets.token_urlsafe(32) for _ in range(3))
+    storage_target = params.get("lti_storage_target") or None
+    session.add(
+        LtiLoginState(
+            state=state,
+            nonce=nonce,
+            platform_id=platform.id,
+            target_link_uri=target_link_uri,
+            browser_hash=browser_hash(secret),
+            storage_target=storage_target,
+            expires_at=utcnow() + STATE_LIFETIME,
+        )
+    )
+    session.commit()
+    query = {
+        "scope": "openid",
+        "response_type": "id_token",
+        "response_mode": "form_post",
+        "prompt": "none",
+        "client_id": platform.client_id,
+        "redirect_uri": launch_url,
+        "login_hint": login_hint,
+        "state": state,
+        "nonce": nonce,
+    }
+    if params.get("lti_message_hint"):
+        query["lti_message_hint"] = params["lti_message_hint"]
+    separator = "&" if "?" in platform.auth_login_url else "?"
+    origin = urlsplit(platform.auth_login_url)
+    return LoginStarted(
+        auth_url=f"{platform.auth_login_url}{separator}{urlencode(query)}",
+        state=state,
+        browser_secret=secret,
+        storage_target=storage_target,
+        platform_origin=f"{origin.scheme}://{origin.netloc}",
+    )

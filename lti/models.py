@@ -1,0 +1,132 @@
+"""LTI 1.3 state that must be shared by every process: registrations, keys, login states,
+used nonces, and launch sessions. Nothing LTI keeps lives in process memory."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.models import Base, Centre, UTCDateTime, utcnow
+
+
+class LtiPlatform(Base):
+    """One registration: an LMS (issuer) and the client id it gave this tool."""
+
+    __tablename__ = "lti_platforms"
+    __table_args__ = (UniqueConstraint("issuer", "client_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    issuer: Mapped[str] = mapped_column(String(255), index=True)
+    client_id: Mapped[str] = mapped_column(String(255))
+    auth_login_url: Mapped[str] = mapped_column(String(1024))
+    auth_token_url: Mapped[str] = mapped_column(String(1024))
+    key_set_url: Mapped[str] = mapped_column(String(1024))
+    auth_audience: Mapped[str | None] = mapped_column(String(1024))
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centres.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    registered_by: Mapped[str] = mapped_column(String(16), default="manual")  # or "dynamic"
+    # The platform's JWKS, cached here so every process shares one copy and one refetch budget.
+    jwks: Mapped[dict | None] = mapped_column(JSON)
+    jwks_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    centre: Mapped[Centre | None] = relationship()
+    deployments: Mapped[list[LtiDeployment]] = relationship(
+        back_populates="platform", cascade="all, delete-orphan"
+    )
+
+
+class LtiDeployment(Base):
+    __tablename__ = "lti_deployments"
+    __table_args__ = (UniqueConstraint("platform_id", "deployment_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id"))
+    deployment_id: Mapped[str] = mapped_column(String(255))
+
+    platform: Mapped[LtiPlatform] = relationship(back_populates="deployments")
+
+
+class LtiKey(Base):
+    """An RSA signing key. `owner` is "tool" for this tool's keys (published at /lti/jwks) or
+    "dev-platform" for the development test platform's."""
+
+    __tablename__ = "lti_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner: Mapped[str] = mapped_column(String(32), default="tool", index=True)
+    kid: Mapped[str] = mapped_column(String(64), unique=True)
+    private_pem: Mapped[str] = mapped_column(Text)
+    public_jwk: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LtiLoginState(Base):
+    """What the OIDC login step promised: checked, and used up, by the launch."""
+
+    __tablename__ = "lti_login_states"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state: Mapped[str] = mapped_column(String(128), unique=True)
+    nonce: Mapped[str] = mapped_column(String(128))
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id"))
+    target_link_uri: Mapped[str] = mapped_column(String(2048))
+    # A hash of the browser's secret: only the browser that logged in can launch.
+    browser_hash: Mapped[str] = mapped_column(String(64))
+    storage_target: Mapped[str | None] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LtiNonce(Base):
+    """A nonce seen in an id_token. The unique constraint makes replay impossible across
+    processes: the second insert of the same nonce fails."""
+
+    __tablename__ = "lti_nonces"
+    __table_args__ = (UniqueConstraint("platform_id", "nonce"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id"))
+    nonce: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LtiSession(Base):
+    """A validated launch. Its random token travels in page URLs and forms (not cookies,
+    which LMS iframes often block). Personal data kept: the platform's user id, and the name
+    only for staff screens; never the email."""
+
+    __tablename__ = "lti_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id"))
+    deployment_id: Mapped[str] = mapped_column(String(255))
+    user_sub: Mapped[str] = mapped_column(String(255))
+    user_name: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))  # learner | staff
+    message_type: Mapped[str] = mapped_column(String(64))
+    context_id: Mapped[str | None] = mapped_column(String(255))
+    resource_link_id: Mapped[str | None] = mapped_column(String(255))
+    assessment_code: Mapped[str | None] = mapped_column(String(24))
+    claims: Mapped[dict] = mapped_column(JSON)  # service endpoints and settings, no PII
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    platform: Mapped[LtiPlatform] = relationship()
+
+
+class DevPlatformMessage(Base):
+    """What the tool sent back to the development test platform (deep links, later scores),
+    shown on its page. Development only."""
+
+    __tablename__ = "dev_platform_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,53 @@
+"""Platform public keys (JWKS), cached in the database so every process shares them.
+
+A launch signed with a kid we have not seen triggers one refetch, at most once per
+LTI_JWKS_MIN_REFETCH_SECONDS per platform (a forged kid cannot make us hammer the LMS).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import requests
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from lti.models import LtiPlatform
+from service.models import utcnow
+
+
+class KeyError_(Exception):
+    """The platform's key for this token cannot be found or fetched."""
+
+
+def _fetch(platform: LtiPlatform) -> dict:
+    try:
+        response = requests.get(platform.key_set_url, timeout=5)
+        response.raise_for_status()
+        keys = response.json()
+    except (requests.RequestException, ValueError) as exc:
+        raise KeyError_(f"could not fetch the platform's JWKS: {type(exc).__name__}") from exc
+    if not isinstance(keys, dict) or not isinstance(keys.get("keys"), list):
+        raise KeyError_("the platform's JWKS is not a key set")
+    return keys
+
+
+def _find(jwks: dict | None, kid: str) -> dict | None:
+    return next((k for k in (jwks or {}).get("keys", []) if k.get("kid") == kid), None)
+
+
+def public_key_for(session: Session, platform: LtiPlatform, kid: str) -> dict:
+    key = _find(platform.jwks, kid)
+    if key is not None:
+        return key
+    wait = timedelta(seconds=current_app.config["LTI_JWKS_MIN_REFETCH_SECONDS"])
+    now = utcnow()
+    if platform.jwks_fetched_at and now - platform.jwks_fetched_at < wait:
+        raise KeyError_(f"unknown kid {kid!r} (key set refetched recently)")
+    platform.jwks = _fetch(platform)
+    platform.jwks_fetched_at = now
+    session.commit()
+    key = _find(platform.jwks, kid)
+    if key is None:
+        raise KeyError_(f"unknown kid {kid!r}")
+    return key

@@ -1,0 +1,164 @@
+"""LTI 1.3 endpoints: login, launch, JWKS and the configuration to paste into an LMS."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from flask import (
+    Blueprint,
+    current_app,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from pylti1p3.contrib.flask import FlaskRequest
+
+from lti import keys, sessions
+from lti.launch import LTI, LaunchRejected, ServiceMessageLaunch
+from lti.login import LoginRejected, start_login
+from service import db
+
+log = logging.getLogger(__name__)
+blp = Blueprint(
+    "lti", __name__, url_prefix="/lti", template_folder="templates", static_folder="static"
+)
+STATE_COOKIE = "lti-browser-"
+
+
+def host_url() -> str:
+    return current_app.config["PUBLIC_BASE_URL"] or request.host_url.rstrip("/")
+
+
+def launch_url() -> str:
+    return host_url() + url_for("lti.launch")
+
+
+def rejected(reason: str, status: int = 400, title: str = "This launch could not be completed"):
+    """A clear page with a reference number; the reason goes to the log, not to the page."""
+    reference = uuid.uuid4().hex[:10].upper()
+    log.warning("lti rejected reference=%s reason=%s", reference, reason)
+    return render_template("lti/error.html", title=title, reference=reference), status
+
+
+def _secure_cookies() -> bool:
+    return current_app.config["LTI_SECURE_COOKIES"]
+
+
+@blp.route("/login", methods=["GET", "POST"])
+def login():
+    params = request.values
+    try:
+        started = start_login(db.session(), params, host_url(), launch_url())
+    except LoginRejected as exc:
+        return rejected(f"login: {exc.reason}")
+    if params.get("new_window") or not current_app.config["LTI_COOKIE_CHECK"]:
+        response = redirect(started.auth_url, code=302)
+    else:
+        # A page, not a redirect: it checks that the cookie stuck (or uses platform storage)
+        # and otherwise offers to open the tool in a new window.
+        new_window_url = url_for("lti.login", **params.to_dict(), new_window="1")
+        response = make_response(
+            render_template("lti/login.html", started=started, new_window_url=new_window_url)
+        )
+    response.set_cookie(
+        STATE_COOKIE + started.state[:16],
+        started.browser_secret,
+        max_age=600,
+        path="/lti",
+        secure=_secure_cookies(),
+        httponly=True,
+        samesite="None" if _secure_cookies() else "Lax",
+        partitioned=_secure_cookies(),
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blp.post("/launch")
+def launch():
+    state = request.form.get("state", "")
+    secret = request.cookies.get(STATE_COOKIE + state[:16]) or request.form.get("browser_secret")
+    message = ServiceMessageLaunch(FlaskRequest(), db.session(), host_url(), secret)
+    try:
+        message.validate()
+    except LaunchRejected as exc:
+        if exc.needs_storage and not request.form.get("browser_secret"):
+            row = db.session().scalar(_state_query(state))
+            return render_template(
+                "lti/storage_fetch.html",
+                state=state,
+                id_token=request.form.get("id_token", ""),
+                storage_target=row.storage_target,
+                platform_origin=_origin(row.platform.auth_login_url),
+            )
+        return rejected(f"launch: {exc.reason}")
+    claims = message.get_launch_data()
+    token = sessions.create(db.session(), message.platform, claims)
+    response = redirect(_landing(claims, token), code=303)
+    response.delete_cookie(STATE_COOKIE + state[:16], path="/lti")
+    return response
+
+
+def _state_query(state: str):
+    from sqlalchemy import select
+
+    from lti.models import LtiLoginState
+
+    return select(LtiLoginState).where(LtiLoginState.state == state)
+
+
+def _origin(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _landing(claims: dict, token: str) -> str:
+    message_type = claims[LTI + "message_type"]
+    if message_type == "LtiDeepLinkingRequest":
+        return url_for("lti_pages.deep_link", ls=token)
+    if sessions.role_of(claims) == "staff":
+        return url_for("lti_pages.assessor", ls=token)
+    return url_for("lti_pages.attempt", ls=token)
+
+
+@blp.get("/jwks")
+def jwks():
+    response = jsonify(keys.jwks(db.session()))
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@blp.get("/config")
+def config():
+    """What an administrator pastes into Moodle or Canvas to register the tool by hand."""
+    base = host_url()
+    return jsonify(
+        {
+            "title": "Customer Service Assessments",
+            "description": "Scenario-based assessments with per-criterion grade passback.",
+            "tool_url": base + url_for("lti.launch"),
+            "initiate_login_url": base + url_for("lti.login"),
+            "redirect_uris": [base + url_for("lti.launch")],
+            "public_jwk_url": base + url_for("lti.jwks"),
+            "target_link_uri": base + url_for("lti.launch"),
+            "deep_linking_url": base + url_for("lti.launch"),
+            "scopes": SCOPES,
+            "messages": ["LtiResourceLinkRequest", "LtiDeepLinkingRequest"],
+            "custom_fields": {},
+            "privacy": "The tool receives the user id and name; it never stores email addresses.",
+        }
+    )
+
+
+SCOPES = [
+    "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
+    "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly",
+    "https://purl.imsglobal.org/spec/lti-ags/scope/score",
+    "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly",
+]

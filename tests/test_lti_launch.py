@@ -1,0 +1,45 @@
+"""LTI 1.3 launches through HTTP: the happy paths, and deep linking."""
+
+from __future__ import annotations
+
+import jwt
+import pytest
+
+from tests import lti_flow
+
+
+@pytest.fixture()
+def lti_client(app, requests_mock):
+    lti_flow.register(app)
+    lti_flow.mock_platform_jwks(app, requests_mock)
+    return app.test_client()
+
+
+def test_learner_launch_opens_the_attempt_page(app, lti_client):
+    response, _token, _state = lti_flow.launch(app, lti_client, custom={"assessment": "CSC-01-A1"})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    assert "/lti/attempt?ls=" in response.headers["Location"]
+
+
+def test_instructor_deep_link_returns_a_signed_resource_link_with_a_line_item(app, lti_client):
+    response, _token, _state = lti_flow.launch(app, lti_client, "instructor-1", "deep_link")
+    assert response.status_code == 303
+    page = lti_client.get(response.headers["Location"])
+    assert page.status_code == 200 and "CSC-03-A1" in page.get_data(as_text=True)
+    ls = response.headers["Location"].split("ls=")[1]
+    chosen = lti_client.post("/lti/deep-link", data={"ls": ls, "assessment": "CSC-03-A1"})
+    assert chosen.status_code == 200
+    html = chosen.get_data(as_text=True)
+    token = html.split('name="JWT" value="')[1].split('"')[0]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["iss"] == "dev-platform-tool" and claims["aud"] == [lti_flow.ISS]
+    assert claims["https://purl.imsglobal.org/spec/lti/claim/message_type"] == (
+        "LtiDeepLinkingResponse"
+    )
+    item = claims["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"][0]
+    assert item["type"] == "ltiResourceLink" and item["custom"] == {"assessment": "CSC-03-A1"}
+    assert item["lineItem"]["scoreMaximum"] == 100 and item["lineItem"]["resourceId"] == "CSC-03-A1"
+    assert claims["https://purl.imsglobal.org/spec/lti-dl/claim/data"] == "dev-deep-link-data"
+    # The dev platform accepts it (signature checked against the tool's JWKS).
+    back = lti_client.post("/dev-platform/deep-link-return", data={"JWT": token})
+    assert back.status_code == 303
