@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from service.content_files import ContentError, LoadReport, read_data_file
 from service.grading.forms import FormError, build_form
-from service.grading.scoring import EXTENDED
+from service.grading.scoring import EXTENDED, normalise_text
 from service.identifiers import stable_uuid
 from service.item_keys import item_key
 from service.models import (
@@ -171,6 +171,9 @@ def _check_key(file: Path, where: str, item: dict, misconceptions: set, rubric_m
             problem = "premise or response ids repeat"
         elif any(p["match"] not in responses for p in item["premises"]):
             problem = "a premise matches a response that does not exist"
+    elif kind == "short_text":
+        if any(not normalise_text(a) for a in item["accepted_answers"]):
+            problem = "an accepted answer is empty once case, spaces and punctuation are removed"
     elif kind == EXTENDED:
         missing = [c for c in item["criteria"] if c not in rubric_max]
         if missing:

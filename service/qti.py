@@ -123,8 +123,9 @@ def _mapping(declaration, entries: dict[str, float], upper: float, case_sensitiv
         _el(mapping, "qti-map-entry", map_key=key, mapped_value=round(value, 4), **attrs)
 
 
-def _processing(root, criteria: list[str], scoring: str) -> None:
-    """scoring: "match" (full points when RESPONSE matches the key) or "map" (map_response)."""
+def _processing(root, criteria: list[str], scoring: str, feedback: bool) -> None:
+    """scoring: "match" (full points when RESPONSE matches the key) or "map" (map_response).
+    `feedback`: set FEEDBACK from RESPONSE (choice items only: both are identifiers)."""
     processing = _el(root, "qti-response-processing")
     if scoring == "match":
         condition = _el(processing, "qti-response-condition")
@@ -135,7 +136,8 @@ def _processing(root, criteria: list[str], scoring: str) -> None:
         _set(branch, "SCORE", lambda p: _el(p, "qti-variable", identifier="MAXSCORE"))
     else:
         _set(processing, "SCORE", lambda p: _el(p, "qti-map-response", identifier="RESPONSE"))
-    _set(processing, "FEEDBACK", lambda p: _el(p, "qti-variable", identifier="RESPONSE"))
+    if feedback:
+        _set(processing, "FEEDBACK", lambda p: _el(p, "qti-variable", identifier="RESPONSE"))
     for code in criteria:
         _set(
             processing,
@@ -179,13 +181,13 @@ def item_element(item: Item, body: dict, rubrics: dict[str, Rubric]) -> etree._E
         declaration = _declare_response(
             root, "single" if single else "multiple", "identifier", keyed
         )
-        if not single:  # partial credit: +share per keyed option, -share per other option
-            share = points / len(keyed)
-            _mapping(
-                declaration,
-                {o["id"]: share if o["correct"] else -share for o in body["options"]},
-                points,
-            )
+        if not single:  # partial credit as service.grading.scoring: keyed +, others -
+            others = len(body["options"]) - len(keyed)
+            values = {
+                o["id"]: points / len(keyed) if o["correct"] else -points / others
+                for o in body["options"]
+            }
+            _mapping(declaration, values, points)
     elif kind == "ordering":
         _declare_response(root, "ordered", "identifier", [s["id"] for s in body["steps"]])
     elif kind == "matching":
@@ -207,13 +209,13 @@ def item_element(item: Item, body: dict, rubrics: dict[str, Rubric]) -> etree._E
     _interaction(body_el, body)
 
     if kind in ("single_choice", "multiple_response"):
-        _processing(root, criteria, "match" if kind == "single_choice" else "map")
+        _processing(root, criteria, "match" if kind == "single_choice" else "map", True)
         for option in body["options"]:
             _modal_feedback(root, option["id"], option["feedback"])
     elif kind == "ordering":
-        _processing(root, criteria, "match")
+        _processing(root, criteria, "match", False)
     elif kind in ("matching", "short_text"):
-        _processing(root, criteria, "map")
+        _processing(root, criteria, "map", False)
     return root
 
 
@@ -344,7 +346,7 @@ def _test_element(assessment: Assessment, items: list[Item]) -> etree._Element:
                 section,
                 "qti-assessment-item-ref",
                 identifier=f"{criterion.code}-{item.code}",
-                href=f"items/{item.code}.xml",
+                href=f"../items/{item.code}.xml",
             )
     extended = [i for i in items if i.type == "extended_response"]
     if assessment.extended_responses:
@@ -361,7 +363,7 @@ def _test_element(assessment: Assessment, items: list[Item]) -> etree._Element:
                 section,
                 "qti-assessment-item-ref",
                 identifier=f"X-{item.code}",
-                href=f"items/{item.code}.xml",
+                href=f"../items/{item.code}.xml",
             )
     processing = _el(root, "qti-outcome-processing")
     total = _el(_el(processing, "qti-set-outcome-value", identifier="SCORE"), "qti-sum")

@@ -3,6 +3,7 @@ id_tokens) and requests-mock answering the platform's JWKS URL."""
 
 from __future__ import annotations
 
+import json
 from urllib.parse import parse_qs, urlsplit
 
 from lti import dev_platform, keys
@@ -30,7 +31,7 @@ def login(client, user="learner-1", message="resource", **overrides):
         "iss": ISS,
         "login_hint": user,
         "target_link_uri": f"{BASE}/lti/launch",
-        "lti_message_hint": '{"user": "%s", "message": "%s"}' % (user, message),
+        "lti_message_hint": json.dumps({"user": user, "message": message}),
         "client_id": dev_platform.CLIENT_ID,
         "lti_deployment_id": dev_platform.DEPLOYMENT_ID,
         "new_window": "1",

@@ -2,15 +2,17 @@
 
 Partial-credit rules (documented in the API and tested):
 - single_choice: full points for the keyed option, else 0.
-- multiple_response: (keyed options chosen - other options chosen) / keyed options, floored at 0.
-  Choosing everything therefore scores 0, not full marks.
+- multiple_response: (keyed options chosen / keyed options) - (other options chosen / other
+  options), floored at 0. Choosing everything therefore scores 0, not full marks; each wrong
+  choice costs as much as the share of wrong options it is.
 - ordering: the share of adjacent pairs in the key that the response keeps adjacent and in order,
   i.e. correct "A then B" links / (steps - 1). A sequence shifted by one place keeps most links.
 - matching: the share of premises matched to their keyed response; a missing premise is wrong.
 - short_text: full points when the normalised answer equals a normalised accepted answer
   (Unicode NFKC, case-folded, punctuation removed, runs of spaces collapsed), else 0.
 - extended_response: pending until an assessor marks it; then the sum of the rubric levels' scores.
-Scores are points x share, rounded to 4 decimal places.
+Scores are points x share, rounded to 4 decimal places. An empty response (None, "", [] or {})
+is unanswered and scores 0.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ class ItemScore:
         return self.score / self.max_score if self.max_score else 0.0
 
 
-_PUNCTUATION = re.compile(r"[^\w\s]", re.UNICODE)
+_PUNCTUATION = re.compile(r"[\W_]", re.UNICODE)
 _SPACES = re.compile(r"\s+")
 
 
@@ -91,7 +93,7 @@ def _ids(response: Any, item: ItemKey, what: str) -> list[str]:
 
 def share_for(item: ItemKey, response: Any) -> float:
     """The share of the item's points a response earns (0..1). None/empty means unanswered."""
-    if response is None:
+    if response is None or (isinstance(response, str | list | dict) and not response):
         return 0.0
     kind = item.type
     if kind == "single_choice":
@@ -102,7 +104,8 @@ def share_for(item: ItemKey, response: Any) -> float:
     if kind == "multiple_response":
         chosen = set(_ids(response, item, "option"))
         hits, misses = len(chosen & item.correct), len(chosen - item.correct)
-        return max(0.0, (hits - misses) / len(item.correct))
+        others = len(item.options) - len(item.correct)
+        return max(0.0, hits / len(item.correct) - (misses / others if others else 0.0))
     if kind == "ordering":
         steps = _ids(response, item, "step")
         if sorted(steps) != sorted(item.order):
@@ -114,9 +117,9 @@ def share_for(item: ItemKey, response: Any) -> float:
         if not isinstance(response, dict):
             raise ResponseError(f"{item.id}: expected an object of premise id -> response id")
         _ids(list(response), item, "premise")
-        bad = sorted(v for v in response.values() if v not in item.responses)
+        bad = sorted(str(v) for v in response.values() if v not in item.responses)
         if bad:
-            raise ResponseError(f"{item.id}: unknown response id(s) {', '.join(map(str, bad))}")
+            raise ResponseError(f"{item.id}: unknown response id(s) {', '.join(bad)}")
         right = sum(1 for premise, match in item.pairs.items() if response.get(premise) == match)
         return right / len(item.pairs)
     if kind == "short_text":
