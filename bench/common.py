@@ -36,8 +36,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(app_spec: str, database_url: str, workers: int = 1, env: dict | None = None):
-    port = free_port()
+def gunicorn(
+    app_spec: str,
+    database_url: str,
+    workers: int = 1,
+    env: dict | None = None,
+    port: int | None = None,
+):
+    port = port or free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING", **(env or {})}
     process = subprocess.Popen(
         [

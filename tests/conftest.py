@@ -30,18 +30,19 @@ def on_postgres() -> bool:
 
 
 @contextlib.contextmanager
-def isolated_database(tmp_path: Path):
-    """Yield the URL of an empty database that nothing else uses."""
-    if not on_postgres():
+def isolated_database(tmp_path: Path, server_url: str = TEST_DATABASE_URL):
+    """Yield the URL of an empty database that nothing else uses: a SQLite file, or a schema
+    of its own on the PostgreSQL server at `server_url`."""
+    if not server_url.startswith("postgresql"):
         yield f"sqlite:///{tmp_path / f'{uuid.uuid4().hex}.sqlite3'}"
         return
     schema = f"test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(TEST_DATABASE_URL)
+    admin = create_engine(server_url)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in TEST_DATABASE_URL else "?"
+    separator = "&" if "?" in server_url else "?"
     try:
-        yield f"{TEST_DATABASE_URL}{separator}options={quote(f'-csearch_path={schema}')}"
+        yield f"{server_url}{separator}options={quote(f'-csearch_path={schema}')}"
     finally:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
