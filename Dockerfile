@@ -4,7 +4,8 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PORT=8000
+    PORT=8000 \
+    TRUSTED_PROXIES=1
 
 WORKDIR /app
 RUN useradd --create-home --uid 10001 app
@@ -21,4 +22,4 @@ RUN pip install --no-cache-dir -e . && chown -R app:app /app
 USER 10001
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD ["python", "-c", "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz')"]
-CMD ["sh", "-c", "assessment db upgrade && assessment content load && exec gunicorn --bind 0.0.0.0:${PORT} --workers ${WEB_CONCURRENCY:-2} --access-logfile - service.wsgi:app"]
+CMD ["sh", "-c", "assessment db upgrade && assessment content load && exec gunicorn --bind 0.0.0.0:${PORT} --workers ${WEB_CONCURRENCY:-2} service.wsgi:app"]

@@ -8,5 +8,7 @@ assessment db upgrade
 assessment content load
 PORT=${PORT:-5000}
 echo "Serving on http://127.0.0.1:${PORT}  (API docs: http://127.0.0.1:${PORT}/docs)"
-exec gunicorn --bind "127.0.0.1:${PORT}" --workers "${WEB_CONCURRENCY:-2}" \
-  --access-logfile - 'service.wsgi:app'
+echo "Try the LTI launch with the development platform: http://127.0.0.1:${PORT}/dev-platform/"
+# No gunicorn access log: its request lines carry LTI query strings (user ids). The app logs
+# one line per request itself, without query strings.
+exec gunicorn --bind "127.0.0.1:${PORT}" --workers "${WEB_CONCURRENCY:-2}" 'service.wsgi:app'
