@@ -9,7 +9,7 @@ from flask_smorest import Api
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from schemas.errors import ErrorSchema
-from service import auth, cache, db, errors, request_log
+from service import auth, cache, db, errors, input_guard, request_log
 from service.config import Config
 
 
@@ -31,6 +31,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             x_host=app.config["TRUSTED_PROXIES"],
         )
     request_log.init_app(app)
+    input_guard.init_app(app)
     db.init_app(app)
     cache.init_app(app)
 
@@ -61,6 +62,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from service.api.attempts import blp as attempts_blp
     from service.api.bank import blp as bank_blp
     from service.api.health import blp as health_blp
+    from service.api.lti_admin import blp as lti_admin_blp
     from service.api.units import blp as units_blp
     from service.case.views import blp_v1p0 as case_v1p0_blp
 
@@ -68,5 +70,6 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     api.register_blueprint(bank_blp)
     api.register_blueprint(attempts_blp)
     api.register_blueprint(case_v1p0_blp)
+    api.register_blueprint(lti_admin_blp)
     # Probes stay out of the OpenAPI document: they are for the orchestrator, not for centres.
     app.register_blueprint(health_blp)

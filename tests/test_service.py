@@ -106,3 +106,12 @@ def test_no_input_gives_a_500(client, path, segment, params):
     response = client.get(path.replace("{x}", quote(segment, safe="")), query_string=params)
     assert response.status_code < 500, response.get_data(as_text=True)
     assert response.is_json
+
+
+def test_nul_characters_are_refused_with_400(client):
+    for url in ("/api/v1/units/%00", "/api/v1/units?q=a%00b", "/ims/case/v1p0/CFItems/%00"):
+        response = client.get(url)
+        assert response.status_code == 400, url
+        assert response.is_json
+    posted = client.post("/api/v1/assessments/CSC-01-A1/attempts", json={"learner_ref": "a\u0000b"})
+    assert posted.status_code == 400
