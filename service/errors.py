@@ -6,12 +6,13 @@ import logging
 import uuid
 from http import HTTPStatus
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
 
 CASE_PREFIX = "/ims/case/"
+BROWSER_PAGES = ("/lti/", "/dev-platform/")
 
 # CASE's codeMinor vocabulary for the statuses we answer with.
 CASE_CODE_MINOR = {
@@ -108,6 +109,12 @@ def handle_unexpected(error: Exception):
         return handle_http_exception(error)
     reference = uuid.uuid4().hex[:12]
     log.exception("unhandled error reference=%s path=%s", reference, request.path)
+    if request.path.startswith(BROWSER_PAGES):
+        # Pages inside an LMS frame get a page, never a stack trace.
+        page = render_template(
+            "lti/error.html", title="Something went wrong", reference=reference.upper()
+        )
+        return page, 500
     message = f"Something went wrong on our side. Quote reference {reference}."
     if request.path.startswith(CASE_PREFIX):
         return case_error(500, message)
