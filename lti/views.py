@@ -162,3 +162,58 @@ SCOPES = [
     "https://purl.imsglobal.org/spec/lti-ags/scope/score",
     "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly",
 ]
+
+
+# --- Registration (1EdTech LTI Dynamic Registration); see lti/registration.py ---
+
+
+def tool_urls():
+    from lti.registration import ToolUrls
+
+    base = host_url()
+    return ToolUrls(
+        login=base + url_for("lti.login"),
+        launch=base + url_for("lti.launch"),
+        jwks=base + url_for("lti.jwks"),
+        logo=base + url_for("lti.logo"),
+    )
+
+
+@blp.get("/register")
+def register():
+    """The URL an LMS administrator pastes into Moodle or Canvas. The LMS opens it (in a
+    frame or window) with openid_configuration and registration_token."""
+    from lti import registration
+
+    try:
+        registered = registration.register_dynamic(
+            db.session(),
+            request.args.get("openid_configuration", ""),
+            request.args.get("registration_token", ""),
+            tool_urls(),
+            registration.embedded_default(current_app.config),
+        )
+    except registration.RegistrationError as exc:
+        return rejected(f"register: {exc.reason}", exc.status, "The tool could not be registered")
+    response = make_response(render_template("lti/registered.html", registered=registered))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blp.get("/logo.svg")
+def logo():
+    """The tool's icon (logo_uri in the registration)."""
+    from lti.registration import LOGO_SVG
+
+    response = make_response(LOGO_SVG)
+    response.headers["Content-Type"] = "image/svg+xml"
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@blp.get("/config/canvas")
+def canvas_config():
+    """Canvas's JSON configuration: paste it, or give this URL, in Developer Keys."""
+    from lti.registration import canvas_configuration
+
+    return jsonify(canvas_configuration(tool_urls()))

@@ -115,7 +115,9 @@ def clients_revoke(client_id: str) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (db_group, content_group, centres_group, clients_group):
+    from lti.cli import lti_group
+
+    for group in (db_group, content_group, centres_group, clients_group, lti_group):
         app.cli.add_command(group)
 
 

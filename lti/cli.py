@@ -1,0 +1,169 @@
+"""`assessment lti ...`: LTI 1.3 registrations and the tool's signing keys."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from lti import keys, registration
+from lti.models import LtiKey
+from service import db
+from service.catalogue import Page
+
+lti_group = AppGroup("lti", help="LTI 1.3: platform registrations and the tool's signing keys.")
+
+
+@lti_group.group("platforms", cls=AppGroup, help="Registrations of LMS platforms.")
+def platforms_group() -> None:
+    pass
+
+
+def _embedded() -> bool:
+    return registration.embedded_default(current_app.config)
+
+
+def _platform(platform_id: int):
+    platform = registration.get_platform(db.session(), platform_id)
+    if platform is None:
+        raise click.ClickException(f"no LTI registration {platform_id}")
+    return platform
+
+
+def _invalid(errors: dict[str, list[str]]) -> click.ClickException:
+    lines = [f"{field}: {' '.join(messages)}" for field, messages in errors.items()]
+    return click.ClickException("invalid registration\n  " + "\n  ".join(lines))
+
+
+def _run(action, *args, **kwargs):
+    try:
+        return action(db.session(), *args, **kwargs)
+    except registration.InvalidPlatform as exc:
+        raise _invalid(exc.errors) from exc
+    except registration.DuplicatePlatform as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _describe(platform) -> str:
+    state = "active" if platform.active else "inactive"
+    deployments = ",".join(d.deployment_id for d in platform.deployments) or "-"
+    centre = platform.centre.code if platform.centre else "-"
+    return (
+        f"{platform.id:>4}  {state:<8} {platform.registered_by:<7} {platform.issuer}  "
+        f"client_id={platform.client_id}  deployments={deployments}  centre={centre}  "
+        f"{platform.name}"
+    )
+
+
+@platforms_group.command("add", help="Add a registration with the values the LMS shows.")
+@click.option("--name", required=True, help="A name for the platform")
+@click.option("--issuer", required=True, help="The platform's issuer (iss)")
+@click.option("--client-id", required=True, help="The client id the platform gave the tool")
+@click.option("--auth-login-url", required=True, help="OIDC authorisation endpoint")
+@click.option("--auth-token-url", required=True, help="OAuth 2.0 token endpoint")
+@click.option("--key-set-url", required=True, help="The platform's public keys (JWKS URL)")
+@click.option("--auth-audience", help="aud for token requests, if not the token URL")
+@click.option("--deployment-id", "deployment_ids", multiple=True, help="Repeat for each")
+@click.option("--centre", help="Bind the registration to this centre (code)")
+@click.option("--active", is_flag=True, help="Activate at once (default: inactive)")
+def platforms_add(**options) -> None:
+    data = {**options, "deployment_ids": list(options["deployment_ids"])}
+    errors = {}
+    for key in ("name", "client_id"):
+        if not data[key].strip() or len(data[key]) > 255:
+            errors[key] = ["Between 1 and 255 characters."]
+    for deployment_id in data["deployment_ids"]:
+        if not deployment_id or len(deployment_id) > 255:
+            errors["deployment_ids"] = ["Each between 1 and 255 characters."]
+    for key, limit in (
+        ("issuer", 255),
+        ("auth_login_url", 1024),
+        ("auth_token_url", 1024),
+        ("key_set_url", 1024),
+    ):
+        if len(data[key]) > limit:
+            errors[key] = [f"At most {limit} characters."]
+    if errors:
+        raise _invalid(errors)
+    platform = _run(registration.add_platform, data, _embedded())
+    click.echo(f"registration {platform.id} added ({'active' if platform.active else 'inactive'})")
+
+
+@platforms_group.command("list", help="List registrations.")
+def platforms_list() -> None:
+    _total, rows = registration.list_platforms(db.session(), Page(1, 10_000))
+    if not rows:
+        click.echo("no registrations")
+    for platform in rows:
+        click.echo(_describe(platform))
+
+
+@platforms_group.command("activate", help="Let registration ID launch the tool.")
+@click.argument("platform_id", type=int)
+@click.option("--centre", help="Also bind it to this centre (code)")
+def platforms_activate(platform_id: int, centre: str | None) -> None:
+    _run(registration.set_active, _platform(platform_id), True, centre)
+    click.echo(f"registration {platform_id} active")
+
+
+@platforms_group.command("disable", help="Stop registration ID launching the tool.")
+@click.argument("platform_id", type=int)
+def platforms_disable(platform_id: int) -> None:
+    _run(registration.set_active, _platform(platform_id), False)
+    click.echo(f"registration {platform_id} disabled")
+
+
+@platforms_group.command("add-deployment", help="Add DEPLOYMENT_ID to registration ID.")
+@click.argument("platform_id", type=int)
+@click.argument("deployment_id")
+def platforms_add_deployment(platform_id: int, deployment_id: str) -> None:
+    if not deployment_id or len(deployment_id) > 255:
+        raise click.ClickException("a deployment id has between 1 and 255 characters")
+    _run(registration.add_deployment, _platform(platform_id), deployment_id)
+    click.echo(f"deployment {deployment_id} added to registration {platform_id}")
+
+
+@lti_group.group("keys", cls=AppGroup, help="The tool's RSA signing keys (published at /lti/jwks).")
+def keys_group() -> None:
+    pass
+
+
+@keys_group.command("list", help="List the tool's keys: which signs, which are published.")
+def keys_list() -> None:
+    session = db.session()
+    signing = keys.signing_key(session)
+    rows = session.scalars(select(LtiKey).where(LtiKey.owner == "tool").order_by(LtiKey.id))
+    for key in rows:
+        if key.retired_at is not None:
+            state = f"retired {key.retired_at:%Y-%m-%d %H:%M}"
+        else:
+            state = "signing" if key.kid == signing.kid else "published"
+        click.echo(f"{key.kid}  {key.created_at:%Y-%m-%d %H:%M}  {state}")
+
+
+@keys_group.command(
+    "rotate", help="Make a new key that signs from now on; older keys stay published."
+)
+def keys_rotate() -> None:
+    session = db.session()
+    keys.signing_key(session)  # the current key exists before the new one, so stays published
+    key = keys.rotate(session)
+    click.echo(f"new signing key {key.kid}; older keys stay published until retired")
+
+
+@keys_group.command("retire", help="Stop publishing key KID (never the signing key).")
+@click.argument("kid")
+def keys_retire(kid: str) -> None:
+    session = db.session()
+    published = keys.published(session)
+    if published and published[-1].kid == kid:
+        raise click.ClickException(
+            f"{kid} is the signing key: rotate first, then retire it once platforms have "
+            "fetched the new key"
+        )
+    if kid not in {k.kid for k in published}:
+        raise click.ClickException(f"no published key {kid}")
+    if not keys.retire(session, kid):
+        raise click.ClickException(f"could not retire {kid}")
+    click.echo(f"key {kid} retired: no longer published at /lti/jwks")
