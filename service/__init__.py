@@ -65,11 +65,13 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from service.api.lti_admin import blp as lti_admin_blp
     from service.api.units import blp as units_blp
     from service.case.views import blp_v1p0 as case_v1p0_blp
+    from service.case.views import blp_v1p1 as case_v1p1_blp
 
     api.register_blueprint(units_blp)
     api.register_blueprint(bank_blp)
     api.register_blueprint(attempts_blp)
     api.register_blueprint(case_v1p0_blp)
+    api.register_blueprint(case_v1p1_blp)
     api.register_blueprint(lti_admin_blp)
     # Probes stay out of the OpenAPI document: they are for the orchestrator, not for centres.
     app.register_blueprint(health_blp)

@@ -1,8 +1,30 @@
-"""The qualification as a CASE 1.0 competency framework.
+"""The qualification as a CASE competency framework, in the CASE 1.0 or 1.1 data model.
 
 The qualification is the CFDocument; units, learning outcomes and assessment criteria are
 CFItems joined by isChildOf associations; knowledge topics are CFConcepts. Identifiers are
-the stable UUIDs stored with the content, so they survive reloads and fresh databases.
+the stable UUIDs stored with the content, so they survive reloads and fresh databases, and they
+are the same in both versions: only the uris (which name the binding's base) differ.
+
+CASE 1.1 (Final Release, 24 January 2025; REST/JSON binding section 1.3 lists the changes from
+1.0) changes only the data model. build_framework(..., case_version="1.1") adds what we can fill
+truthfully:
+
+- CFDocument.caseVersion = "1.1" (optional; "if present this MUST be set as '1.1'");
+- CFDocument.frameworkType = FRAMEWORK_TYPE. The property is a free NormalizedString; the only
+  value 1.1 predefines is 'CourseCodes', which this framework is not, so we name what it is;
+- CFItem.subject / subjectURI (new on CFItem): every item is in the qualification's subject, the
+  document's one CFSubject;
+- LinkGenURI.targetType = "CASE" on association origin and destination nodes: both ends of every
+  association are CASE objects of this framework.
+
+What 1.1 adds that we leave out, because we have nothing true to put there:
+
+- CFAssociation.notes: our associations are the plain isChildOf tree; there is nothing to say;
+- the associationType token isTranslationOf: we publish no translations;
+- extensions (now allowed on the package, document, items, associations, definitions and
+  rubrics): we have no proprietary data, so no extension object is sent;
+- fullStatement and the CFDocument / CFRubric descriptions may now carry markup (String, not
+  NormalizedString): our texts are plain and are sent unchanged.
 """
 
 from __future__ import annotations
@@ -17,6 +39,12 @@ from service.identifiers import stable_uuid
 from service.models import Criterion, LearningOutcome, Qualification, Rubric, Unit
 
 LANGUAGE = "en-GB"
+
+CASE_VERSIONS = ("1.0", "1.1")
+# CFDocument.frameworkType (CASE 1.1): the framework is a qualification's specification.
+FRAMEWORK_TYPE = "Qualification"
+# LinkGenURI.targetType (CASE 1.1): the node is a CASE object.
+TARGET_TYPE = "CASE"
 
 # (title, hierarchyCode, description): the three levels of the framework's tree.
 ITEM_TYPES = {
@@ -36,6 +64,7 @@ class Framework:
     """Every CASE object of one document, by identifier, as the binding's dicts."""
 
     base: str
+    case_version: str = "1.0"
     document: dict = field(default_factory=dict)
     items: dict[str, dict] = field(default_factory=dict)
     associations: dict[str, dict] = field(default_factory=dict)
@@ -45,11 +74,27 @@ class Framework:
     licences: dict[str, dict] = field(default_factory=dict)
     rubrics: dict[str, dict] = field(default_factory=dict)
 
+    @property
+    def v1p1(self) -> bool:
+        return self.case_version == "1.1"
+
     def uri(self, collection: str, identifier: str) -> str:
         return f"{self.base}/{collection}/{identifier}"
 
     def link(self, collection: str, identifier: str, title: str) -> dict:
         return {"title": title, "identifier": identifier, "uri": self.uri(collection, identifier)}
+
+    def node(self, link: dict) -> dict:
+        """An association's origin or destination (a LinkGenURI): in 1.1 it says it is CASE."""
+        return {**link, "targetType": TARGET_TYPE} if self.v1p1 else link
+
+    def subject_fields(self) -> dict:
+        """subject and subjectURI: the document's in both versions, an item's in 1.1."""
+        subjects = self.subjects.values()
+        return {
+            "subject": [s["title"] for s in subjects],
+            "subjectURI": [self.link("CFSubjects", s["identifier"], s["title"]) for s in subjects],
+        }
 
     def document_link(self) -> dict:
         return self.link("CFDocuments", self.document["identifier"], self.document["title"])
@@ -88,7 +133,7 @@ class Framework:
         }
 
 
-def load_frameworks(session: Session, base: str) -> list[Framework]:
+def load_frameworks(session: Session, base: str, case_version: str = "1.0") -> list[Framework]:
     qualifications = session.scalars(
         select(Qualification)
         .order_by(Qualification.code)
@@ -101,7 +146,7 @@ def load_frameworks(session: Session, base: str) -> list[Framework]:
         )
     ).all()
     rubrics = session.scalars(select(Rubric).options(selectinload(Rubric.criterion))).all()
-    frameworks = [build_framework(q, base) for q in qualifications]
+    frameworks = [build_framework(q, base, case_version) for q in qualifications]
     for fw in frameworks:
         _add_rubrics(fw, [r for r in rubrics if r.criterion.uuid in fw.items])
     return frameworks
@@ -131,8 +176,13 @@ def _add_rubrics(fw: Framework, rubrics: list[Rubric]) -> None:
         }
 
 
-def build_framework(qualification: Qualification, base: str) -> Framework:
-    fw = Framework(base=base)
+def build_framework(
+    qualification: Qualification, base: str, case_version: str = "1.0"
+) -> Framework:
+    """The qualification's framework with uris under `base`, in CASE `case_version`'s model."""
+    if case_version not in CASE_VERSIONS:
+        raise ValueError(f"unknown CASE version {case_version!r}")
+    fw = Framework(base=base, case_version=case_version)
     _definitions(fw, qualification)
     changed = [qualification.updated_at]
     for unit in qualification.units:
@@ -143,17 +193,16 @@ def build_framework(qualification: Qualification, base: str) -> Framework:
     last_change = iso(max(changed))
 
     licence = next(iter(fw.licences.values()))
-    subject = next(iter(fw.subjects.values()))
     fw.document = {
         "identifier": qualification.uuid,
         "uri": fw.uri("CFDocuments", qualification.uuid),
+        **({"frameworkType": FRAMEWORK_TYPE, "caseVersion": "1.1"} if fw.v1p1 else {}),
         "creator": qualification.publisher,
         "title": qualification.title,
         "lastChangeDateTime": last_change,
         "publisher": qualification.publisher,
         "description": qualification.description,
-        "subject": [qualification.subject],
-        "subjectURI": [fw.link("CFSubjects", subject["identifier"], subject["title"])],
+        **fw.subject_fields(),
         "language": LANGUAGE,
         "version": qualification.version,
         "adoptionStatus": "Adopted",
@@ -209,8 +258,8 @@ def _definitions(fw: Framework, qualification: Qualification) -> None:
 
 
 def _rubric_criterion(fw: Framework, rubric_id: str, rubric: Rubric, position: int) -> dict:
-    # CASE 1.0 gives rubric criteria and levels no endpoint of their own: their uris are
-    # fragments of the rubric's.
+    # CASE (1.0 and 1.1) gives rubric criteria and levels no endpoint of their own: their uris
+    # are fragments of the rubric's.
     rubric_uri = fw.uri("CFRubrics", rubric_id)
     stamp = iso(rubric.updated_at)
     item = fw.items[rubric.criterion.uuid]
@@ -255,6 +304,7 @@ def _add_item(fw: Framework, identifier: str, item_type: str, **fields) -> dict:
         "CFItemTypeURI": _item_type_link(fw, item_type),
         "language": LANGUAGE,
         **fields,
+        **(fw.subject_fields() if fw.v1p1 else {}),
     }
     fw.items[identifier] = item
     return item
@@ -269,12 +319,14 @@ def _child_of(fw: Framework, child: dict, parent: dict, sequence: int, stamp: st
         "associationType": "isChildOf",
         "sequenceNumber": sequence,
         "uri": fw.uri("CFAssociations", identifier),
-        "originNodeURI": {
-            "title": child.get("humanCodingScheme", child["identifier"]),
-            "identifier": child["identifier"],
-            "uri": child["uri"],
-        },
-        "destinationNodeURI": parent,
+        "originNodeURI": fw.node(
+            {
+                "title": child.get("humanCodingScheme", child["identifier"]),
+                "identifier": child["identifier"],
+                "uri": child["uri"],
+            }
+        ),
+        "destinationNodeURI": fw.node(parent),
         "lastChangeDateTime": stamp,
     }
 
