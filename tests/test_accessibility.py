@@ -1,0 +1,330 @@
+"""Accessibility in a real browser: the app under a real HTTP server, headless Chromium driven
+by Playwright, axe-core checking WCAG 2.2 A and AA, and keyboard-only use.
+
+Debian's Chromium (/usr/bin/chromium) is used, never a browser Playwright downloads; the tests
+skip when it is absent. axe-core comes bundled in the axe-playwright-python package, so
+nothing is fetched at test time. The tool's pages are served with a strict Content-Security-Policy
+(added in the browser), so an inline script or style there would show up as an error.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from lti import dev_platform, sessions
+from lti.models import LtiPlatform
+from service import db
+from service.models import Attempt, utcnow
+from tests.conftest import isolated_database, make_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'"
+ASSESSMENT = "CSC-01-A1"
+PAGES = re.compile(r"^http://127\.0\.0\.1:\d+/lti/(attempt|assessor|deep-link)")
+LANDING = re.compile(r"/lti/(attempt|assessor|deep-link)\?ls=")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app on 127.0.0.1 (a free port), with its own temporary database."""
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is not installed")
+    from werkzeug.serving import make_server
+
+    with isolated_database(tmp_path_factory.mktemp("a11y")) as url:
+        app = make_app(url, DEV_PLATFORM=True)
+        http = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=http.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield {"app": app, "base": f"http://127.0.0.1:{http.server_port}"}
+        finally:
+            http.shutdown()
+            thread.join(timeout=10)
+            app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture()
+def page(server, browser):
+    """A fresh browser context (no cookies), strict CSP on the app's pages, and a record of
+    console errors (CSP violations among them)."""
+    context = browser.new_context(locale="en-GB", viewport={"width": 1024, "height": 800})
+    errors: list[str] = []
+
+    def with_csp(route):
+        response = route.fetch(max_redirects=0)  # the browser follows redirects itself
+        headers = {**response.headers, "content-security-policy": CSP}
+        route.fulfill(response=response, headers=headers)
+
+    # This tool's pages only: the login and launch steps set and read cookies, which a
+    # fulfilled response would not hand to the browser as a real one does.
+    context.route(PAGES, with_csp)
+    tab = context.new_page()
+    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    tab.console_errors = errors
+    tab.set_default_timeout(15000)
+    yield tab
+    context.close()
+
+
+def check_axe(page, where: str) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}})
+    assert results.violations_count == 0, f"{where}:\n{results.generate_report()}"
+
+
+def no_console_errors(page) -> None:
+    """No script error and no CSP violation. A form re-rendered with its errors (422) is
+    logged by Chromium as a failed load: that one is expected."""
+    errors = [e for e in page.console_errors if "status of 422" not in e]
+    assert errors == [], errors
+
+
+def fits_320_css_pixels(page) -> None:
+    """Reflow (WCAG 1.4.10): at 320 CSS pixels wide (1280 at 400%) nothing scrolls sideways."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": 320, "height": 640})
+    try:
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 1, f"{page.url} scrolls sideways by {overflow}px at 320px wide"
+    finally:
+        page.set_viewport_size(size)
+
+
+def launch_from_dev_platform(page, server, button: str) -> None:
+    page.goto(f"{server['base']}/dev-platform/")
+    with page.expect_navigation(url=LANDING, wait_until="load"):
+        page.get_by_role("button", name=button).click()
+
+
+def direct_token(server, sub: str, name: str, role: str = "learner") -> str:
+    """A session token as a launch by the development platform would create it, for learners
+    beyond the platform's two (the launch itself is exercised by the first test)."""
+    base = server["base"]
+    app = server["app"]
+    with app.app_context():
+        session = db.session()
+        platform = dev_platform.ensure_registered(session, base)
+        user = "learner-1" if role == "learner" else "instructor-1"
+        claims = dev_platform.id_token_claims(
+            base, user, "LtiResourceLinkRequest", "nonce", custom={"assessment": ASSESSMENT}
+        )
+        claims["sub"], claims["name"] = sub, name
+        return sessions.create(session, platform, claims)
+
+
+def set_deadline(server, sub: str, seconds: float) -> None:
+    app = server["app"]
+    with app.app_context():
+        session = db.session()
+        platform = session.scalar(
+            select(LtiPlatform).where(LtiPlatform.issuer == dev_platform.issuer(server["base"]))
+        )
+        attempt = session.scalar(
+            select(Attempt).where(Attempt.learner_ref == f"lti:{platform.id}:{sub}")
+        )
+        attempt.deadline = utcnow() + timedelta(seconds=seconds)
+        session.commit()
+
+
+def answer_everything(page) -> None:
+    """Answer each question the way a person would, with the visible controls."""
+    for fieldset in page.locator("fieldset.question").all():
+        radios = fieldset.locator("input[type=radio]")
+        if radios.count():
+            radios.first.check()
+        boxes = fieldset.locator("input[type=checkbox]")
+        if boxes.count():
+            boxes.nth(0).check()
+            boxes.nth(1).check()
+        selects = fieldset.locator("select")
+        for n in range(selects.count()):
+            box = selects.nth(n)
+            options = box.locator("option").all()
+            if options[1].get_attribute("value") == "1":  # ordering: position n+1
+                box.select_option(str(n + 1))
+            else:
+                box.select_option(index=1)
+        for field in fieldset.locator("input[type=text], textarea").all():
+            field.fill("An answer written in the browser test.")
+
+
+def test_every_page_passes_axe_wcag_22_aa(server, page):
+    # The instructor links the assessment to the course (deep linking).
+    launch_from_dev_platform(page, server, "Choose an assessment (deep linking, as Ian Instructor)")
+    assert "/lti/deep-link" in page.url
+    check_axe(page, "deep link page")
+    fits_320_css_pixels(page)
+    page.get_by_label("CSC-01-A1", exact=False).check()
+    with page.expect_navigation(url="**/dev-platform/", wait_until="load"):
+        page.get_by_role("button", name="Add to course").click()
+    assert "CSC-01-A1" in page.locator("main").inner_text()
+
+    # The learner's attempt page.
+    launch_from_dev_platform(page, server, "Launch as learner (Ada Learner)")
+    assert "/lti/attempt" in page.url
+    assert page.title().startswith("Questions – CSC-01-A1")
+    check_axe(page, "attempt page")
+    fits_320_css_pixels(page)
+    answer_everything(page)
+    # Autosave: the status line says so (not announced on every change).
+    page.wait_for_function(
+        "() => document.getElementById('save-status').textContent.includes('saved automatically')"
+    )
+    # An error: two steps in the same position (when the form has an ordering item), or a
+    # stale session on the no-JavaScript path otherwise, re-renders with an error summary.
+    ordering = page.locator("fieldset.question:has(select option[value='1'])").first
+    if ordering.count():
+        selects = ordering.locator("select")
+        selects.nth(0).select_option("1")
+        selects.nth(1).select_option("1")
+        with page.expect_navigation(wait_until="load"):
+            page.get_by_role("button", name="Save answers").click()
+        summary = page.locator(".error-summary")
+        assert summary.is_visible() and page.title().startswith("Error: ")
+        assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+        check_axe(page, "attempt page with an error summary")
+        summary.locator("a").first.click()
+        assert page.evaluate("document.activeElement.tagName") == "SELECT"
+        for n in range(selects.count()):
+            selects.nth(n).select_option(str(n + 1))
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("button", name="Submit").click()
+    assert page.title().startswith("Your result")
+    assert "Waiting for your assessor" in page.locator("main").inner_text()
+    check_axe(page, "result page")
+    fits_320_css_pixels(page)
+
+    # The assessor's list and marking pages.
+    launch_from_dev_platform(page, server, "Launch as instructor (Ian Instructor)")
+    assert "/lti/assessor" in page.url
+    assert "Ada Learner" in page.locator("main").inner_text()
+    check_axe(page, "assessor page")
+    fits_320_css_pixels(page)
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("link", name="Mark the written answer of Ada Learner").click()
+    assert page.title().startswith("Marking Ada Learner")
+    check_axe(page, "marking page")
+    fits_320_css_pixels(page)
+    form = page.locator("section.marking form").first
+    with page.expect_navigation(wait_until="load"):
+        form.get_by_role("button").click()  # no level chosen
+    assert page.locator(".error-summary").is_visible()
+    check_axe(page, "marking page with an error summary")
+    form = page.locator("section.marking form").first
+    for group in form.locator("fieldset").all():
+        group.get_by_role("radio", name="Met", exact=False).last.check()
+    with page.expect_navigation(wait_until="load"):
+        form.get_by_role("button").click()
+    assert "fully graded" in page.locator("[role=status]").inner_text()
+    check_axe(page, "marking page after marking")
+    no_console_errors(page)
+
+
+def test_keyboard_only_answer_and_submit(server, page):
+    sub = "a11y-keyboard"
+    token = direct_token(server, sub, "Kim Keyboard")
+    page.goto(f"{server['base']}/lti/attempt?ls={token}")
+    assert page.title().startswith("Questions")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to main content"
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.type") == "radio":
+            break
+    else:
+        pytest.fail("no radio button reached with the Tab key")
+    focus = page.evaluate(
+        "(() => { const s = getComputedStyle(document.activeElement);"
+        " return [s.outlineStyle, parseFloat(s.outlineWidth)]; })()"
+    )
+    assert focus[0] != "none" and focus[1] >= 2, focus
+    name = page.evaluate("document.activeElement.name")
+    values = page.evaluate(f"Array.from(document.getElementsByName('{name}')).map(r => r.value)")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Space")
+    chosen = page.evaluate("[document.activeElement.value, document.activeElement.checked]")
+    assert chosen == [values[1], True]
+    for _ in range(300):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "submit-attempt":
+            break
+    else:
+        pytest.fail("the Submit button was not reached with the Tab key")
+    with page.expect_navigation(wait_until="load"):
+        page.keyboard.press("Enter")
+    assert page.title().startswith("Your result")
+    item = name.removeprefix("answer-")
+    with server["app"].app_context():
+        attempt = db.session().scalar(
+            select(Attempt).where(Attempt.learner_ref.endswith(f":{sub}"))
+        )
+        assert attempt.status != "in_progress" and attempt.responses[item] == values[1]
+    no_console_errors(page)
+
+
+def test_countdown_announces_at_five_minutes_and_one_minute_only(server, page):
+    sub = "a11y-countdown"
+    token = direct_token(server, sub, "Chris Countdown")
+    url = f"{server['base']}/lti/attempt?ls={token}"
+    page.goto(url)  # starts the attempt
+    watch = (
+        "(() => { window.announcements = [];"
+        " const live = document.getElementById('countdown-live');"
+        " new MutationObserver(() => window.announcements.push(live.textContent))"
+        ".observe(live, {childList: true, characterData: true, subtree: true}); })()"
+    )
+    assert page.get_attribute("#countdown-live", "aria-live") == "polite"
+
+    set_deadline(server, sub, 5 * 60 + 8)
+    page.goto(url)
+    page.evaluate(watch)
+    assert page.inner_text("#countdown") == "5 minutes left"
+    page.wait_for_function("() => window.announcements.length > 0", timeout=15000)
+    page.wait_for_timeout(2500)
+    announcements = page.evaluate("window.announcements")
+    assert len(announcements) == 1 and announcements[0].startswith("5 minutes left")
+
+    set_deadline(server, sub, 63)
+    page.goto(url)
+    page.evaluate(watch)
+    page.wait_for_function("() => window.announcements.length > 0", timeout=15000)
+    page.wait_for_timeout(2500)
+    announcements = page.evaluate("window.announcements")
+    assert len(announcements) == 1 and announcements[0].startswith("1 minute left")
+    assert page.inner_text("#countdown") == "Less than 1 minute left"
+    no_console_errors(page)
