@@ -20,6 +20,9 @@ from service import create_app, db, migrations
 from service.config import PROJECT_ROOT
 from service.content_loader import load_content
 
+# Browser fixtures (server, browser, page) for the Playwright tests.
+pytest_plugins = ["tests.browser_fixtures"]
+
 SHARED = PROJECT_ROOT.parent / "shared"
 CONTENT_DIR = PROJECT_ROOT / "criteria_data"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
