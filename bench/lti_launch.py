@@ -10,23 +10,45 @@ concurrency, for the ratio. Needs PostgreSQL on 127.0.0.1:5432 (database test).
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 
 from bench.common import free_port, gunicorn, prepared_database
-from lti import dev_platform
+from lti import dev_platform, keys
 from service import create_app, db
 from tests.conftest import isolated_database
 
 POSTGRES = os.environ.get("BENCH_POSTGRES", "postgresql+psycopg://root@127.0.0.1:5432/test")
+
+
+def serve_json(document: dict) -> str:
+    body = json.dumps(document).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_port}/jwks"
 
 
 def one_launch(base: str, n: int, sign) -> float:
@@ -84,7 +106,12 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         app = create_app({"DATABASE_URL": url, "DEV_PLATFORM": True})
         with app.app_context():
-            dev_platform.ensure_registered(db.session(), base)
+            session = db.session()
+            platform = dev_platform.ensure_registered(session, base)
+            # The platform's JWKS is served from here, as an LMS serves it: not by the tool's
+            # own busy workers.
+            platform.key_set_url = serve_json(keys.jwks(session, dev_platform.OWNER))
+            session.commit()
 
         def sign(nonce: str, n: int) -> str:
             claims = dev_platform.id_token_claims(

@@ -40,6 +40,11 @@ def public_key_for(session: Session, platform: LtiPlatform, kid: str) -> dict:
     key = _find(platform.jwks, kid)
     if key is not None:
         return key
+    # Another process may have refetched the key set since this row was read.
+    session.refresh(platform)
+    key = _find(platform.jwks, kid)
+    if key is not None:
+        return key
     wait = timedelta(seconds=current_app.config["LTI_JWKS_MIN_REFETCH_SECONDS"])
     now = utcnow()
     if platform.jwks_fetched_at and now - platform.jwks_fetched_at < wait:
