@@ -79,6 +79,7 @@ class ServiceMessageLaunch(FlaskMessageLaunch):
         try:
             self.validate_state()
             self.validate_jwt_format()
+            self.validate_shapes()
             self.validate_algorithm()
             self.validate_registration()
             self.validate_jwt_signature()
@@ -110,6 +111,22 @@ class ServiceMessageLaunch(FlaskMessageLaunch):
         if browser_hash(self.browser_secret) != row.browser_hash:
             raise LaunchRejected("state bound to another browser")
         self.login_state = row
+        return self
+
+    def validate_shapes(self):
+        """Unsigned input reaches us before any signature check: refuse what is not shaped
+        like an id_token before anything reads it."""
+        header, body = self._jwt.get("header"), self._jwt.get("body")
+        if not isinstance(header, dict) or not isinstance(body, dict):
+            raise LaunchRejected("the id_token's header or body is not a JSON object")
+        audience = body.get("aud")
+        audience_ok = isinstance(audience, str) or (
+            isinstance(audience, list) and audience and all(isinstance(a, str) for a in audience)
+        )
+        if not isinstance(body.get("iss"), str) or not audience_ok:
+            raise LaunchRejected("iss or aud is not a string (or list of strings)")
+        if not isinstance(header.get("kid", ""), str) or not isinstance(header.get("alg", ""), str):
+            raise LaunchRejected("kid or alg is not a string")
         return self
 
     def validate_algorithm(self):

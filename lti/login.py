@@ -16,6 +16,26 @@ from lti.tool_conf import DatabaseToolConf
 from service.models import utcnow
 
 STATE_LIFETIME = timedelta(minutes=10)
+# The parameters a login passes on (and, for the new-window fallback, repeats), with the
+# lengths the database keeps.
+LOGIN_PARAMETERS = (
+    "iss",
+    "login_hint",
+    "target_link_uri",
+    "lti_message_hint",
+    "client_id",
+    "lti_deployment_id",
+    "deployment_id",
+    "lti_storage_target",
+)
+MAX_LENGTHS = {
+    "iss": 255,
+    "client_id": 255,
+    "target_link_uri": 2048,
+    "lti_storage_target": 64,
+    "login_hint": 2048,
+    "lti_message_hint": 4096,
+}
 
 
 class LoginRejected(Exception):
@@ -40,6 +60,9 @@ def start_login(session: Session, params, host_url: str, launch_url: str) -> Log
     target_link_uri = params.get("target_link_uri")
     if not issuer or not login_hint or not target_link_uri:
         raise LoginRejected("iss, login_hint and target_link_uri are required")
+    too_long = [name for name, limit in MAX_LENGTHS.items() if len(params.get(name) or "") > limit]
+    if too_long:
+        raise LoginRejected(f"parameter(s) too long: {', '.join(too_long)}")
     if not same_host(target_link_uri, host_url):
         raise LoginRejected("target_link_uri is not on this host")
     platform = DatabaseToolConf(session).platform(issuer, params.get("client_id"))

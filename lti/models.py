@@ -81,6 +81,8 @@ class LtiLoginState(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    platform: Mapped[LtiPlatform] = relationship()
+
 
 class LtiNonce(Base):
     """A nonce seen in an id_token. The unique constraint makes replay impossible across

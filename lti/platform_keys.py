@@ -49,8 +49,11 @@ def public_key_for(session: Session, platform: LtiPlatform, kid: str) -> dict:
     now = utcnow()
     if platform.jwks_fetched_at and now - platform.jwks_fetched_at < wait:
         raise KeyError_(f"unknown kid {kid!r} (key set refetched recently)")
-    platform.jwks = _fetch(platform)
+    # The attempt counts against the interval even if it fails: a forged kid must not make us
+    # hammer an LMS whose key set is down.
     platform.jwks_fetched_at = now
+    session.commit()
+    platform.jwks = _fetch(platform)
     session.commit()
     key = _find(platform.jwks, kid)
     if key is None:

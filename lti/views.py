@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
@@ -19,7 +20,7 @@ from pylti1p3.contrib.flask import FlaskRequest
 
 from lti import keys, sessions
 from lti.launch import LTI, LaunchRejected, ServiceMessageLaunch
-from lti.login import LoginRejected, start_login
+from lti.login import LOGIN_PARAMETERS, LoginRejected, start_login
 from service import db
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,8 @@ def login():
     else:
         # A page, not a redirect: it checks that the cookie stuck (or uses platform storage)
         # and otherwise offers to open the tool in a new window.
-        new_window_url = url_for("lti.login", **params.to_dict(), new_window="1")
+        passed_on = {k: params[k] for k in LOGIN_PARAMETERS if params.get(k)}
+        new_window_url = f"{url_for('lti.login')}?{urlencode({**passed_on, 'new_window': '1'})}"
         response = make_response(
             render_template("lti/login.html", started=started, new_window_url=new_window_url)
         )
@@ -81,7 +83,11 @@ def login():
 @blp.post("/launch")
 def launch():
     state = request.form.get("state", "")
-    secret = request.cookies.get(STATE_COOKIE + state[:16]) or request.form.get("browser_secret")
+    secret = request.cookies.get(STATE_COOKIE + state[:16])
+    if not secret and _posted_by_our_own_page():
+        # From our storage page, which read it from LTI platform storage. Only a same-origin
+        # post may bind a launch this way, or another site could replay a launch into a victim.
+        secret = request.form.get("browser_secret")
     message = ServiceMessageLaunch(FlaskRequest(), db.session(), host_url(), secret)
     try:
         message.validate()
@@ -101,6 +107,13 @@ def launch():
     response = redirect(_landing(claims, token), code=303)
     response.delete_cookie(STATE_COOKIE + state[:16], path="/lti")
     return response
+
+
+def _posted_by_our_own_page() -> bool:
+    origin = request.headers.get("Origin")
+    if origin:
+        return origin == _origin(host_url())
+    return request.headers.get("Sec-Fetch-Site") == "same-origin"
 
 
 def _state_query(state: str):
