@@ -115,3 +115,10 @@ def test_nul_characters_are_refused_with_400(client):
         assert response.is_json
     posted = client.post("/api/v1/assessments/CSC-01-A1/attempts", json={"learner_ref": "a\u0000b"})
     assert posted.status_code == 400
+
+
+def test_landing_page_links_the_demo_path(client):
+    page = client.get("/").get_data(as_text=True)
+    for link in ("/docs", "/api/v1/units", "/ims/case/v1p0/CFDocuments", "/lti/config"):
+        assert f'href="{link}' in page
+        assert client.get(link).status_code == 200

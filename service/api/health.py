@@ -1,11 +1,17 @@
-"""Liveness and readiness probes."""
+"""The landing page, and liveness and readiness probes."""
 
-from flask import Blueprint
+from flask import Blueprint, current_app, render_template
 from sqlalchemy import text
 
 from service import db
 
 blp = Blueprint("health", __name__)
+
+
+@blp.get("/")
+def home():
+    """Where a newcomer lands after the README's run command."""
+    return render_template("home.html", dev_platform=current_app.config["DEV_PLATFORM"])
 
 
 @blp.get("/healthz")
