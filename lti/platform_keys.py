@@ -22,7 +22,7 @@ class KeyError_(Exception):
 
 def _fetch(platform: LtiPlatform) -> dict:
     try:
-        response = requests.get(platform.key_set_url, timeout=5)
+        response = requests.get(platform.key_set_url, timeout=FETCH_TIMEOUT)
         response.raise_for_status()
         keys = response.json()
     except (requests.RequestException, ValueError) as exc:
@@ -36,25 +36,33 @@ def _find(jwks: dict | None, kid: str) -> dict | None:
     return next((k for k in (jwks or {}).get("keys", []) if k.get("kid") == kid), None)
 
 
+FETCH_TIMEOUT = 5
+
+
 def public_key_for(session: Session, platform: LtiPlatform, kid: str) -> dict:
     key = _find(platform.jwks, kid)
     if key is not None:
         return key
-    # Another process may have refetched the key set since this row was read.
-    session.refresh(platform)
+    # Read the row again, locked (PostgreSQL): when the first launches after a registration
+    # arrive together, one process fetches and the others wait for its result.
+    session.commit()
+    session.refresh(platform, with_for_update=True)
     key = _find(platform.jwks, kid)
     if key is not None:
+        session.commit()
         return key
     wait = timedelta(seconds=current_app.config["LTI_JWKS_MIN_REFETCH_SECONDS"])
     now = utcnow()
     if platform.jwks_fetched_at and now - platform.jwks_fetched_at < wait:
+        session.commit()
         raise KeyError_(f"unknown kid {kid!r} (key set refetched recently)")
     # The attempt counts against the interval even if it fails: a forged kid must not make us
     # hammer an LMS whose key set is down.
     platform.jwks_fetched_at = now
-    session.commit()
-    platform.jwks = _fetch(platform)
-    session.commit()
+    try:
+        platform.jwks = _fetch(platform)
+    finally:
+        session.commit()
     key = _find(platform.jwks, kid)
     if key is None:
         raise KeyError_(f"unknown kid {kid!r}")
