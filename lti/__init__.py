@@ -4,7 +4,11 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from lti import models  # noqa: F401 - the LTI tables
+    from lti import (  # noqa: F401 - routes on the pages blueprint
+        assessor_pages,
+        learner_pages,
+        models,  # noqa: F401 - the LTI tables
+    )
     from lti.pages import blp as pages_blp
     from lti.views import blp as views_blp
 

@@ -1,0 +1,425 @@
+"""The learner's pages: the attempt form (works without JavaScript; attempt.js adds autosave
+and a live countdown) and the result per assessment criterion."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime
+from typing import Any
+
+from flask import (
+    jsonify,
+    redirect,
+    request,
+    url_for,
+)
+from sqlalchemy import select
+
+from lti import sessions
+from lti.models import LtiSession
+from lti.pages import (
+    DECISION_WORDS,
+    GRADE_WORDS,
+    LOCAL_TIME_NAME,
+    SCENARIO_LABELS,
+    _clock,
+    _date_words,
+    _linked_assessment,
+    _local,
+    _message,
+    _number,
+    _page,
+    _wants_json,
+    blp,
+    current_session,
+)
+from service import attempts as attempt_service
+from service import db
+from service.attempts import AttemptError
+from service.models import Assessment, Attempt, utcnow
+
+TIME_UP = (
+    "The time limit has passed, so these answers were not saved. The answers you saved before "
+    "the time limit are kept. Submit your attempt now to get your result."
+)
+
+_HOW_MANY = re.compile(
+    r"\bselect (?:the )?(all|one|two|three|four|five|six|\d+)\b(?: that apply)?", re.IGNORECASE
+)
+
+
+# ---------------------------------------------------------------------------- the learner
+
+
+def _latest_attempt(lti_session: LtiSession, assessment: Assessment) -> Attempt | None:
+    """The learner's newest attempt at the linked assessment, submitted or not. An unsubmitted
+    attempt past its deadline is kept (the learner may still submit it), not replaced."""
+    return db.session().scalar(
+        select(Attempt)
+        .where(
+            Attempt.assessment_id == assessment.id,
+            Attempt.learner_ref == sessions.learner_ref(lti_session),
+            Attempt.centre_id.is_not_distinct_from(lti_session.platform.centre_id),
+        )
+        .order_by(Attempt.id.desc())
+        .limit(1)
+    )
+
+
+def _no_assessment():
+    return _message(
+        "No assessment is linked to this activity yet",
+        [
+            "This course activity has not been set up with an assessment, so there is nothing "
+            "to answer here yet.",
+            "Please tell your tutor. They can choose the assessment for this activity in the "
+            "course settings. Then open the activity again.",
+        ],
+    )
+
+
+def _learner_context() -> tuple[LtiSession, Assessment | None, Attempt | None]:
+    lti_session = current_session("learner")
+    assessment = _linked_assessment(lti_session)
+    attempt = _latest_attempt(lti_session, assessment) if assessment else None
+    return lti_session, assessment, attempt
+
+
+def _hint(item: dict) -> str | None:
+    """How to answer, for screen readers and everyone: read with the question's group."""
+    kind = item["type"]
+    if kind == "multiple_response":
+        found = _HOW_MANY.search(item["prompt"])
+        if found is None or found.group(1).lower() == "all":
+            return "Select all that apply."
+        return f"Select {found.group(1).lower()}."
+    if kind == "ordering":
+        steps = len(item["steps"])
+        return f"For each step, choose its position: 1 for the first step, {steps} for the last."
+    if kind == "matching":
+        return "For each one, choose its match from the list."
+    if kind == "extended_response":
+        return f"Aim for about {item['expected_length_words']} words."
+    return None
+
+
+def _field_ids(item: dict) -> list[str]:
+    """The id of each control of an item; the first is where error links point."""
+    code, kind = item["id"], item["type"]
+    if kind in ("single_choice", "multiple_response"):
+        return [f"{code}-{o['id']}" for o in item["options"]]
+    if kind == "ordering":
+        return [f"{code}-{s['id']}" for s in item["steps"]]
+    if kind == "matching":
+        return [f"{code}-{p['id']}" for p in item["premises"]]
+    return [f"{code}-answer"]
+
+
+def _shown_values(item: dict, response: Any) -> Any:
+    """A stored response in the shape the form shows it."""
+    if item["type"] == "ordering":
+        if not isinstance(response, list):
+            return {}
+        return {step: str(n) for n, step in enumerate(response, 1)}
+    if item["type"] == "matching":
+        return response if isinstance(response, dict) else {}
+    if item["type"] == "multiple_response":
+        return response if isinstance(response, list) else []
+    return response if isinstance(response, str) else ""
+
+
+def _parse(items: list[dict], form) -> tuple[dict, dict, dict]:
+    """Read the attempt form. Returns (responses, values as typed, errors), each by item id.
+    An item whose fields were not posted (a disabled or stale form) is left out."""
+    responses: dict[str, Any] = {}
+    typed: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for number, item in enumerate(items, 1):
+        code, kind = item["id"], item["type"]
+        if f"item-{code}" not in form:
+            continue
+        if kind == "single_choice":
+            typed[code] = form.get(f"answer-{code}", "")
+            if typed[code]:
+                responses[code] = typed[code]
+        elif kind == "multiple_response":
+            typed[code] = form.getlist(f"answer-{code}")
+            responses[code] = typed[code]
+        elif kind == "ordering":
+            steps = [s["id"] for s in item["steps"]]
+            typed[code] = {s: form.get(f"position-{code}-{s}", "") for s in steps}
+            given = {s: p for s, p in typed[code].items() if p}
+            if not given:
+                responses[code] = None
+                continue
+            try:
+                positions = {s: int(p) for s, p in given.items()}
+            except ValueError:
+                positions = {}
+            if len(given) < len(steps) or sorted(positions.values()) != list(
+                range(1, len(steps) + 1)
+            ):
+                errors[code] = (
+                    f"Question {number}: give each step a different position, from 1 to "
+                    f"{len(steps)}"
+                )
+                continue
+            responses[code] = sorted(positions, key=positions.__getitem__)
+        elif kind == "matching":
+            premises = [p["id"] for p in item["premises"]]
+            typed[code] = {p: form.get(f"match-{code}-{p}", "") for p in premises}
+            responses[code] = {p: r for p, r in typed[code].items() if r}
+        else:
+            typed[code] = form.get(f"answer-{code}", "")
+            responses[code] = typed[code]
+    return responses, typed, errors
+
+
+def _service_errors(items: list[dict], details: dict) -> dict[str, str]:
+    numbers = {item["id"]: n for n, item in enumerate(items, 1)}
+    errors = {}
+    for code, messages in details.items():
+        if code not in numbers:
+            continue
+        text = "; ".join(str(m) for m in messages) if isinstance(messages, list) else messages
+        text = str(text).removeprefix(f"{code}: ")
+        errors[code] = f"Question {numbers[code]}: this answer does not fit the question ({text})"
+    return errors
+
+
+def _time_left(attempt: Attempt, now: datetime) -> dict:
+    seconds = max(0, math.floor((attempt.deadline - now).total_seconds()))
+    minutes = seconds // 60
+    if seconds == 0:
+        words = "Time is up"
+    elif minutes == 0:
+        words = "Less than 1 minute left"
+    else:
+        words = f"{minutes} minute{'s' if minutes != 1 else ''} left"
+    return {
+        "seconds": seconds,
+        "words": words,
+        "expired": seconds == 0,
+        "deadline_clock": _clock(attempt.deadline),
+        "deadline_date": _date_words(attempt.deadline),
+        "zone": LOCAL_TIME_NAME,
+        "limit_minutes": attempt.assessment.time_limit_minutes,
+    }
+
+
+def _attempt_page(
+    lti_session: LtiSession,
+    attempt: Attempt,
+    view: dict,
+    typed: dict | None = None,
+    errors: dict | None = None,
+    problem: str | None = None,
+    status: int = 200,
+):
+    typed, errors = typed or {}, errors or {}
+    questions = []
+    for number, item in enumerate(view["items"], 1):
+        code = item["id"]
+        value = typed[code] if code in typed else _shown_values(item, view["responses"].get(code))
+        questions.append(
+            {
+                "number": number,
+                "item": item,
+                "value": value,
+                "error": errors.get(code),
+                "ids": _field_ids(item),
+                "hint": _hint(item),
+                "positions": list(range(1, len(item.get("steps", [])) + 1)),
+            }
+        )
+    summary = [(q["ids"][0], q["error"]) for q in questions if q["error"]]
+    return _page(
+        "lti/attempt.html",
+        status,
+        ls=request.values.get("ls"),
+        attempt=attempt,
+        assessment=attempt.assessment,
+        questions=questions,
+        scenario_labels=SCENARIO_LABELS,
+        time=_time_left(attempt, utcnow()),
+        summary=summary,
+        problem=problem,
+        saved=request.args.get("saved") == "1",
+    )
+
+
+def _answer_words(item: dict, response: Any) -> Any:
+    """The learner's answer, readable, for the result page."""
+    if response in (None, "", [], {}):
+        return None
+    kind = item["type"]
+    if kind == "single_choice":
+        return next((o["text"] for o in item["options"] if o["id"] == response), response)
+    if kind == "multiple_response":
+        texts = {o["id"]: o["text"] for o in item["options"]}
+        return [texts.get(r, r) for r in response]
+    if kind == "ordering":
+        texts = {s["id"]: s["text"] for s in item["steps"]}
+        return [texts.get(r, r) for r in response]
+    if kind == "matching":
+        texts = {r["id"]: r["text"] for r in item["responses"]}
+        return [
+            (p["text"], texts.get(response.get(p["id"]), "No answer")) for p in item["premises"]
+        ]
+    return response
+
+
+def _result_page(attempt: Attempt, view: dict):
+    result = view["result"]
+    unit = attempt.assessment.unit
+    texts = {c.code: c.current.text for c in unit.criteria}
+    criteria = [
+        {
+            "code": c["criterion"],
+            "text": texts.get(c["criterion"], ""),
+            "decision": c["decision"],
+            "words": DECISION_WORDS.get(c["decision"], c["decision"]),
+        }
+        for c in result["criteria"]
+    ]
+    scored = {entry["item_id"]: entry for entry in result["items"]}
+    questions = []
+    for number, item in enumerate(view["items"], 1):
+        entry = scored.get(item["id"], {})
+        questions.append(
+            {
+                "number": number,
+                "item": item,
+                "pending": entry.get("pending", False),
+                "score": _number(entry.get("score")),
+                "max_score": entry.get("max_score", item["points"]),
+                "feedback": entry.get("feedback", []),
+                "answer": _answer_words(item, view["responses"].get(item["id"])),
+            }
+        )
+    return _page(
+        "lti/result.html",
+        assessment=attempt.assessment,
+        attempt=attempt,
+        pending=attempt.status == "pending_manual",
+        grade=GRADE_WORDS.get(result["grade"] or "", result["grade"]),
+        score=_number(result["score"]),
+        max_score=result["max_score"],
+        percent=_number(result["percent"]),
+        criteria=criteria,
+        questions=questions,
+        submitted=f"{_clock(attempt.submitted_at)} {LOCAL_TIME_NAME} on "
+        f"{_date_words(attempt.submitted_at)}"
+        if attempt.submitted_at
+        else "",
+        late=request.args.get("late") == "1",
+    )
+
+
+@blp.get("/attempt")
+def attempt():
+    lti_session, assessment, attempt = _learner_context()
+    if assessment is None:
+        return _no_assessment()
+    session = db.session()
+    if attempt is None:
+        attempt = attempt_service.start_attempt(
+            session,
+            assessment,
+            sessions.learner_ref(lti_session),
+            lti_session.platform.centre_id,
+        )
+    view = attempt_service.attempt_view(session, attempt)
+    if attempt.status != "in_progress":
+        return _result_page(attempt, view)
+    return _attempt_page(lti_session, attempt, view)
+
+
+def _back_to_attempt(**params):
+    return redirect(url_for(".attempt", ls=request.form.get("ls"), **params), code=303)
+
+
+def _current_form_attempt(attempt: Attempt | None) -> bool:
+    return attempt is not None and request.form.get("attempt") == attempt.uuid
+
+
+@blp.post("/attempt/save")
+def attempt_save():
+    lti_session, assessment, attempt = _learner_context()
+    as_json = _wants_json()
+    if not _current_form_attempt(attempt) or attempt.status != "in_progress":
+        if as_json:
+            message = "This page is out of date. Reload it to see your attempt."
+            return jsonify({"saved": False, "message": message}), 409
+        return _back_to_attempt()
+    session = db.session()
+    view = attempt_service.attempt_view(session, attempt)
+    responses, typed, errors = _parse(view["items"], request.form)
+    if as_json:
+        return _autosave(attempt, view, responses, errors)
+    if errors:
+        return _attempt_page(lti_session, attempt, view, typed, errors, status=422)
+    try:
+        attempt_service.save_responses(session, attempt, responses)
+    except AttemptError as exc:
+        session.rollback()
+        if exc.status == 409:
+            return _attempt_page(lti_session, attempt, view, typed, problem=TIME_UP, status=409)
+        errors = _service_errors(view["items"], exc.details)
+        return _attempt_page(lti_session, attempt, view, typed, errors, status=422)
+    return _back_to_attempt(saved="1")
+
+
+def _autosave(attempt: Attempt, view: dict, responses: dict, errors: dict):
+    """JavaScript's save as you go: store what fits, report what does not (its stored
+    response is left as it was)."""
+    session = db.session()
+    for _ in range(2):
+        try:
+            attempt_service.save_responses(session, attempt, responses)
+            break
+        except AttemptError as exc:
+            session.rollback()
+            if exc.status == 409:
+                return jsonify({"saved": False, "message": TIME_UP}), 409
+            found = _service_errors(view["items"], exc.details)
+            if not found:
+                return jsonify({"saved": False, "message": exc.message}), 422
+            errors.update(found)
+            responses = {k: v for k, v in responses.items() if k not in found}
+    else:
+        return jsonify({"saved": False, "message": "Your answers could not be saved."}), 422
+    now = utcnow()
+    return jsonify(
+        {
+            "saved": True,
+            "saved_at": now.isoformat(),
+            "saved_at_text": _local(now).strftime("%H:%M:%S"),
+            "not_saved": [{"item": code, "message": text} for code, text in errors.items()],
+        }
+    )
+
+
+@blp.post("/attempt/submit")
+def attempt_submit():
+    lti_session, assessment, attempt = _learner_context()
+    if attempt is None or attempt.status != "in_progress" or not _current_form_attempt(attempt):
+        return _back_to_attempt()  # submitted already (or a stale page): show where it stands
+    session = db.session()
+    view = attempt_service.attempt_view(session, attempt)
+    responses, typed, errors = _parse(view["items"], request.form)
+    if errors:
+        return _attempt_page(lti_session, attempt, view, typed, errors, status=422)
+    now = utcnow()
+    late = now > attempt.deadline + attempt_service.GRACE
+    changed = any(attempt.responses.get(k) != v for k, v in responses.items() if v)
+    try:
+        attempt_service.submit(session, attempt, None if late else responses, now)
+    except AttemptError as exc:
+        session.rollback()
+        if exc.status == 409:
+            return _attempt_page(lti_session, attempt, view, typed, problem=TIME_UP, status=409)
+        errors = _service_errors(view["items"], exc.details)
+        return _attempt_page(lti_session, attempt, view, typed, errors, status=422)
+    return _back_to_attempt(**({"late": "1"} if late and changed else {}))
