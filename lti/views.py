@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from flask import (
     Blueprint,
@@ -17,10 +17,12 @@ from flask import (
     url_for,
 )
 from pylti1p3.contrib.flask import FlaskRequest
+from sqlalchemy import select
 
 from lti import keys, sessions
 from lti.launch import LTI, LaunchRejected, ServiceMessageLaunch
 from lti.login import LOGIN_PARAMETERS, LoginRejected, start_login
+from lti.models import LtiLoginState
 from service import db
 
 log = logging.getLogger(__name__)
@@ -117,16 +119,10 @@ def _posted_by_our_own_page() -> bool:
 
 
 def _state_query(state: str):
-    from sqlalchemy import select
-
-    from lti.models import LtiLoginState
-
     return select(LtiLoginState).where(LtiLoginState.state == state)
 
 
 def _origin(url: str) -> str:
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
 
