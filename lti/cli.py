@@ -167,3 +167,13 @@ def keys_retire(kid: str) -> None:
     if not keys.retire(session, kid):
         raise click.ClickException(f"could not retire {kid}")
     click.echo(f"key {kid} retired: no longer published at /lti/jwks")
+
+
+@lti_group.command("purge", help="Delete expired login states, nonces and launch sessions.")
+def purge() -> None:
+    """Run it from cron (hourly is plenty): expired rows only take space, they never
+    authorise anything (every check also looks at the expiry)."""
+    from lti.housekeeping import purge_expired
+
+    counts = purge_expired(db.session())
+    click.echo(", ".join(f"{n} {what}" for what, n in counts.items()) + " deleted")

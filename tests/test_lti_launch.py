@@ -43,3 +43,37 @@ def test_instructor_deep_link_returns_a_signed_resource_link_with_a_line_item(ap
     # The dev platform accepts it (signature checked against the tool's JWKS).
     back = lti_client.post("/dev-platform/deep-link-return", data={"JWT": token})
     assert back.status_code == 303
+
+
+def test_purge_deletes_only_expired_rows(fresh, requests_mock):
+    from datetime import timedelta
+
+    from sqlalchemy import func, select, update
+
+    from lti.models import LtiLoginState, LtiNonce, LtiSession
+    from service import db
+    from service.models import utcnow
+
+    app, _content_dir = fresh  # its own database: the purge touches every row
+    lti_flow.register(app)
+    lti_flow.mock_platform_jwks(app, requests_mock)
+    client = app.test_client()
+    lti_flow.launch(app, client, custom={"assessment": "CSC-01-A1"})
+    live_state, _nonce = lti_flow.login(client)
+    with app.app_context():
+        session = db.session()
+        past = utcnow() - timedelta(hours=1)
+        for model in (LtiNonce, LtiSession):
+            session.execute(update(model).values(expires_at=past))
+        session.execute(
+            update(LtiLoginState).where(LtiLoginState.state != live_state).values(expires_at=past)
+        )
+        session.commit()
+    result = app.test_cli_runner().invoke(args=["lti", "purge"])
+    assert result.exit_code == 0 and "deleted" in result.output
+    with app.app_context():
+        session = db.session()
+        assert session.scalar(select(func.count()).select_from(LtiSession)) == 0
+        assert session.scalar(select(func.count()).select_from(LtiNonce)) == 0
+        states = session.scalars(select(LtiLoginState.state)).all()
+        assert states == [live_state]
