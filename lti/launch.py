@@ -54,9 +54,13 @@ def browser_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def same_host(url: str, host_url: str) -> bool:
-    target, ours = urlsplit(url), urlsplit(host_url)
-    return (target.scheme, target.netloc) == (ours.scheme, ours.netloc)
+    return origin(url) == origin(host_url)
 
 
 class ServiceMessageLaunch(FlaskMessageLaunch):

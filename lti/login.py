@@ -6,11 +6,11 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
 
-from lti.launch import browser_hash, same_host
+from lti.launch import browser_hash, origin, same_host
 from lti.models import LtiLoginState
 from lti.tool_conf import DatabaseToolConf
 from service.models import utcnow
@@ -101,11 +101,10 @@ def start_login(session: Session, params, host_url: str, launch_url: str) -> Log
     if params.get("lti_message_hint"):
         query["lti_message_hint"] = params["lti_message_hint"]
     separator = "&" if "?" in platform.auth_login_url else "?"
-    origin = urlsplit(platform.auth_login_url)
     return LoginStarted(
         auth_url=f"{platform.auth_login_url}{separator}{urlencode(query)}",
         state=state,
         browser_secret=secret,
         storage_target=storage_target,
-        platform_origin=f"{origin.scheme}://{origin.netloc}",
+        platform_origin=origin(platform.auth_login_url),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
@@ -20,7 +20,7 @@ from pylti1p3.contrib.flask import FlaskRequest
 from sqlalchemy import select
 
 from lti import keys, sessions
-from lti.launch import LTI, LaunchRejected, ServiceMessageLaunch
+from lti.launch import LTI, LaunchRejected, ServiceMessageLaunch, origin
 from lti.login import LOGIN_PARAMETERS, LoginRejected, start_login
 from lti.models import LtiLoginState
 from service import db
@@ -101,7 +101,7 @@ def launch():
                 state=state,
                 id_token=request.form.get("id_token", ""),
                 storage_target=row.storage_target,
-                platform_origin=_origin(row.platform.auth_login_url),
+                platform_origin=origin(row.platform.auth_login_url),
             )
         return rejected(f"launch: {exc.reason}")
     claims = message.get_launch_data()
@@ -112,19 +112,14 @@ def launch():
 
 
 def _posted_by_our_own_page() -> bool:
-    origin = request.headers.get("Origin")
-    if origin:
-        return origin == _origin(host_url())
+    posted_from = request.headers.get("Origin")
+    if posted_from:
+        return posted_from == origin(host_url())
     return request.headers.get("Sec-Fetch-Site") == "same-origin"
 
 
 def _state_query(state: str):
     return select(LtiLoginState).where(LtiLoginState.state == state)
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _landing(claims: dict, token: str) -> str:

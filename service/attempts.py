@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from service.bank import keys_for, learner_view
+from service.bank import keys_for, learner_view, rubric_max_scores
 from service.feedback import feedback_for
 from service.grading.engine import (
     GRADING_PROGRESS,
@@ -112,7 +112,7 @@ def form_items(session: Session, attempt: Attempt) -> list[tuple[Item, ItemVersi
 
 def _keys(session: Session, attempt: Attempt) -> list:
     unit = attempt.assessment.unit
-    maxima = {code: levels[-1]["score"] for code, levels in _rubrics(session, unit.id).items()}
+    maxima = rubric_max_scores(session, unit.id)
     return [
         item_key(unit.code, version.body, maxima) for _, version in form_items(session, attempt)
     ]
