@@ -233,7 +233,7 @@ def test_countdown_announces_at_five_minutes_and_one_minute_only(server, page):
     )
     assert page.get_attribute("#countdown-live", "aria-live") == "polite"
 
-    set_deadline(server, sub, 5 * 60 + 8)
+    set_deadline(server, sub, 5 * 60 + 12)  # margin for a slow page load on a busy CI machine
     page.goto(url)
     page.evaluate(watch)
     assert page.inner_text("#countdown") == "5 minutes left"
