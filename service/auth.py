@@ -134,7 +134,9 @@ def create_client(session, name: str, scopes: list[str], centre: Centre | None):
         raise ValueError("content:read and admin are for the awarding body's clients only")
     secret = secrets.token_urlsafe(32)
     client = OAuthClient(
-        client_id=secrets.token_urlsafe(16),
+        client_id=secrets.token_hex(
+            16
+        ),  # hex: never starts with "-", which a CLI reads as an option,
         secret_hash=generate_password_hash(secret),
         name=name,
         scopes=" ".join(sorted(set(scopes))),
