@@ -133,10 +133,9 @@ def create_client(session, name: str, scopes: list[str], centre: Centre | None):
     if centre is not None and AWARDING_BODY_ONLY & set(scopes):
         raise ValueError("content:read and admin are for the awarding body's clients only")
     secret = secrets.token_urlsafe(32)
+    # Hex, not url-safe base64: an id starting with "-" would read as an option in the CLI.
     client = OAuthClient(
-        client_id=secrets.token_hex(
-            16
-        ),  # hex: never starts with "-", which a CLI reads as an option,
+        client_id=secrets.token_hex(16),
         secret_hash=generate_password_hash(secret),
         name=name,
         scopes=" ".join(sorted(set(scopes))),
