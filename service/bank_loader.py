@@ -93,6 +93,13 @@ def _check_bank(files: dict[str, Path], unit: dict, bank: UnitBank) -> None:
                     files["items"], f"{where}/criteria/{j}", f"unknown criterion {code}"
                 )
         _check_key(files["items"], where, item, misconceptions, rubric_max)
+    ids = {item["id"] for item in bank.items}
+    for n, item in enumerate(bank.items):
+        unknown = sorted(set(item.get("not_with", [])) - ids)
+        if unknown:
+            raise ContentError(
+                files["items"], f"/items/{n}/not_with", f"unknown item(s) {', '.join(unknown)}"
+            )
     keys = [
         item_key(unit["code"], item, _rubric_scores(unit["code"], rubric_max))
         for item in bank.items

@@ -9,6 +9,7 @@ def item_key(unit_code: str, body: dict, rubric_max: dict[str, int]) -> ItemKey:
     """`rubric_max` maps full criterion codes to their rubric's top score."""
     criteria = tuple(f"{unit_code}.{c}" for c in body["criteria"])
     common = {
+        "not_with": frozenset(body.get("not_with", [])),
         "id": body["id"],
         "type": body["type"],
         "points": body["points"],

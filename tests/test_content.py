@@ -195,3 +195,16 @@ def test_cli_check_and_load(fresh):
     assert result.exit_code == 0 and "5 unit files valid" in result.output
     result = runner.invoke(args=["content", "load"])
     assert result.exit_code == 0 and "content unchanged" in result.output
+
+
+def test_not_with_must_name_items_of_the_unit(fresh):
+    _app, content_dir = fresh
+    path = content_dir / "items" / "CSC-01.yaml"
+    bank = yaml.safe_load(path.read_text(encoding="utf-8"))
+    bank["items"][0]["not_with"] = ["CSC-01-Q999"]
+    path.write_text(yaml.safe_dump(bank, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    from service.bank_loader import read_banks
+
+    units = [data for _file, data in read_units(content_dir)]
+    with pytest.raises(ContentError, match=r"CSC-01.yaml: at /items/0/not_with: unknown item"):
+        read_banks(content_dir, units)

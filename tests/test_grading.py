@@ -905,3 +905,30 @@ def test_coverage_never_claims_a_criterion_no_item_evidenced(case):
     pending = any(i.type == "extended_response" and i.id not in marks for i in items)
     assert result.status == ("pending_manual" if pending else "fully_graded")
     assert (result.grade is None) == pending
+
+
+def test_build_form_never_puts_not_with_items_together():
+    """Either side may declare the pair; the other is then skipped for the whole form."""
+    bank = [
+        ItemKey(
+            "A1",
+            "single_choice",
+            1,
+            ("U.AC1",),
+            options=("A", "B"),
+            correct=frozenset({"A"}),
+            not_with=frozenset({"X1"}),
+        ),
+        ItemKey("A2", "single_choice", 1, ("U.AC1",), options=("A", "B"), correct=frozenset({"A"})),
+        ItemKey("X1", "extended_response", 2, ("U.AC1",), rubric_max={"U.AC1": 2}),
+        ItemKey(
+            "X2",
+            "extended_response",
+            2,
+            ("U.AC1",),
+            rubric_max={"U.AC1": 2},
+            not_with=frozenset({"A2"}),
+        ),
+    ]
+    forms = {tuple(build_form(["U.AC1"], bank, 1, 1, seed=str(n))) for n in range(200)}
+    assert forms == {("A1", "X2"), ("A2", "X1")}

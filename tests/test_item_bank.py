@@ -104,6 +104,8 @@ def test_every_generated_form_evidences_every_criterion(app):
                     seed=f"learner-{n}",
                 )
                 covered = collections.Counter(c for i in form for c in bank[i].criteria)
+                for item_id in form:
+                    assert not bank[item_id].not_with & set(form), (assessment.code, form)
                 assert all(covered[c] >= 1 for c in criteria), (assessment.code, form)
                 assert sum(bank[i].type == "extended_response" for i in form) == (
                     assessment.extended_responses
@@ -199,3 +201,17 @@ def test_rubrics_and_assessments_are_served(client):
     detail = client.get(f"/api/v1/assessments/{assessments[0]['code']}").get_json()
     assert detail["time_limit_minutes"] > 0 and 0 < detail["pass_mark_percent"] <= 100
     assert client.get("/api/v1/assessments/CSC-01-A9").status_code == 404
+
+
+def test_items_that_give_each_other_away_never_share_a_form(app):
+    """CSC-05 Q026's stimulus states the 8-week ombudsman rule that Q022 asks for."""
+    with app.app_context():
+        session = db.session()
+        unit = session.query(Unit).filter_by(code="CSC-05").one()
+        bank = keys_for(session, unit.id)
+        criteria = [c.code for c in unit.criteria]
+        by_id = {k.id: k for k in bank}
+        assert by_id["CSC-05-Q026"].not_with == {"CSC-05-Q022"}
+        forms = [build_form(criteria, bank, 1, 1, seed=f"s{n}") for n in range(300)]
+        assert any("CSC-05-Q022" in f for f in forms) and any("CSC-05-Q026" in f for f in forms)
+        assert not any({"CSC-05-Q022", "CSC-05-Q026"} <= set(f) for f in forms)

@@ -2,7 +2,8 @@
 
 A form draws `per_criterion` auto-scored items for each criterion from that criterion's pool
 (items already drawn for another criterion count toward it), then `extended` extended-response
-items. Every form therefore evidences every criterion; forms built from different seeds differ
+items. Two items marked `not_with` each other (one gives the other's answer away) never share
+a form. Every form therefore evidences every criterion; forms built from different seeds differ
 but have the same shape. The same seed always gives the same form.
 """
 
@@ -34,16 +35,22 @@ def build_form(
     rng = rng_for("form", seed)
     auto = [i for i in bank if i.type != EXTENDED]
     chosen: list[ItemKey] = []
+
+    def allowed(item: ItemKey) -> bool:
+        return item not in chosen and not any(
+            item.id in other.not_with or other.id in item.not_with for other in chosen
+        )
+
     for code in criteria:
         have = sum(1 for i in chosen if code in i.criteria)
-        pool = [i for i in auto if code in i.criteria and i not in chosen]
+        pool = [i for i in auto if code in i.criteria and allowed(i)]
         need = per_criterion - have
         if need <= 0:
             continue
         if len(pool) < need:
             raise FormError(f"criterion {code}: {len(pool)} auto-scored item(s), need {need}")
         chosen.extend(rng.sample(pool, need))
-    extended_pool = [i for i in bank if i.type == EXTENDED]
+    extended_pool = [i for i in bank if i.type == EXTENDED and allowed(i)]
     if len(extended_pool) < extended:
         raise FormError(f"{len(extended_pool)} extended-response item(s), need {extended}")
     chosen.extend(rng.sample(extended_pool, extended))

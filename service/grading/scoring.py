@@ -46,6 +46,7 @@ class ItemKey:
     responses: tuple[str, ...] = ()  # matching: response ids
     accepted: tuple[str, ...] = ()  # short_text: accepted answers, normalised
     rubric_max: dict[str, int] = field(default_factory=dict)  # extended: criterion -> max score
+    not_with: frozenset[str] = frozenset()  # items never on the same form as this one
 
 
 @dataclass(frozen=True)
