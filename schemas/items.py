@@ -100,6 +100,9 @@ class AuthoringItemSchema(Schema):
     guidance = fields.String()
     expected_length_words = fields.Integer()
     review = fields.Nested(ReviewSchema)
+    not_with = fields.List(
+        fields.String(), metadata={"description": "Items never put on the same form as this one"}
+    )
 
 
 class RubricLevelSchema(Schema):
