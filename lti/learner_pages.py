@@ -340,6 +340,16 @@ def _back_to_attempt(**params):
     return redirect(url_for(".attempt", ls=request.form.get("ls"), **params), code=303)
 
 
+def _refused(exc: AttemptError, lti_session, attempt: Attempt, view: dict, typed: dict):
+    """The form again, with what the service refused: the time limit (409) or answers that do
+    not fit their questions (422). What the learner typed stays on the page."""
+    db.session().rollback()
+    if exc.status == 409:
+        return _attempt_page(lti_session, attempt, view, typed, problem=TIME_UP, status=409)
+    errors = _service_errors(view["items"], exc.details)
+    return _attempt_page(lti_session, attempt, view, typed, errors, status=422)
+
+
 def _current_form_attempt(attempt: Attempt | None) -> bool:
     return attempt is not None and request.form.get("attempt") == attempt.uuid
 
@@ -363,11 +373,7 @@ def attempt_save():
     try:
         attempt_service.save_responses(session, attempt, responses)
     except AttemptError as exc:
-        session.rollback()
-        if exc.status == 409:
-            return _attempt_page(lti_session, attempt, view, typed, problem=TIME_UP, status=409)
-        errors = _service_errors(view["items"], exc.details)
-        return _attempt_page(lti_session, attempt, view, typed, errors, status=422)
+        return _refused(exc, lti_session, attempt, view, typed)
     return _back_to_attempt(saved="1")
 
 
@@ -417,9 +423,5 @@ def attempt_submit():
     try:
         attempt_service.submit(session, attempt, None if late else responses, now)
     except AttemptError as exc:
-        session.rollback()
-        if exc.status == 409:
-            return _attempt_page(lti_session, attempt, view, typed, problem=TIME_UP, status=409)
-        errors = _service_errors(view["items"], exc.details)
-        return _attempt_page(lti_session, attempt, view, typed, errors, status=422)
+        return _refused(exc, lti_session, attempt, view, typed)
     return _back_to_attempt(**({"late": "1"} if late and changed else {}))

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from service.bank import keys_for, learner_view, rubric_max_scores
+from service.bank import keys_for, learner_view, rubric_levels, rubric_max_scores
 from service.feedback import feedback_for
 from service.grading.engine import (
     GRADING_PROGRESS,
@@ -25,7 +25,7 @@ from service.grading.forms import build_form
 from service.grading.scoring import EXTENDED, LevelMark, ResponseError, check_response
 from service.identifiers import new_uuid
 from service.item_keys import item_key
-from service.models import Assessment, Attempt, Criterion, Item, ItemVersion, Rubric, utcnow
+from service.models import Assessment, Attempt, Item, ItemVersion, utcnow
 
 # Saving is accepted this long after the deadline: the last autosave may be in flight.
 GRACE = timedelta(seconds=30)
@@ -118,15 +118,6 @@ def _keys(session: Session, attempt: Attempt) -> list:
     ]
 
 
-def _rubrics(session: Session, unit_id: int) -> dict[str, list[dict]]:
-    rows = session.execute(
-        select(Criterion.code, Rubric.levels)
-        .join(Rubric, Rubric.criterion_id == Criterion.id)
-        .where(Criterion.unit_id == unit_id)
-    )
-    return dict(rows.all())
-
-
 def save_responses(
     session: Session, attempt: Attempt, responses: dict[str, Any], now: datetime | None = None
 ) -> Attempt:
@@ -167,7 +158,7 @@ def rules_for(assessment: Assessment) -> GradingRules:
 
 
 def _grade(session: Session, attempt: Attempt) -> AttemptResult:
-    levels = _rubrics(session, attempt.assessment.unit_id)
+    levels = rubric_levels(session, attempt.assessment.unit_id)
     marks = {
         item: {
             criterion: LevelMark(quality, _score(levels[criterion], quality))
@@ -247,7 +238,7 @@ def mark(
             f"{item_code} is not an extended response in this attempt.",
             {"item": ["Not an extended response of this attempt."]},
         )
-    rubrics = _rubrics(session, attempt.assessment.unit_id)
+    rubrics = rubric_levels(session, attempt.assessment.unit_id)
     errors = {}
     for criterion in key.criteria:
         allowed = [level["quality"] for level in rubrics[criterion]]

@@ -96,14 +96,19 @@ def get_item(session: Session, code: str) -> Item | None:
     return session.scalar(_item_query().where(Item.code == code))
 
 
-def rubric_max_scores(session: Session, unit_id: int) -> dict[str, int]:
-    """Full criterion code -> the top score of its rubric, for the unit's extended responses."""
+def rubric_levels(session: Session, unit_id: int) -> dict[str, list[dict]]:
+    """Full criterion code -> its rubric's levels (ascending), for the unit's criteria."""
     rows = session.execute(
         select(Criterion.code, Rubric.levels)
         .join(Rubric, Rubric.criterion_id == Criterion.id)
         .where(Criterion.unit_id == unit_id)
     )
-    return {code: levels[-1]["score"] for code, levels in rows}
+    return dict(rows.all())
+
+
+def rubric_max_scores(session: Session, unit_id: int) -> dict[str, int]:
+    """Full criterion code -> the top score of its rubric, for the unit's extended responses."""
+    return {code: levels[-1]["score"] for code, levels in rubric_levels(session, unit_id).items()}
 
 
 def keys_for(session: Session, unit_id: int) -> list:
