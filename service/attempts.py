@@ -157,8 +157,14 @@ def rules_for(assessment: Assessment) -> GradingRules:
     )
 
 
-def _grade(session: Session, attempt: Attempt) -> AttemptResult:
-    levels = rubric_levels(session, attempt.assessment.unit_id)
+def _grade(
+    session: Session, attempt: Attempt, keys: list | None = None, levels: dict | None = None
+) -> AttemptResult:
+    """`keys` and `levels` when the caller has them already (marking loads both to check)."""
+    if levels is None:
+        levels = rubric_levels(session, attempt.assessment.unit_id)
+    if keys is None:
+        keys = _keys(session, attempt)
     marks = {
         item: {
             criterion: LevelMark(quality, _score(levels[criterion], quality))
@@ -166,9 +172,7 @@ def _grade(session: Session, attempt: Attempt) -> AttemptResult:
         }
         for item, by_criterion in attempt.marks.items()
     }
-    return grade_attempt(
-        rules_for(attempt.assessment), _keys(session, attempt), attempt.responses, marks
-    )
+    return grade_attempt(rules_for(attempt.assessment), keys, attempt.responses, marks)
 
 
 def _score(levels: list[dict], quality: str) -> int:
@@ -251,7 +255,7 @@ def mark(
             422, "Give a rubric level for every criterion the item evidences.", errors
         )
     attempt.marks = {**attempt.marks, item_code: dict(levels)}
-    values = _result_values(_grade(session, attempt))
+    values = _result_values(_grade(session, attempt, list(keys.values()), rubrics))
     for name, value in values.items():
         setattr(attempt, name, value)
     if attempt.status == "fully_graded":
