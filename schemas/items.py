@@ -78,27 +78,16 @@ class ReviewSchema(Schema):
     notes = fields.String()
 
 
-class AuthoringItemSchema(Schema):
-    """The whole item with its key, accepted answers, feedback and review record."""
+class AuthoringItemSchema(LearnerItemSchema):
+    """The whole item: what learners see, plus its key, accepted answers, feedback, assessor
+    guidance and review record. Steps are in key order."""
 
-    id = fields.String()
-    uuid = fields.String()
-    version = fields.Integer()
-    type = fields.String(validate=validate.OneOf(ITEM_TYPES))
-    title = fields.String()
-    unit_code = fields.String()
-    criteria = fields.List(fields.String())
-    scenario = fields.Nested(ScenarioSchema)
-    prompt = fields.String()
-    points = fields.Integer()
     options = fields.List(fields.Nested(KeyedOptionSchema))
     steps = fields.List(fields.Nested(KeyedStepSchema), metadata={"description": "In key order"})
     premises = fields.List(fields.Nested(KeyedPremiseSchema))
-    responses = fields.List(fields.Nested(ChoiceSchema))
     accepted_answers = fields.List(fields.String())
     feedback = fields.Nested(ShortTextFeedbackSchema)
     guidance = fields.String()
-    expected_length_words = fields.Integer()
     review = fields.Nested(ReviewSchema)
     not_with = fields.List(
         fields.String(), metadata={"description": "Items never put on the same form as this one"}
