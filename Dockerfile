@@ -10,14 +10,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 RUN useradd --create-home --uid 10001 app
 
-COPY pyproject.toml README.md alembic.ini ./
+COPY pyproject.toml constraints.txt README.md alembic.ini ./
 COPY service ./service
 COPY lti ./lti
 COPY schemas ./schemas
 COPY migrations ./migrations
 COPY criteria_data ./criteria_data
 # Editable: the code, migrations and content stay in /app where the service looks for them.
-RUN pip install --no-cache-dir -e . && chown -R app:app /app
+RUN pip install --no-cache-dir -c constraints.txt -e . && chown -R app:app /app
 
 USER 10001
 EXPOSE 8000
