@@ -32,7 +32,8 @@ LANDING = re.compile(r"/lti/(attempt|assessor|deep-link)\?ls=")
 def server(tmp_path_factory):
     """The app on 127.0.0.1 (a free port), with its own temporary database."""
     if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is not installed")
+        # Never a silent skip: scripts/test.sh installs Debian's chromium before pytest runs.
+        pytest.fail("/usr/bin/chromium is not installed (scripts/test.sh installs it)")
     from werkzeug.serving import make_server
 
     with isolated_database(tmp_path_factory.mktemp("a11y")) as url:

@@ -23,7 +23,11 @@ from service.content_loader import load_content
 # Browser fixtures (server, browser, page) for the Playwright tests.
 pytest_plugins = ["tests.browser_fixtures"]
 
-SHARED = PROJECT_ROOT.parent / "shared"
+# Copies of the seeds, platform captures and standards the tests use (sources in
+# tests/data/README.md): the suite never reads outside the repository.
+TEST_DATA = Path(__file__).resolve().parent / "data"
+CAPTURES = TEST_DATA / "captures" / "moodle-4.5.6"
+STANDARDS = Path(__file__).resolve().parent / "standards"
 CONTENT_DIR = PROJECT_ROOT / "criteria_data"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 

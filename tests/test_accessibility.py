@@ -2,7 +2,7 @@
 by Playwright, axe-core checking WCAG 2.2 A and AA, and keyboard-only use.
 
 Debian's Chromium (/usr/bin/chromium) is used, never a browser Playwright downloads; the tests
-skip when it is absent. axe-core comes bundled in the axe-playwright-python package, so
+fail when it is absent. axe-core comes bundled in the axe-playwright-python package, so
 nothing is fetched at test time. The tool's pages are served with a strict Content-Security-Policy
 (added in the browser), so an inline script or style there would show up as an error.
 """

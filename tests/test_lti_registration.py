@@ -19,9 +19,9 @@ from lti.registration import CANVAS, PLATFORM_CONFIGURATION, TOOL_CONFIGURATION
 from lti.tool_conf import DatabaseToolConf
 from lti.views import SCOPES
 from service import create_app, db, migrations
-from tests.conftest import SHARED, bearer, create_client, isolated_database
+from tests.conftest import CAPTURES, bearer, create_client, isolated_database
 
-CAPTURE = SHARED / "platform-captures" / "moodle-4.5.6" / "dynamic-registration.json"
+CAPTURE = CAPTURES / "dynamic-registration.json"
 MOODLE_HTTP = "http://127.0.0.1:8080"  # the host the capture was made on
 MOODLE_HTTPS = "https://moodle.northfield.example.ac.uk"
 TOKEN = "registration-token-from-the-lms"

@@ -37,7 +37,7 @@ from lti.models import LtiDeployment, LtiKey, LtiLoginState, LtiNonce, LtiPlatfo
 from service import db
 from service.models import utcnow
 from tests import lti_flow
-from tests.conftest import SHARED, isolated_database, make_app
+from tests.conftest import CAPTURES, isolated_database, make_app
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 RESOURCE = "LtiResourceLinkRequest"
@@ -48,7 +48,6 @@ DEPLOYMENT_ID = dev_platform.DEPLOYMENT_ID
 LAUNCH_URL = f"{lti_flow.BASE}/lti/launch"
 JWKS_URL = f"{ISS}/jwks"
 COOKIE = "lti-browser-"
-CAPTURES = SHARED / "platform-captures" / "moodle-4.5.6"
 REFERENCE = re.compile(r"Reference: ([0-9A-F]{10})\b")
 # What an error page must never show: internals of the failure.
 LEAKS = ("Traceback", "Exception", "LaunchRejected", "LoginRejected", 'File "', "reason=")
