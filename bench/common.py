@@ -42,7 +42,9 @@ def gunicorn(
     workers: int = 1,
     env: dict | None = None,
     port: int | None = None,
+    threads: int = 1,
 ):
+    """`threads` > 1 runs gthread workers: requests of one worker overlap too."""
     port = port or free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING", **(env or {})}
     process = subprocess.Popen(
@@ -54,6 +56,7 @@ def gunicorn(
             f"127.0.0.1:{port}",
             "--workers",
             str(workers),
+            *(["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []),
             app_spec,
         ],
         cwd=ROOT,

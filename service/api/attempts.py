@@ -64,11 +64,15 @@ def _commit() -> None:
 
 
 def _written(attempt):
-    """The answer to a write: the full view for a reader, the receipt otherwise."""
-    _commit()
+    """The answer to a write: the full view for a reader, the receipt otherwise. Built before
+    the commit, from what this transaction wrote and read under the attempt's lock, so the
+    answer describes this write (its saved_at), not a later one."""
     if "attempts:read" in (current_token.scope or "").split():
-        return attempts.attempt_view(db.session(), attempt)
-    return attempts.write_receipt(attempt)
+        answer = attempts.attempt_view(db.session(), attempt)
+    else:
+        answer = attempts.write_receipt(attempt)
+    _commit()
+    return answer
 
 
 @blp.route("/assessments/<string:assessment_code>/attempts", methods=["POST"])
