@@ -93,6 +93,12 @@ class AttemptSchema(Schema):
     """Readers (attempts:read) get every field; write-only tokens get id, status,
     grading_progress, deadline, submitted_at and saved."""
 
+    def get_attribute(self, obj, attr, default):
+        # Views are dicts; a receipt has no "items" key, which must not read as dict.items.
+        if isinstance(obj, dict):
+            return obj.get(attr, default)
+        return super().get_attribute(obj, attr, default)
+
     id = fields.String()
     assessment = fields.String()
     learner_ref = fields.String()

@@ -9,12 +9,15 @@ Anything outside the scope is answered exactly like a missing attempt.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.models import Assessment, Attempt
+
+LEARNER_REF_LENGTH = Attempt.__table__.c.learner_ref.type.length
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,13 @@ def platform_scope(platform) -> Scope:
 
 
 def lti_learner(platform, sub: str) -> Learner:
-    return Learner(f"lti:{platform.id}:{sub}", platform.centre_id, platform.id, sub)
+    """LTI learners are kept under "lti:{platform}:{sub}"; a `sub` too long for that (LTI
+    allows 255 characters) is replaced by its SHA-256 there. Their identity is the platform and
+    sub columns; learner_ref stays the key of the one-open-attempt index."""
+    ref = f"lti:{platform.id}:{sub}"
+    if len(ref) > LEARNER_REF_LENGTH:
+        ref = f"lti:{platform.id}:sha256:{hashlib.sha256(sub.encode()).hexdigest()}"
+    return Learner(ref, platform.centre_id, platform.id, sub)
 
 
 def find(session: Session, scope: Scope, attempt_uuid: str, assessment_id: int | None = None):

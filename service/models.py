@@ -338,7 +338,7 @@ class Attempt(Base):
     )
     # Bumped by every write that changes the attempt's state: taking the row's write lock first
     # is what serialises saves, submits and marks of one attempt (see service/attempts.py).
-    version: Mapped[int] = mapped_column(Integer, default=1)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     score: Mapped[float | None] = mapped_column(Double)
     max_score: Mapped[int | None] = mapped_column(Integer)
     percent: Mapped[float | None] = mapped_column(Double)

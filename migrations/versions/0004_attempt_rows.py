@@ -254,23 +254,25 @@ def _move_blobs_to_rows() -> None:
 
 
 def upgrade() -> None:
-    _create_tables()
-    with op.batch_alter_table("attempts") as batch_op:
+    # No table rebuilds of `attempts` once rows reference it: on SQLite a rebuild drops the
+    # table, and with foreign keys on, the drop would cascade to the new rows. SQLite (>= 3.35)
+    # and PostgreSQL both add and drop these plain columns in place.
+    with op.batch_alter_table("attempts", recreate="never") as batch_op:
         batch_op.add_column(sa.Column("lti_platform_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("lti_sub", sa.String(length=255), nullable=True))
         batch_op.add_column(
             sa.Column("version", sa.Integer(), nullable=False, server_default="1")
         )
+        batch_op.create_index(
+            batch_op.f("ix_attempts_lti_platform_id"), ["lti_platform_id"], unique=False
+        )
+    _create_tables()
     _move_blobs_to_rows()
-    with op.batch_alter_table("attempts") as batch_op:
-        batch_op.alter_column("version", server_default=None)
+    with op.batch_alter_table("attempts", recreate="never") as batch_op:
         batch_op.drop_column("form")
         batch_op.drop_column("responses")
         batch_op.drop_column("marks")
         batch_op.drop_column("result")
-        batch_op.create_index(
-            batch_op.f("ix_attempts_lti_platform_id"), ["lti_platform_id"], unique=False
-        )
     op.create_index(
         "uq_attempts_one_open",
         "attempts",
@@ -283,7 +285,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("uq_attempts_one_open", table_name="attempts")
-    with op.batch_alter_table("attempts") as batch_op:
+    with op.batch_alter_table("attempts", recreate="never") as batch_op:
         batch_op.add_column(sa.Column("form", sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column("responses", sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column("marks", sa.JSON(), nullable=True))
@@ -325,6 +327,12 @@ def downgrade() -> None:
                 result={"items": item_scores, "criteria": criteria} if criteria else None,
             )
         )
+    # The rows are in the blobs now; drop their tables before `attempts` may be rebuilt.
+    op.drop_table("attempt_criterion_decisions")
+    op.drop_table("attempt_item_scores")
+    op.drop_table("attempt_marks")
+    op.drop_table("attempt_responses")
+    op.drop_table("attempt_items")
     with op.batch_alter_table("attempts") as batch_op:
         batch_op.alter_column("form", existing_type=sa.JSON(), nullable=False)
         batch_op.alter_column("responses", existing_type=sa.JSON(), nullable=False)
@@ -333,8 +341,3 @@ def downgrade() -> None:
         batch_op.drop_column("version")
         batch_op.drop_column("lti_sub")
         batch_op.drop_column("lti_platform_id")
-    op.drop_table("attempt_criterion_decisions")
-    op.drop_table("attempt_item_scores")
-    op.drop_table("attempt_marks")
-    op.drop_table("attempt_responses")
-    op.drop_table("attempt_items")
