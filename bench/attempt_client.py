@@ -8,6 +8,8 @@ import threading
 import urllib.error
 import urllib.request
 
+from sqlalchemy import select
+
 from service import create_app, db
 from service.auth import create_client
 from service.identifiers import new_uuid
@@ -58,9 +60,11 @@ def token_for(database_url: str, port: int, scopes: list[str], centre_code: str)
     app = create_app({"DATABASE_URL": database_url})
     with app.app_context():
         session = db.session()
-        centre = Centre(code=centre_code, name=centre_code, uuid=new_uuid())
-        session.add(centre)
-        session.commit()
+        centre = session.scalar(select(Centre).where(Centre.code == centre_code))
+        if centre is None:
+            centre = Centre(code=centre_code, name=centre_code, uuid=new_uuid())
+            session.add(centre)
+            session.commit()
         client, secret = create_client(session, "concurrency", scopes, centre)
         client_id = client.client_id
     app.extensions["db_engine"].dispose()

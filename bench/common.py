@@ -76,7 +76,11 @@ def gunicorn(
         yield port
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # a busy worker: the server is ours, stop it
+            process.kill()
+            process.wait(timeout=10)
 
 
 def get(port: int, path: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
