@@ -56,7 +56,12 @@ def gunicorn(
             f"127.0.0.1:{port}",
             "--workers",
             str(workers),
-            *(["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []),
+            # gthread workers finish their open connections before stopping: do not wait long.
+            *(
+                ["--worker-class", "gthread", "--threads", str(threads), "--graceful-timeout", "5"]
+                if threads > 1
+                else []
+            ),
             app_spec,
         ],
         cwd=ROOT,
