@@ -42,7 +42,9 @@ def gunicorn(
     workers: int = 1,
     env: dict | None = None,
     port: int | None = None,
+    threads: int = 1,
 ):
+    """`threads` > 1 runs gthread workers: requests of one worker overlap too."""
     port = port or free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING", **(env or {})}
     process = subprocess.Popen(
@@ -54,6 +56,12 @@ def gunicorn(
             f"127.0.0.1:{port}",
             "--workers",
             str(workers),
+            # gthread workers finish their open connections before stopping: do not wait long.
+            *(
+                ["--worker-class", "gthread", "--threads", str(threads), "--graceful-timeout", "5"]
+                if threads > 1
+                else []
+            ),
             app_spec,
         ],
         cwd=ROOT,
@@ -73,7 +81,11 @@ def gunicorn(
         yield port
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # a busy worker: the server is ours, stop it
+            process.kill()
+            process.wait(timeout=10)
 
 
 def get(port: int, path: str, headers: dict | None = None) -> tuple[int, dict, bytes]:

@@ -30,39 +30,21 @@ from lti.pages import (
     blp,
     current_session,
 )
+from service import attempt_access, bank, db
 from service import attempts as attempt_service
-from service import bank, db
-from service.attempts import AttemptError
-from service.models import Assessment, Attempt, utcnow
+from service.attempts import AttemptError, NotSubmitted
+from service.grading.vocabulary import AttemptStatus
+from service.models import Attempt, utcnow
 
 # ---------------------------------------------------------------------------- the assessor
 
 
-def _staff_attempts(lti_session: LtiSession, assessment: Assessment):
-    """Conditions for the attempts this launch's staff may see: the linked assessment, in the
-    platform's centre (or, for a platform with no centre, its own learners only)."""
-    platform = lti_session.platform
-    conditions = [Attempt.assessment_id == assessment.id]
-    if platform.centre_id is None:
-        conditions += [
-            Attempt.centre_id.is_(None),
-            Attempt.learner_ref.startswith(f"lti:{platform.id}:", autoescape=True),
-        ]
-    else:
-        conditions.append(Attempt.centre_id == platform.centre_id)
-    return conditions
-
-
-def _learner_names(refs: list[str]) -> dict[str, str]:
-    """learner_ref -> the name from that learner's newest launch that gave one."""
-    wanted: dict[tuple[int, str], str] = {}
-    for ref in refs:
-        parts = ref.split(":", 2)
-        if len(parts) == 3 and parts[0] == "lti" and parts[1].isdigit():
-            wanted[(int(parts[1]), parts[2])] = ref
-    names: dict[str, str] = {}
+def _learner_names(attempts: list[Attempt]) -> dict[int, str]:
+    """attempt id -> the name from that learner's newest launch that gave one, found by the
+    attempt's LTI platform and user id columns (API-started attempts have neither)."""
+    wanted = {(a.lti_platform_id, a.lti_sub) for a in attempts if a.lti_platform_id is not None}
     if not wanted:
-        return names
+        return {}
     rows = db.session().execute(
         select(LtiSession.platform_id, LtiSession.user_sub, LtiSession.user_name)
         .where(
@@ -72,17 +54,18 @@ def _learner_names(refs: list[str]) -> dict[str, str]:
         )
         .order_by(LtiSession.id)
     )
-    for platform_id, sub, name in rows:
-        ref = wanted.get((platform_id, sub))
-        if ref and name:
-            names[ref] = name
-    return names
+    by_user = {(platform_id, sub): name for platform_id, sub, name in rows if name}
+    return {
+        a.id: by_user[(a.lti_platform_id, a.lti_sub)]
+        for a in attempts
+        if (a.lti_platform_id, a.lti_sub) in by_user
+    }
 
 
-def _display_name(ref: str, names: dict[str, str]) -> str:
-    if ref in names:
-        return names[ref]
-    return f"Learner {ref.split(':', 2)[-1]}"
+def _display_name(attempt: Attempt, names: dict[int, str]) -> str:
+    if attempt.id in names:
+        return names[attempt.id]
+    return f"Learner {attempt.lti_sub or attempt.learner_ref}"
 
 
 @blp.get("/assessor")
@@ -98,18 +81,23 @@ def assessor():
                 "your learners' attempts.",
             ],
         )
-    rows = db.session().scalars(select(Attempt).where(*_staff_attempts(lti_session, assessment)))
-    order = {"pending_manual": 0, "in_progress": 1, "fully_graded": 2}
+    scope = attempt_access.platform_scope(lti_session.platform)
+    rows = attempt_access.attempts_at(db.session(), scope, assessment)
+    order = {
+        AttemptStatus.PENDING_MANUAL: 0,
+        AttemptStatus.IN_PROGRESS: 1,
+        AttemptStatus.FULLY_GRADED: 2,
+    }
     found = sorted(
         rows,
         key=lambda a: (order.get(a.status, 3), -(a.submitted_at or a.started_at).timestamp()),
     )
-    names = _learner_names([a.learner_ref for a in found])
+    names = _learner_names(found)
     now = utcnow()
     listed = [
         {
             "uuid": a.uuid,
-            "name": _display_name(a.learner_ref, names),
+            "name": _display_name(a, names),
             "status": a.status,
             "status_words": (
                 "Not submitted (time limit passed)"
@@ -139,11 +127,8 @@ def _scoped_attempt(lti_session: LtiSession, attempt_uuid: str) -> Attempt:
     assessment = _linked_assessment(lti_session)
     found = None
     if assessment is not None and attempt_uuid:
-        found = db.session().scalar(
-            select(Attempt).where(
-                Attempt.uuid == attempt_uuid, *_staff_attempts(lti_session, assessment)
-            )
-        )
+        scope = attempt_access.platform_scope(lti_session.platform)
+        found = attempt_access.find(db.session(), scope, attempt_uuid, assessment.id)
     if found is None:
         abort(
             _message(
@@ -224,7 +209,7 @@ def _marking_page(
                 "marked": code in attempt.marks,
             }
         )
-    names = _learner_names([attempt.learner_ref])
+    names = _learner_names([attempt])
     decisions = []
     if attempt.result:
         decisions = [
@@ -243,7 +228,7 @@ def _marking_page(
         ls=request.values.get("ls"),
         attempt=attempt,
         assessment=assessment,
-        learner=_display_name(attempt.learner_ref, names),
+        learner=_display_name(attempt, names),
         questions=questions,
         decisions=decisions,
         summary=summary,
@@ -293,11 +278,13 @@ def assessor_mark():
             errors[full] = f"Choose a level for {full}: {texts.get(full, '')}".rstrip(": ")
     if errors:
         return _marking_page(lti_session, attempt, chosen, errors, status=422)
+    marked_by = f"lti:{lti_session.platform_id}:{lti_session.user_sub}"
     try:
-        attempt_service.mark(session, attempt, item_code, levels)
+        attempt_service.mark(session, attempt, item_code, levels, marked_by=marked_by)
+        session.commit()
     except AttemptError as exc:
         session.rollback()
-        if exc.status == 409:
+        if isinstance(exc, NotSubmitted):
             return _marking_page(lti_session, attempt, problem=exc.message, status=409)
         details = {
             key: f"{key}: {'; '.join(map(str, value))}" for key, value in exc.details.items()

@@ -14,9 +14,7 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import select
 
-from lti import sessions
 from lti.models import LtiSession
 from lti.pages import (
     DECISION_WORDS,
@@ -34,9 +32,9 @@ from lti.pages import (
     blp,
     current_session,
 )
+from service import attempt_access, db
 from service import attempts as attempt_service
-from service import db
-from service.attempts import AttemptError
+from service.attempts import AttemptClosed, AttemptError, InvalidResponses, TimeLimitPassed
 from service.models import Assessment, Attempt, utcnow
 
 TIME_UP = (
@@ -52,19 +50,8 @@ _HOW_MANY = re.compile(
 # ---------------------------------------------------------------------------- the learner
 
 
-def _latest_attempt(lti_session: LtiSession, assessment: Assessment) -> Attempt | None:
-    """The learner's newest attempt at the linked assessment, submitted or not. An unsubmitted
-    attempt past its deadline is kept (the learner may still submit it), not replaced."""
-    return db.session().scalar(
-        select(Attempt)
-        .where(
-            Attempt.assessment_id == assessment.id,
-            Attempt.learner_ref == sessions.learner_ref(lti_session),
-            Attempt.centre_id.is_not_distinct_from(lti_session.platform.centre_id),
-        )
-        .order_by(Attempt.id.desc())
-        .limit(1)
-    )
+def _learner(lti_session: LtiSession):
+    return attempt_access.lti_learner(lti_session.platform, lti_session.user_sub)
 
 
 def _no_assessment():
@@ -82,7 +69,11 @@ def _no_assessment():
 def _learner_context() -> tuple[LtiSession, Assessment | None, Attempt | None]:
     lti_session = current_session("learner")
     assessment = _linked_assessment(lti_session)
-    attempt = _latest_attempt(lti_session, assessment) if assessment else None
+    attempt = (
+        attempt_access.latest_attempt(db.session(), assessment, _learner(lti_session))
+        if assessment
+        else None
+    )
     return lti_session, assessment, attempt
 
 
@@ -324,12 +315,9 @@ def attempt():
         return _no_assessment()
     session = db.session()
     if attempt is None:
-        attempt = attempt_service.start_attempt(
-            session,
-            assessment,
-            sessions.learner_ref(lti_session),
-            lti_session.platform.centre_id,
-        )
+        # Two first loads at once (two tabs) both get the one attempt the database allows.
+        attempt = attempt_service.start_attempt(session, assessment, _learner(lti_session))
+        session.commit()
     view = attempt_service.attempt_view(session, attempt)
     if attempt.status != "in_progress":
         return _result_page(attempt, view)
@@ -344,7 +332,7 @@ def _refused(exc: AttemptError, lti_session, attempt: Attempt, view: dict, typed
     """The form again, with what the service refused: the time limit (409) or answers that do
     not fit their questions (422). What the learner typed stays on the page."""
     db.session().rollback()
-    if exc.status == 409:
+    if isinstance(exc, TimeLimitPassed | AttemptClosed):
         return _attempt_page(lti_session, attempt, view, typed, problem=TIME_UP, status=409)
     errors = _service_errors(view["items"], exc.details)
     return _attempt_page(lti_session, attempt, view, typed, errors, status=422)
@@ -372,6 +360,7 @@ def attempt_save():
         return _attempt_page(lti_session, attempt, view, typed, errors, status=422)
     try:
         attempt_service.save_responses(session, attempt, responses)
+        session.commit()
     except AttemptError as exc:
         return _refused(exc, lti_session, attempt, view, typed)
     return _back_to_attempt(saved="1")
@@ -384,10 +373,14 @@ def _autosave(attempt: Attempt, view: dict, responses: dict, errors: dict):
     for _ in range(2):
         try:
             attempt_service.save_responses(session, attempt, responses)
+            session.commit()
             break
         except AttemptError as exc:
             session.rollback()
-            if exc.status == 409:
+            if isinstance(exc, AttemptClosed):
+                message = "This attempt has been submitted. Reload the page to see your result."
+                return jsonify({"saved": False, "message": message}), 409
+            if not isinstance(exc, InvalidResponses):
                 return jsonify({"saved": False, "message": TIME_UP}), 409
             found = _service_errors(view["items"], exc.details)
             if not found:
@@ -422,6 +415,7 @@ def attempt_submit():
     changed = any(attempt.responses.get(k) != v for k, v in responses.items() if v)
     try:
         attempt_service.submit(session, attempt, None if late else responses, now)
+        session.commit()
     except AttemptError as exc:
         return _refused(exc, lti_session, attempt, view, typed)
     return _back_to_attempt(**({"late": "1"} if late and changed else {}))

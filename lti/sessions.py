@@ -85,8 +85,3 @@ def find(session: Session, token: str | None) -> LtiSession | None:
     if row is None or row.expires_at < utcnow():
         return None
     return row
-
-
-def learner_ref(lti_session: LtiSession) -> str:
-    """The opaque learner id attempts are kept under: platform and the platform's user id."""
-    return f"lti:{lti_session.platform_id}:{lti_session.user_sub}"

@@ -1,11 +1,32 @@
 from marshmallow import Schema, fields, validate
 
 from schemas.items import LearnerItemSchema
+from service.grading.limits import (
+    MAX_EXTENDED_CHARS,
+    MAX_EXTENDED_WORDS,
+    MAX_RESPONSES_PER_REQUEST,
+    MAX_SHORT_TEXT_CHARS,
+)
+from service.grading.vocabulary import AttemptStatus, Decision
 
 RESPONSE_DOC = (
     'Item id -> response: single_choice "B"; multiple_response ["A", "C"]; ordering '
-    '["S2", "S1", "S3"]; matching {"P1": "R2"}; short_text and extended_response text.'
+    '["S2", "S1", "S3"]; matching {"P1": "R2"}; short_text and extended_response text. '
+    f"Limits: at most {MAX_RESPONSES_PER_REQUEST} items per request; short_text "
+    f"{MAX_SHORT_TEXT_CHARS} characters; extended_response {MAX_EXTENDED_CHARS:,} characters "
+    f"and {MAX_EXTENDED_WORDS:,} words (422 naming the item beyond them)."
 )
+TOO_MANY = f"At most {MAX_RESPONSES_PER_REQUEST} responses in one request."
+
+
+def _responses_field(**kwargs):
+    return fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=64)),
+        values=fields.Raw(allow_none=True),
+        validate=validate.Length(max=MAX_RESPONSES_PER_REQUEST, error=TOO_MANY),
+        metadata={"description": RESPONSE_DOC},
+        **kwargs,
+    )
 
 
 class StartAttemptSchema(Schema):
@@ -17,21 +38,11 @@ class StartAttemptSchema(Schema):
 
 
 class ResponsesSchema(Schema):
-    responses = fields.Dict(
-        keys=fields.String(),
-        values=fields.Raw(allow_none=True),
-        required=True,
-        metadata={"description": RESPONSE_DOC},
-    )
+    responses = _responses_field(required=True)
 
 
 class SubmitSchema(Schema):
-    responses = fields.Dict(
-        keys=fields.String(),
-        values=fields.Raw(allow_none=True),
-        load_default=dict,
-        metadata={"description": RESPONSE_DOC},
-    )
+    responses = _responses_field(load_default=dict)
 
 
 class MarkSchema(Schema):
@@ -54,9 +65,7 @@ class ItemResultSchema(Schema):
 
 class CriterionDecisionSchema(Schema):
     criterion = fields.String()
-    decision = fields.String(
-        validate=validate.OneOf(["met", "not_yet_met", "pending", "not_evidenced"])
-    )
+    decision = fields.String(validate=validate.OneOf([d.value for d in Decision]))
     evidence = fields.List(fields.String(), metadata={"description": "Item ids that evidence it"})
 
 
@@ -75,17 +84,33 @@ class ResultSchema(Schema):
     criteria = fields.List(fields.Nested(CriterionDecisionSchema))
 
 
+class SavedSchema(Schema):
+    item = fields.String()
+    saved_at = fields.DateTime()
+
+
 class AttemptSchema(Schema):
+    """Readers (attempts:read) get every field; write-only tokens get id, status,
+    grading_progress, deadline, submitted_at and saved."""
+
+    def get_attribute(self, obj, attr, default):
+        # Views are dicts; a receipt has no "items" key, which must not read as dict.items.
+        if isinstance(obj, dict):
+            return obj.get(attr, default)
+        return super().get_attribute(obj, attr, default)
+
     id = fields.String()
     assessment = fields.String()
     learner_ref = fields.String()
-    status = fields.String(
-        validate=validate.OneOf(["in_progress", "pending_manual", "fully_graded"])
-    )
+    status = fields.String(validate=validate.OneOf([s.value for s in AttemptStatus]))
     grading_progress = fields.String(metadata={"description": "LTI AGS gradingProgress"})
     started_at = fields.DateTime()
     deadline = fields.DateTime()
     submitted_at = fields.DateTime(allow_none=True)
     items = fields.List(fields.Nested(LearnerItemSchema))
     responses = fields.Dict(keys=fields.String(), values=fields.Raw())
+    saved = fields.List(
+        fields.Nested(SavedSchema),
+        metadata={"description": "Each saved item id with the server time of its latest save"},
+    )
     result = fields.Nested(ResultSchema, allow_none=True)

@@ -1,21 +1,40 @@
 """Attempts: start (or resume), save responses, submit (once), and mark extended responses.
 
-Plain domain code: a SQLAlchemy session in, models out; scoring is the grading engine's.
+Plain domain code: a SQLAlchemy session in, models out; scoring is the grading engine's. These
+functions never commit: the caller (a REST view, an LTI page, the CLI) owns the transaction and
+commits or rolls back. Refusals are typed errors (AttemptError and subclasses) with no HTTP in
+them; each edge maps them to its own answer.
+
+Concurrency (several gunicorn workers, several hosts):
+- Responses are rows, one per attempt and item, written with an upsert: saves of different items
+  never overwrite each other; a save of the same item is last writer wins, by server time.
+- Every write to an attempt (save, submit, mark) first takes the attempt row's write lock with
+  `UPDATE attempts SET version = version + 1` (a row lock on PostgreSQL, the database write lock
+  on SQLite) and only then reads the attempt's state. Writes to one attempt are therefore
+  serialised: a save that commits before a submit is in the submit's score; a save arriving after
+  a submit committed sees the new status and is refused (AttemptClosed), never silently dropped.
+- Marking applies on top of the marks already stored (different items or criteria both stay;
+  the same criterion is last writer wins) and regrades from what its transaction reads, so the
+  stored result always equals the grading of the stored responses and marks.
+- At most one open attempt per learner and assessment is a unique partial index; the loser of
+  two simultaneous starts rolls back and gets the winner's attempt.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from service.attempt_access import Learner, learner_attempts
 from service.bank import keys_for, learner_view, rubric_levels, rubric_max_scores
 from service.feedback import feedback_for
 from service.grading.engine import (
-    GRADING_PROGRESS,
     AttemptResult,
     CriterionRule,
     GradingRules,
@@ -23,46 +42,128 @@ from service.grading.engine import (
 )
 from service.grading.forms import build_form
 from service.grading.scoring import EXTENDED, LevelMark, ResponseError, check_response
+from service.grading.vocabulary import GRADING_PROGRESS, AttemptStatus
 from service.identifiers import new_uuid
 from service.item_keys import item_key
-from service.models import Assessment, Attempt, Item, ItemVersion, utcnow
+from service.models import (
+    Assessment,
+    Attempt,
+    AttemptCriterionDecision,
+    AttemptItem,
+    AttemptItemScore,
+    AttemptMark,
+    AttemptResponse,
+    Item,
+    ItemVersion,
+    utcnow,
+)
 
 # Saving is accepted this long after the deadline: the last autosave may be in flight.
 GRACE = timedelta(seconds=30)
 
 
 class AttemptError(Exception):
-    """A request the attempt's state does not allow (409) or a bad response (422)."""
+    """A request the attempt does not allow. `details` maps a field or item id to messages."""
 
-    def __init__(self, status: int, message: str, details: dict | None = None) -> None:
+    def __init__(self, message: str, details: dict | None = None) -> None:
         super().__init__(message)
-        self.status, self.message, self.details = status, message, details or {}
+        self.message, self.details = message, details or {}
+
+
+class AttemptClosed(AttemptError):
+    """The attempt has been submitted: its responses can no longer change."""
+
+    def __init__(self) -> None:
+        super().__init__("This attempt has been submitted; responses can no longer change.")
+
+
+class TimeLimitPassed(AttemptError):
+    def __init__(self) -> None:
+        super().__init__("The time limit has passed; submit the attempt to be scored.")
+
+
+class NotSubmitted(AttemptError):
+    def __init__(self) -> None:
+        super().__init__("The attempt has not been submitted yet.")
+
+
+class InvalidResponses(AttemptError):
+    """Responses that do not fit their items; `details` has the messages per item id."""
+
+
+class NotAnExtendedResponse(AttemptError):
+    def __init__(self, item_code: str) -> None:
+        super().__init__(
+            f"{item_code} is not an extended response in this attempt.",
+            {"item": ["Not an extended response of this attempt."]},
+        )
+
+
+class InvalidMarks(AttemptError):
+    """Rubric levels that do not fit the item's criteria; `details` per criterion."""
+
+
+# ---------------------------------------------------------------------------- locking
+
+
+def _lock(session: Session, attempt: Attempt) -> Attempt:
+    """Take the attempt row's write lock, then reread the attempt (what other transactions
+    committed before we got the lock is what we now see). On SQLite the UPDATE is the first
+    statement of the transaction, so it holds the write lock before any read of the attempt."""
+    session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt.id)
+        .values(version=Attempt.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(attempt)
+    return attempt
+
+
+def _upsert(session: Session, model, index_elements: list[str], rows: list[dict], changing):
+    """INSERT ... ON CONFLICT (index_elements) DO UPDATE SET changing = excluded.changing."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    make = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
+    if make is None:  # pragma: no cover - the service runs on PostgreSQL or SQLite only
+        raise RuntimeError(f"no upsert for {dialect}")
+    statement = make(model)
+    statement = statement.on_conflict_do_update(
+        index_elements=index_elements,
+        set_={name: getattr(statement.excluded, name) for name in changing},
+    )
+    session.execute(statement, rows)
+
+
+# ---------------------------------------------------------------------------- start
+
+
+def _open_attempt(session: Session, assessment: Assessment, learner: Learner):
+    found = learner_attempts(session, assessment, learner)
+    return next((a for a in reversed(found) if a.status == AttemptStatus.IN_PROGRESS), None), len(
+        found
+    )
 
 
 def start_attempt(
-    session: Session,
-    assessment: Assessment,
-    learner_ref: str,
-    centre_id: int | None,
-    now: datetime | None = None,
+    session: Session, assessment: Assessment, learner: Learner, now: datetime | None = None
 ) -> Attempt:
-    """Resume the learner's open attempt, or start a new one with a reproducible form."""
+    """Resume the learner's open attempt, or start a new one with a reproducible form.
+
+    An open attempt past its deadline (and grace) is submitted with what was saved, then a new
+    one starts. Two starts at the same moment: the database lets one insert; the other rolls
+    back and returns the winner's attempt (so callers must not have other pending writes)."""
     now = now or utcnow()
-    previous = session.scalars(
-        select(Attempt)
-        .where(
-            Attempt.assessment_id == assessment.id,
-            Attempt.learner_ref == learner_ref,
-            Attempt.centre_id.is_not_distinct_from(centre_id),
-        )
-        .order_by(Attempt.id)
-    ).all()
-    open_attempts = [a for a in previous if a.status == "in_progress" and now <= a.deadline]
-    if open_attempts:
-        return open_attempts[-1]
+    current, count = _open_attempt(session, assessment, learner)
+    if current is not None:
+        if now <= current.deadline + GRACE:
+            return current
+        submit(session, current, None, now)
     # The seed names the learner and the attempt number: the same learner's form can be
-    # rebuilt; another learner's is drawn differently.
-    seed = f"{assessment.code}|{centre_id or '-'}|{learner_ref}|{len(previous) + 1}"
+    # rebuilt; another learner's is drawn differently. Stored as a fixed-length digest.
+    description = f"{assessment.code}|{learner.centre_id or '-'}|{learner.ref}|{count + 1}"
+    seed = hashlib.sha256(description.encode()).hexdigest()
     bank = keys_for(session, assessment.unit_id)
     criteria = [c.code for c in assessment.unit.criteria]
     codes = build_form(
@@ -78,30 +179,46 @@ def start_attempt(
     attempt = Attempt(
         uuid=new_uuid(),
         assessment=assessment,
-        centre_id=centre_id,
-        learner_ref=learner_ref,
+        centre_id=learner.centre_id,
+        learner_ref=learner.ref,
+        lti_platform_id=learner.lti_platform_id,
+        lti_sub=learner.lti_sub,
         seed=seed,
-        form=[{"item": c, "version": versions[c]} for c in codes],
-        responses={},
-        marks={},
-        status="in_progress",
+        status=AttemptStatus.IN_PROGRESS,
+        version=1,
         started_at=now,
         deadline=now + timedelta(minutes=assessment.time_limit_minutes),
+        items=[
+            AttemptItem(position=n, item_code=c, item_version=versions[c])
+            for n, c in enumerate(codes, 1)
+        ],
     )
     session.add(attempt)
-    session.commit()
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another start for this learner committed first: theirs is the open attempt.
+        session.rollback()
+        winner, _ = _open_attempt(session, assessment, learner)
+        if winner is None:
+            raise
+        return winner
     return attempt
+
+
+# ---------------------------------------------------------------------------- reading
 
 
 def form_items(session: Session, attempt: Attempt) -> list[tuple[Item, ItemVersion]]:
     """The attempt's items at the versions it was given, in form order."""
-    codes = [entry["item"] for entry in attempt.form]
+    form = attempt.form
+    codes = [entry["item"] for entry in form]
     rows = session.execute(
         select(Item, ItemVersion)
         .join(ItemVersion, ItemVersion.item_id == Item.id)
         .where(Item.code.in_(codes))
     ).all()
-    wanted = {(e["item"], e["version"]) for e in attempt.form}
+    wanted = {(e["item"], e["version"]) for e in form}
     found = {
         item.code: (item, version)
         for item, version in rows
@@ -118,18 +235,28 @@ def _keys(session: Session, attempt: Attempt) -> list:
     ]
 
 
-def save_responses(
-    session: Session, attempt: Attempt, responses: dict[str, Any], now: datetime | None = None
-) -> Attempt:
-    now = now or utcnow()
-    if attempt.status != "in_progress":
-        raise AttemptError(409, "This attempt has been submitted; responses can no longer change.")
-    if now > attempt.deadline + GRACE:
-        raise AttemptError(409, "The time limit has passed; submit the attempt to be scored.")
-    _validate(_keys(session, attempt), responses)
-    attempt.responses = {**attempt.responses, **responses}
-    session.commit()
-    return attempt
+def _stored_responses(session: Session, attempt: Attempt) -> dict[str, Any]:
+    rows = session.execute(
+        select(AttemptResponse.item_code, AttemptResponse.response).where(
+            AttemptResponse.attempt_id == attempt.id
+        )
+    )
+    return dict(rows.all())
+
+
+def _stored_marks(session: Session, attempt: Attempt) -> dict[str, dict[str, str]]:
+    marks: dict[str, dict[str, str]] = {}
+    rows = session.execute(
+        select(AttemptMark.item_code, AttemptMark.criterion_code, AttemptMark.quality).where(
+            AttemptMark.attempt_id == attempt.id
+        )
+    )
+    for item, criterion, quality in rows:
+        marks.setdefault(item, {})[criterion] = quality
+    return marks
+
+
+# ---------------------------------------------------------------------------- saving
 
 
 def _validate(keys: list, responses: dict[str, Any]) -> None:
@@ -144,7 +271,34 @@ def _validate(keys: list, responses: dict[str, Any]) -> None:
         except ResponseError as exc:
             errors[item_id] = [str(exc)]
     if errors:
-        raise AttemptError(422, "Some responses do not fit their items.", errors)
+        raise InvalidResponses("Some responses do not fit their items.", errors)
+
+
+def _store(session: Session, attempt: Attempt, responses: dict[str, Any], now: datetime) -> None:
+    rows = [
+        {"attempt_id": attempt.id, "item_code": code, "response": value, "saved_at": now}
+        for code, value in responses.items()
+    ]
+    _upsert(session, AttemptResponse, ["attempt_id", "item_code"], rows, ["response", "saved_at"])
+
+
+def save_responses(
+    session: Session, attempt: Attempt, responses: dict[str, Any], now: datetime | None = None
+) -> Attempt:
+    """Store responses (merged with those saved before), under the attempt's lock."""
+    _validate(_keys(session, attempt), responses)  # the form never changes: check before locking
+    _lock(session, attempt)
+    now = now or utcnow()  # taken under the lock: saved_at orders saves as they committed
+    if attempt.status != AttemptStatus.IN_PROGRESS:
+        raise AttemptClosed()
+    if now > attempt.deadline + GRACE:
+        raise TimeLimitPassed()
+    _store(session, attempt, responses, now)
+    session.expire(attempt)
+    return attempt
+
+
+# ---------------------------------------------------------------------------- grading
 
 
 def rules_for(assessment: Assessment) -> GradingRules:
@@ -157,43 +311,61 @@ def rules_for(assessment: Assessment) -> GradingRules:
     )
 
 
-def _grade(
-    session: Session, attempt: Attempt, keys: list | None = None, levels: dict | None = None
-) -> AttemptResult:
-    """`keys` and `levels` when the caller has them already (marking loads both to check)."""
-    if levels is None:
-        levels = rubric_levels(session, attempt.assessment.unit_id)
-    if keys is None:
-        keys = _keys(session, attempt)
+def _grade(session: Session, attempt: Attempt, keys: list, levels: dict) -> AttemptResult:
+    """Grade from the responses and marks this transaction reads from the database."""
     marks = {
         item: {
             criterion: LevelMark(quality, _score(levels[criterion], quality))
             for criterion, quality in by_criterion.items()
         }
-        for item, by_criterion in attempt.marks.items()
+        for item, by_criterion in _stored_marks(session, attempt).items()
     }
-    return grade_attempt(rules_for(attempt.assessment), keys, attempt.responses, marks)
+    responses = _stored_responses(session, attempt)
+    return grade_attempt(rules_for(attempt.assessment), keys, responses, marks)
 
 
 def _score(levels: list[dict], quality: str) -> int:
     return next(level["score"] for level in levels if level["quality"] == quality)
 
 
-def _result_values(result: AttemptResult) -> dict:
-    return {
-        "status": result.status,
-        "score": result.score,
-        "max_score": result.max_score,
-        "percent": result.percent,
-        "grade": result.grade,
-        "result": {
-            "items": [asdict(s) for s in result.items],
-            "criteria": [
-                {"criterion": d.criterion, "decision": d.decision, "evidence": list(d.evidence)}
-                for d in result.criteria
-            ],
-        },
-    }
+def _record(session: Session, attempt: Attempt, result: AttemptResult, now: datetime) -> None:
+    """Store a grading: the attempt's totals, its item scores and criterion decisions."""
+    session.execute(delete(AttemptItemScore).where(AttemptItemScore.attempt_id == attempt.id))
+    session.execute(
+        delete(AttemptCriterionDecision).where(AttemptCriterionDecision.attempt_id == attempt.id)
+    )
+    session.execute(
+        insert(AttemptItemScore),
+        [
+            {
+                "attempt_id": attempt.id,
+                "item_code": s.item_id,
+                "score": s.score,
+                "max_score": s.max_score,
+                "pending": s.pending,
+            }
+            for s in result.items
+        ],
+    )
+    session.execute(
+        insert(AttemptCriterionDecision),
+        [
+            {
+                "attempt_id": attempt.id,
+                "criterion_code": d.criterion,
+                "decision": d.decision,
+                "evidence": list(d.evidence),
+            }
+            for d in result.criteria
+        ],
+    )
+    attempt.status = result.status
+    attempt.score, attempt.max_score = result.score, result.max_score
+    attempt.percent, attempt.grade = result.percent, result.grade
+    if result.status == AttemptStatus.FULLY_GRADED:
+        attempt.graded_at = now
+    session.flush()
+    session.expire(attempt)
 
 
 def submit(
@@ -203,25 +375,26 @@ def submit(
     now: datetime | None = None,
 ) -> tuple[Attempt, bool]:
     """Score the attempt once. Returns (attempt, whether this call submitted it): a second
-    submission, even a concurrent one, changes nothing."""
+    submission, even a concurrent one, changes nothing. The score is computed from the
+    responses this transaction reads under the attempt's lock."""
+    keys = _keys(session, attempt)
+    if responses:
+        _validate(keys, responses)
+    _lock(session, attempt)
     now = now or utcnow()
-    if attempt.status != "in_progress":
+    if attempt.status != AttemptStatus.IN_PROGRESS:
         return attempt, False
     if responses:
-        save_responses(session, attempt, responses, now)
-    values = _result_values(_grade(session, attempt))
-    done = session.execute(
-        update(Attempt)
-        .where(Attempt.id == attempt.id, Attempt.status == "in_progress")
-        .values(
-            submitted_at=now,
-            graded_at=now if values["status"] == "fully_graded" else None,
-            **values,
-        )
-    ).rowcount
-    session.commit()
-    session.refresh(attempt)
-    return attempt, bool(done)
+        if now > attempt.deadline + GRACE:
+            raise TimeLimitPassed()
+        _store(session, attempt, responses, now)
+    attempt.submitted_at = now
+    _record(session, attempt, _grade(session, attempt, keys, _levels(session, attempt)), now)
+    return attempt, True
+
+
+def _levels(session: Session, attempt: Attempt) -> dict:
+    return rubric_levels(session, attempt.assessment.unit_id)
 
 
 def mark(
@@ -230,19 +403,15 @@ def mark(
     item_code: str,
     levels: dict[str, str],
     now: datetime | None = None,
+    marked_by: str | None = None,
 ) -> Attempt:
-    """An assessor's rubric level for each criterion an extended response evidences."""
-    if attempt.status == "in_progress":
-        raise AttemptError(409, "The attempt has not been submitted yet.")
+    """An assessor's rubric level for each criterion an extended response evidences. Applied
+    on top of the marks stored when this transaction holds the lock, then regraded."""
     keys = {k.id: k for k in _keys(session, attempt)}
     key = keys.get(item_code)
     if key is None or key.type != EXTENDED:
-        raise AttemptError(
-            422,
-            f"{item_code} is not an extended response in this attempt.",
-            {"item": ["Not an extended response of this attempt."]},
-        )
-    rubrics = rubric_levels(session, attempt.assessment.unit_id)
+        raise NotAnExtendedResponse(item_code)
+    rubrics = _levels(session, attempt)
     errors = {}
     for criterion in key.criteria:
         allowed = [level["quality"] for level in rubrics[criterion]]
@@ -251,26 +420,56 @@ def mark(
     for criterion in set(levels) - set(key.criteria):
         errors[criterion] = ["This item does not evidence this criterion."]
     if errors:
-        raise AttemptError(
-            422, "Give a rubric level for every criterion the item evidences.", errors
-        )
-    attempt.marks = {**attempt.marks, item_code: dict(levels)}
-    values = _result_values(_grade(session, attempt, list(keys.values()), rubrics))
-    for name, value in values.items():
-        setattr(attempt, name, value)
-    if attempt.status == "fully_graded":
-        attempt.graded_at = now or utcnow()
-    session.commit()
+        raise InvalidMarks("Give a rubric level for every criterion the item evidences.", errors)
+    _lock(session, attempt)
+    now = now or utcnow()
+    if attempt.status == AttemptStatus.IN_PROGRESS:
+        raise NotSubmitted()
+    rows = [
+        {
+            "attempt_id": attempt.id,
+            "item_code": item_code,
+            "criterion_code": criterion,
+            "quality": quality,
+            "marked_by": marked_by,
+            "marked_at": now,
+        }
+        for criterion, quality in levels.items()
+    ]
+    _upsert(
+        session,
+        AttemptMark,
+        ["attempt_id", "item_code", "criterion_code"],
+        rows,
+        ["quality", "marked_by", "marked_at"],
+    )
+    _record(session, attempt, _grade(session, attempt, list(keys.values()), rubrics), now)
     return attempt
+
+
+# ---------------------------------------------------------------------------- views
 
 
 def find_attempt(session: Session, attempt_uuid: str) -> Attempt | None:
     return session.scalar(select(Attempt).where(Attempt.uuid == attempt_uuid))
 
 
+def write_receipt(attempt: Attempt) -> dict:
+    """What a write-only caller gets back: no items, responses or results."""
+    return {
+        "id": attempt.uuid,
+        "status": attempt.status,
+        "grading_progress": GRADING_PROGRESS[attempt.status],
+        "deadline": attempt.deadline,
+        "submitted_at": attempt.submitted_at,
+        "saved": [{"item": r.item_code, "saved_at": r.saved_at} for r in attempt.response_rows],
+    }
+
+
 def attempt_view(session: Session, attempt: Attempt) -> dict:
     """The attempt as its learner (or the centre) sees it; feedback only after submission."""
     pairs = form_items(session, attempt)
+    responses = attempt.responses
     view = {
         "id": attempt.uuid,
         "assessment": attempt.assessment.code,
@@ -281,25 +480,27 @@ def attempt_view(session: Session, attempt: Attempt) -> dict:
         "deadline": attempt.deadline,
         "submitted_at": attempt.submitted_at,
         "items": [learner_view(item, version, attempt.seed) for item, version in pairs],
-        "responses": attempt.responses,
+        "responses": responses,
+        "saved": [{"item": r.item_code, "saved_at": r.saved_at} for r in attempt.response_rows],
         "result": None,
     }
-    if attempt.result is not None:
+    result = attempt.result
+    if result is not None:
         bodies = {item.code: version.body for item, version in pairs}
         view["result"] = {
             "score": attempt.score,
             "max_score": attempt.max_score,
             "percent": attempt.percent,
             "grade": attempt.grade,
-            "criteria": attempt.result["criteria"],
+            "criteria": result["criteria"],
             "items": [
                 {
                     **entry,
                     "feedback": feedback_for(
-                        bodies[entry["item_id"]], attempt.responses.get(entry["item_id"])
+                        bodies[entry["item_id"]], responses.get(entry["item_id"])
                     ),
                 }
-                for entry in attempt.result["items"]
+                for entry in result["items"]
             ],
         }
     return view

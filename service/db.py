@@ -25,7 +25,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     # WAL lets gunicorn workers read while another process writes.
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    # Writes to one attempt queue on the write lock (see service/attempts.py): wait, not fail.
+    cursor.execute("PRAGMA busy_timeout=15000")
     cursor.close()
 
 

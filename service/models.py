@@ -3,16 +3,38 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Double,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 from werkzeug.security import check_password_hash
 
+from service.grading.vocabulary import AttemptStatus, Decision
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _values(enum) -> list[str]:
+    """Store an enum's values ("in_progress"), not its member names."""
+    return [member.value for member in enum]
 
 
 class UTCDateTime(TypeDecorator):
@@ -296,25 +318,31 @@ class Centre(Base):
 
 class Attempt(Base):
     """One learner's go at an assessment. `learner_ref` is an opaque id chosen by the centre
-    (or the LMS's user id): never a name or an email."""
+    (or, for LTI, "lti:{platform}:{sub}"): never a name or an email. An attempt's form,
+    responses, marks and result are rows of their own (below), so that saves of different
+    items never overwrite each other and reports can query them."""
 
     __tablename__ = "attempts"
-
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True)
     assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id"), index=True)
     centre_id: Mapped[int | None] = mapped_column(ForeignKey("centres.id"), index=True)
     learner_ref: Mapped[str] = mapped_column(String(255), index=True)
-    seed: Mapped[str] = mapped_column(String(64))
-    form: Mapped[list[dict]] = mapped_column(JSON)  # [{"item": code, "version": n}]
-    responses: Mapped[dict] = mapped_column(JSON, default=dict)
-    marks: Mapped[dict] = mapped_column(JSON, default=dict)  # item -> criterion -> quality
-    status: Mapped[str] = mapped_column(String(24), default="in_progress")
-    score: Mapped[float | None] = mapped_column()
+    # LTI learners: the platform and its user id (`sub`); NULL for attempts started by the API.
+    lti_platform_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    lti_sub: Mapped[str | None] = mapped_column(String(255))
+    seed: Mapped[str] = mapped_column(String(64))  # SHA-256 hex of the form's description
+    status: Mapped[AttemptStatus] = mapped_column(
+        Enum(AttemptStatus, native_enum=False, length=24, values_callable=_values),
+        default=AttemptStatus.IN_PROGRESS,
+    )
+    # Bumped by every write that changes the attempt's state: taking the row's write lock first
+    # is what serialises saves, submits and marks of one attempt (see service/attempts.py).
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    score: Mapped[float | None] = mapped_column(Double)
     max_score: Mapped[int | None] = mapped_column(Integer)
-    percent: Mapped[float | None] = mapped_column()
+    percent: Mapped[float | None] = mapped_column(Double)
     grade: Mapped[str | None] = mapped_column(String(24))
-    result: Mapped[dict | None] = mapped_column(JSON)  # item scores and criterion decisions
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deadline: Mapped[datetime] = mapped_column(UTCDateTime)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -322,6 +350,147 @@ class Attempt(Base):
 
     assessment: Mapped[Assessment] = relationship()
     centre: Mapped[Centre | None] = relationship()
+    items: Mapped[list[AttemptItem]] = relationship(
+        order_by="AttemptItem.position", cascade="all, delete-orphan"
+    )
+    response_rows: Mapped[list[AttemptResponse]] = relationship(
+        order_by="AttemptResponse.id", cascade="all, delete-orphan"
+    )
+    mark_rows: Mapped[list[AttemptMark]] = relationship(
+        order_by="AttemptMark.id", cascade="all, delete-orphan"
+    )
+    score_rows: Mapped[list[AttemptItemScore]] = relationship(
+        order_by="AttemptItemScore.id", cascade="all, delete-orphan"
+    )
+    decision_rows: Mapped[list[AttemptCriterionDecision]] = relationship(
+        order_by="AttemptCriterionDecision.id", cascade="all, delete-orphan"
+    )
+
+    # Read-only views of the rows in the shapes the pages and the API have always used.
+    @property
+    def form(self) -> list[dict]:
+        return [{"item": i.item_code, "version": i.item_version} for i in self.items]
+
+    @property
+    def responses(self) -> dict:
+        return {r.item_code: r.response for r in self.response_rows}
+
+    @property
+    def marks(self) -> dict[str, dict[str, str]]:
+        marks: dict[str, dict[str, str]] = {}
+        for row in self.mark_rows:
+            marks.setdefault(row.item_code, {})[row.criterion_code] = row.quality
+        return marks
+
+    @property
+    def result(self) -> dict | None:
+        if self.status == AttemptStatus.IN_PROGRESS:
+            return None
+        return {
+            "items": [
+                {
+                    "item_id": r.item_code,
+                    "score": r.score,
+                    "max_score": r.max_score,
+                    "pending": r.pending,
+                }
+                for r in self.score_rows
+            ],
+            "criteria": [
+                {"criterion": d.criterion_code, "decision": d.decision, "evidence": d.evidence}
+                for d in self.decision_rows
+            ],
+        }
+
+
+# At most one open attempt per learner and assessment, enforced by the database so that two
+# starts at the same moment cannot both create one. centre_id is coalesced because NULLs never
+# collide in a unique index (the awarding body's API clients, LTI platforms without a centre:
+# their learner_ref carries the platform).
+_OPEN = text("status = 'in_progress'")
+Index(
+    "uq_attempts_one_open",
+    Attempt.assessment_id,
+    func.coalesce(Attempt.centre_id, 0),
+    Attempt.learner_ref,
+    unique=True,
+    sqlite_where=_OPEN,
+    postgresql_where=_OPEN,
+)
+
+
+class AttemptItem(Base):
+    """One item of an attempt's form, at the version the learner was given, in form order."""
+
+    __tablename__ = "attempt_items"
+    __table_args__ = (
+        UniqueConstraint("attempt_id", "position"),
+        UniqueConstraint("attempt_id", "item_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    item_code: Mapped[str] = mapped_column(String(24))
+    item_version: Mapped[int] = mapped_column(Integer)
+
+
+class AttemptResponse(Base):
+    """The learner's latest saved response to one item (last writer wins, by server time)."""
+
+    __tablename__ = "attempt_responses"
+    __table_args__ = (UniqueConstraint("attempt_id", "item_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id", ondelete="CASCADE"))
+    item_code: Mapped[str] = mapped_column(String(24))
+    response: Mapped[Any] = mapped_column(JSON, nullable=True)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AttemptMark(Base):
+    """An assessor's rubric level for one criterion of one extended response."""
+
+    __tablename__ = "attempt_marks"
+    __table_args__ = (UniqueConstraint("attempt_id", "item_code", "criterion_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id", ondelete="CASCADE"))
+    item_code: Mapped[str] = mapped_column(String(24))
+    criterion_code: Mapped[str] = mapped_column(String(24), index=True)
+    quality: Mapped[str] = mapped_column(String(24))
+    marked_by: Mapped[str | None] = mapped_column(String(255))  # client id or lti:{platform}:{sub}
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AttemptItemScore(Base):
+    """An item's score in a submitted attempt (pending: an extended response not yet marked)."""
+
+    __tablename__ = "attempt_item_scores"
+    __table_args__ = (UniqueConstraint("attempt_id", "item_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id", ondelete="CASCADE"))
+    item_code: Mapped[str] = mapped_column(String(24), index=True)
+    score: Mapped[float] = mapped_column(Double)
+    max_score: Mapped[int] = mapped_column(Integer)
+    pending: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AttemptCriterionDecision(Base):
+    """A criterion's decision in a submitted attempt and the item ids that evidence it: what
+    passback and the external verifier's coverage reports read."""
+
+    __tablename__ = "attempt_criterion_decisions"
+    __table_args__ = (UniqueConstraint("attempt_id", "criterion_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id", ondelete="CASCADE"))
+    criterion_code: Mapped[str] = mapped_column(String(24), index=True)
+    decision: Mapped[Decision] = mapped_column(
+        Enum(Decision, native_enum=False, length=24, values_callable=_values)
+    )
+    evidence: Mapped[list[str]] = mapped_column(JSON)
 
 
 class OAuthClient(Base, ClientMixin):

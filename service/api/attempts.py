@@ -1,7 +1,17 @@
-"""REST: attempts, for centres' systems (and, later, the LTI pages). Needs OAuth 2.0 scopes;
-a centre's client sees only its own centre's attempts."""
+"""REST: attempts, for centres' systems. Needs OAuth 2.0 scopes; a centre's client sees only
+its own centre's attempts (service.attempt_access is the one policy, shared with LTI pages).
 
+Authentication comes before validation: require_scope wraps @blp.arguments, so a caller with
+no or a bad token gets 401, never a 422 describing the payload.
+
+This module is the transaction edge: each view commits after the domain function succeeds, and
+a typed domain refusal (service.attempts.AttemptError) is rolled back and mapped to 409 or 422
+by this blueprint's error handler, in the service's one JSON error shape.
+"""
+
+from authlib.integrations.flask_oauth2 import current_token
 from flask_smorest import Blueprint, abort
+from sqlalchemy.exc import SQLAlchemyError
 
 from schemas.attempts import (
     AttemptSchema,
@@ -10,103 +20,144 @@ from schemas.attempts import (
     StartAttemptSchema,
     SubmitSchema,
 )
-from service import attempts, bank, db
+from service import attempt_access, attempts, bank, db
 from service.auth import current_client, require_scope
+from service.errors import rest_error
 
 blp = Blueprint(
     "attempts",
     __name__,
     url_prefix="/api/v1",
-    description="Start, answer, submit and mark attempts; results with per-criterion decisions.",
+    description="Start, answer, submit and mark attempts; results with per-criterion decisions. "
+    "A token with attempts:write but not attempts:read gets a receipt back from writes (id, "
+    "status, grading_progress, deadline, submitted_at and saved: item ids with saved_at), "
+    "never the attempt's items, responses or result.",
 )
 WRITE = [{"oauth2": ["attempts:write"]}]
 READ = [{"oauth2": ["attempts:read"]}]
 
+# 409: the attempt's state does not allow it; everything else the domain refuses is 422.
+CONFLICTS = (attempts.AttemptClosed, attempts.TimeLimitPassed, attempts.NotSubmitted)
+
+
+@blp.errorhandler(attempts.AttemptError)
+def _attempt_refused(error: attempts.AttemptError):
+    db.session().rollback()
+    status = 409 if isinstance(error, CONFLICTS) else 422
+    return rest_error(status, error.message, error.details)
+
 
 def _attempt_or_404(attempt_id: str):
-    attempt = attempts.find_attempt(db.session(), attempt_id)
-    client = current_client()
-    # Another centre's attempt is answered exactly like a missing one.
-    if attempt is None or (client.centre_id is not None and attempt.centre_id != client.centre_id):
+    scope = attempt_access.api_scope(current_client())
+    attempt = attempt_access.find(db.session(), scope, attempt_id)
+    if attempt is None:  # another centre's attempt is answered exactly like a missing one
         abort(404, message=f"No attempt {attempt_id!r}.")
     return attempt
 
 
-def _view(attempt):
-    return attempts.attempt_view(db.session(), attempt)
-
-
-def _run(action, *args, **kwargs):
+def _commit() -> None:
     try:
-        return action(db.session(), *args, **kwargs)
-    except attempts.AttemptError as exc:
-        abort(exc.status, message=exc.message, errors=exc.details)
+        db.session().commit()
+    except SQLAlchemyError:
+        db.session().rollback()
+        raise
+
+
+def _written(attempt):
+    """The answer to a write: the full view for a reader, the receipt otherwise. Built before
+    the commit, from what this transaction wrote and read under the attempt's lock, so the
+    answer describes this write (its saved_at), not a later one."""
+    if "attempts:read" in (current_token.scope or "").split():
+        answer = attempts.attempt_view(db.session(), attempt)
+    else:
+        answer = attempts.write_receipt(attempt)
+    _commit()
+    return answer
 
 
 @blp.route("/assessments/<string:assessment_code>/attempts", methods=["POST"])
 @blp.doc(security=WRITE)
+@require_scope("attempts:write")
 @blp.arguments(StartAttemptSchema)
 @blp.response(201, AttemptSchema)
 @blp.alt_response(404, response="DEFAULT_ERROR")
-@require_scope("attempts:write")
 def start_attempt(data, assessment_code):
     """Start an attempt for a learner, or resume their open one. Its form evidences every
-    criterion of the unit; the same learner's form is reproducible."""
+    criterion of the unit; the same learner's form is reproducible. Simultaneous starts for one
+    learner all get the same attempt.
+    With attempts:write only, the answer is the receipt (id, status, grading_progress, deadline,
+    submitted_at, saved); items, responses and result need attempts:read too.
+    """
     assessment = bank.get_assessment(db.session(), assessment_code)
     if assessment is None:
         abort(404, message=f"No assessment with code {assessment_code!r}.")
-    attempt = _run(
-        attempts.start_attempt, assessment, data["learner_ref"], current_client().centre_id
-    )
-    return _view(attempt)
+    learner = attempt_access.api_learner(current_client(), data["learner_ref"])
+    return _written(attempts.start_attempt(db.session(), assessment, learner))
 
 
 @blp.route("/attempts/<string:attempt_id>")
 @blp.doc(security=READ)
+@require_scope("attempts:read")
 @blp.response(200, AttemptSchema)
 @blp.alt_response(404, response="DEFAULT_ERROR")
-@require_scope("attempts:read")
 def get_attempt(attempt_id):
     """An attempt: its items (learner view), responses, and once submitted its result."""
-    return _view(_attempt_or_404(attempt_id))
+    return attempts.attempt_view(db.session(), _attempt_or_404(attempt_id))
 
 
 @blp.route("/attempts/<string:attempt_id>/responses", methods=["PUT"])
 @blp.doc(security=WRITE)
+@require_scope("attempts:write")
 @blp.arguments(ResponsesSchema)
 @blp.response(200, AttemptSchema)
 @blp.alt_response(404, response="DEFAULT_ERROR")
 @blp.alt_response(409, response="DEFAULT_ERROR")
-@require_scope("attempts:write")
 def save_responses(data, attempt_id):
-    """Save responses as the learner goes (merged with those saved before)."""
+    """Save responses as the learner goes (merged with those saved before; each item's latest
+    save wins). Refused with 409 once the attempt is submitted or past its time limit.
+    With attempts:write only, the answer is the receipt (id, status, grading_progress, deadline,
+    submitted_at, saved); items, responses and result need attempts:read too.
+    """
     attempt = _attempt_or_404(attempt_id)
-    return _view(_run(attempts.save_responses, attempt, data["responses"]))
+    return _written(attempts.save_responses(db.session(), attempt, data["responses"]))
 
 
 @blp.route("/attempts/<string:attempt_id>/submit", methods=["POST"])
 @blp.doc(security=WRITE)
+@require_scope("attempts:write")
 @blp.arguments(SubmitSchema)
 @blp.response(200, AttemptSchema)
 @blp.alt_response(404, response="DEFAULT_ERROR")
-@require_scope("attempts:write")
+@blp.alt_response(409, response="DEFAULT_ERROR")
 def submit(data, attempt_id):
     """Submit (with any last responses) and get the scored result with per-criterion
-    decisions. Submitting again returns the same result: an attempt is scored once."""
+    decisions. Submitting again returns the same result: an attempt is scored once, from every
+    response saved before the submission.
+    With attempts:write only, the answer is the receipt (id, status, grading_progress, deadline,
+    submitted_at, saved); items, responses and result need attempts:read too.
+    """
     attempt = _attempt_or_404(attempt_id)
-    attempt, _first = _run(attempts.submit, attempt, data["responses"])
-    return _view(attempt)
+    attempt, _first = attempts.submit(db.session(), attempt, data["responses"])
+    return _written(attempt)
 
 
 @blp.route("/attempts/<string:attempt_id>/marks", methods=["POST"])
 @blp.doc(security=WRITE)
+@require_scope("attempts:write")
 @blp.arguments(MarkSchema)
 @blp.response(200, AttemptSchema)
 @blp.alt_response(404, response="DEFAULT_ERROR")
 @blp.alt_response(409, response="DEFAULT_ERROR")
-@require_scope("attempts:write")
 def mark(data, attempt_id):
     """An assessor's rubric levels for an extended response; the attempt is regraded and is
-    fully graded once every extended response is marked."""
+    fully graded once every extended response is marked. Two assessors marking at once both
+    apply (the same criterion: the later one wins); the result is always the grading of the
+    stored marks and responses.
+    With attempts:write only, the answer is the receipt (id, status, grading_progress, deadline,
+    submitted_at, saved); items, responses and result need attempts:read too.
+    """
     attempt = _attempt_or_404(attempt_id)
-    return _view(_run(attempts.mark, attempt, data["item"], data["levels"]))
+    marked_by = f"client:{current_client().client_id}"
+    return _written(
+        attempts.mark(db.session(), attempt, data["item"], data["levels"], marked_by=marked_by)
+    )

@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.grading.scoring import EXTENDED, ItemKey, ItemScore, LevelMark, score_item
+from service.grading.vocabulary import GRADING_PROGRESS, AttemptStatus, Decision
 
-MET, NOT_YET_MET, PENDING, NOT_EVIDENCED = "met", "not_yet_met", "pending", "not_evidenced"
-GRADING_PROGRESS = {
-    "in_progress": "NotReady",
-    "pending_manual": "PendingManual",
-    "fully_graded": "FullyGraded",
-}
+MET, NOT_YET_MET, PENDING, NOT_EVIDENCED = (
+    Decision.MET,
+    Decision.NOT_YET_MET,
+    Decision.PENDING,
+    Decision.NOT_EVIDENCED,
+)
 BANDS = ("pass", "merit", "distinction")
 
 
@@ -48,13 +49,13 @@ class GradingRules:
 @dataclass(frozen=True)
 class CriterionDecision:
     criterion: str
-    decision: str
+    decision: Decision
     evidence: tuple[str, ...]  # the item ids that evidence it in this attempt
 
 
 @dataclass(frozen=True)
 class AttemptResult:
-    status: str  # pending_manual | fully_graded
+    status: AttemptStatus  # pending_manual | fully_graded
     score: float
     max_score: int
     percent: float
@@ -124,7 +125,7 @@ def grade_attempt(
     pending = any(s.pending for s in scores.values())
     by_code = {d.criterion: d.decision for d in decisions}
     return AttemptResult(
-        status="pending_manual" if pending else "fully_graded",
+        status=AttemptStatus.PENDING_MANUAL if pending else AttemptStatus.FULLY_GRADED,
         score=total,
         max_score=maximum,
         percent=percent,

@@ -22,6 +22,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from service.grading.limits import MAX_EXTENDED_CHARS, MAX_EXTENDED_WORDS, MAX_SHORT_TEXT_CHARS
+
 AUTO_SCORED = ("single_choice", "multiple_response", "ordering", "matching", "short_text")
 EXTENDED = "extended_response"
 ITEM_TYPES = (*AUTO_SCORED, EXTENDED)
@@ -135,9 +137,23 @@ def check_response(item: ItemKey, response: Any) -> None:
     if item.type == EXTENDED:
         if response is not None and not isinstance(response, str):
             raise ResponseError(f"{item.id}: expected text")
-        if isinstance(response, str) and len(response) > 20000:
-            raise ResponseError(f"{item.id}: a response is limited to 20,000 characters")
+        if isinstance(response, str) and len(response) > MAX_EXTENDED_CHARS:
+            raise ResponseError(
+                f"{item.id}: a written answer is limited to {MAX_EXTENDED_CHARS:,} characters"
+            )
+        if isinstance(response, str) and len(response.split()) > MAX_EXTENDED_WORDS:
+            raise ResponseError(
+                f"{item.id}: a written answer is limited to {MAX_EXTENDED_WORDS:,} words"
+            )
         return
+    if (
+        item.type == "short_text"
+        and isinstance(response, str)
+        and (len(response) > MAX_SHORT_TEXT_CHARS)
+    ):
+        raise ResponseError(
+            f"{item.id}: a short answer is limited to {MAX_SHORT_TEXT_CHARS} characters"
+        )
     share_for(item, response)
 
 

@@ -1,0 +1,113 @@
+"""Who an attempt belongs to and who may see it: one policy for the REST API and the LTI pages.
+
+- A centre's API client sees its centre's attempts only; the awarding body's clients see all.
+- LTI staff see the linked assessment's attempts in their platform's centre; for a platform
+  with no centre, only that platform's own learners (by the attempt's lti_platform_id column).
+- A learner (API learner_ref, or LTI platform + sub) has at most one open attempt per assessment.
+Anything outside the scope is answered exactly like a missing attempt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.models import Assessment, Attempt
+
+LEARNER_REF_LENGTH = Attempt.__table__.c.learner_ref.type.length
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The attempts a caller may see. `everything` is the awarding body's view."""
+
+    centre_id: int | None = None
+    lti_platform_id: int | None = None
+    everything: bool = False
+
+    def conditions(self) -> list:
+        if self.everything:
+            return []
+        conditions = [Attempt.centre_id.is_not_distinct_from(self.centre_id)]
+        if self.lti_platform_id is not None:
+            conditions.append(Attempt.lti_platform_id == self.lti_platform_id)
+        return conditions
+
+
+@dataclass(frozen=True)
+class Learner:
+    """Whose attempt: the opaque reference attempts are kept under, its centre, and for LTI
+    learners the platform and the platform's user id (`sub`)."""
+
+    ref: str
+    centre_id: int | None
+    lti_platform_id: int | None = None
+    lti_sub: str | None = None
+
+
+def api_scope(client) -> Scope:
+    """An OAuth client: its centre's attempts, or all of them for the awarding body."""
+    if client.centre_id is None:
+        return Scope(everything=True)
+    return Scope(centre_id=client.centre_id)
+
+
+def api_learner(client, learner_ref: str) -> Learner:
+    return Learner(learner_ref, client.centre_id)
+
+
+def platform_scope(platform) -> Scope:
+    """LTI staff: the platform's centre; a platform with no centre sees its own learners."""
+    if platform.centre_id is None:
+        return Scope(centre_id=None, lti_platform_id=platform.id)
+    return Scope(centre_id=platform.centre_id)
+
+
+def lti_learner(platform, sub: str) -> Learner:
+    """LTI learners are kept under "lti:{platform}:{sub}"; a `sub` too long for that (LTI
+    allows 255 characters) is replaced by its SHA-256 there. Their identity is the platform and
+    sub columns; learner_ref stays the key of the one-open-attempt index."""
+    ref = f"lti:{platform.id}:{sub}"
+    if len(ref) > LEARNER_REF_LENGTH:
+        ref = f"lti:{platform.id}:sha256:{hashlib.sha256(sub.encode()).hexdigest()}"
+    return Learner(ref, platform.centre_id, platform.id, sub)
+
+
+def find(session: Session, scope: Scope, attempt_uuid: str, assessment_id: int | None = None):
+    """The attempt if `scope` may see it (and it is at `assessment_id` when given), else None."""
+    query = select(Attempt).where(Attempt.uuid == attempt_uuid, *scope.conditions())
+    if assessment_id is not None:
+        query = query.where(Attempt.assessment_id == assessment_id)
+    return session.scalar(query)
+
+
+def attempts_at(session: Session, scope: Scope, assessment: Assessment) -> list[Attempt]:
+    return list(
+        session.scalars(
+            select(Attempt).where(Attempt.assessment_id == assessment.id, *scope.conditions())
+        )
+    )
+
+
+def learner_attempts(session: Session, assessment: Assessment, learner: Learner):
+    """The learner's attempts at the assessment, oldest first."""
+    return session.scalars(
+        select(Attempt)
+        .where(
+            Attempt.assessment_id == assessment.id,
+            Attempt.learner_ref == learner.ref,
+            Attempt.centre_id.is_not_distinct_from(learner.centre_id),
+        )
+        .order_by(Attempt.id)
+        .execution_options(populate_existing=True)
+    ).all()
+
+
+def latest_attempt(session: Session, assessment: Assessment, learner: Learner):
+    """The learner's newest attempt, submitted or not (an unsubmitted attempt past its
+    deadline is kept: the learner may still submit it)."""
+    found = learner_attempts(session, assessment, learner)
+    return found[-1] if found else None

@@ -1,0 +1,29 @@
+"""The words attempts and grading share, defined once: models, schemas, the engine and the
+pages all use these enums (StrEnum, so each value is also the plain string stored and sent)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AttemptStatus(StrEnum):
+    IN_PROGRESS = "in_progress"
+    PENDING_MANUAL = "pending_manual"
+    FULLY_GRADED = "fully_graded"
+
+
+class Decision(StrEnum):
+    """A criterion's decision in one attempt."""
+
+    MET = "met"
+    NOT_YET_MET = "not_yet_met"
+    PENDING = "pending"
+    NOT_EVIDENCED = "not_evidenced"
+
+
+# Status maps one to one onto LTI AGS gradingProgress.
+GRADING_PROGRESS = {
+    AttemptStatus.IN_PROGRESS: "NotReady",
+    AttemptStatus.PENDING_MANUAL: "PendingManual",
+    AttemptStatus.FULLY_GRADED: "FullyGraded",
+}
