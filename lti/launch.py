@@ -50,6 +50,7 @@ from sqlalchemy.orm import Session
 from lti import platform_keys
 from lti.models import LtiLoginState, LtiNonce, LtiPlatform
 from lti.tool_conf import DatabaseToolConf
+from service.input_guard import contains_bad_text
 from service.models import utcnow
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -301,6 +302,8 @@ def _text(value, maximum: int, required: bool = True) -> bool:
 
 def claims_problem(body: dict) -> str | None:
     """What is wrong with a launch's claims, or None. The reason goes to the log only."""
+    if contains_bad_text(body):
+        return "a claim contains NUL characters or lone surrogates"
     if not _text(body.get("sub"), SUB_MAX):
         return "sub is missing, not a string or too long"
     if not _text(body.get(LTI + "deployment_id"), ID_MAX):
