@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask
 from flask_smorest import Api
+from flask_smorest.pagination import PaginationMetadataSchema
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from schemas.case import CaseStatusInfoSchema
@@ -18,6 +19,18 @@ from service.config import Config
 class ServiceApi(Api):
     # Documents the error body that service.errors actually sends.
     ERROR_SCHEMA = ErrorSchema
+
+    def _register_pagination_header(self):
+        # X-Pagination carries a JSON object: say so with `content`, or the header reads as
+        # OpenAPI's "simple" style (comma-separated key,value) and no client can parse it.
+        self.spec.components.header(
+            "PAGINATION",
+            {
+                "description": "Pagination metadata (JSON)",
+                "content": {"application/json": {"schema": PaginationMetadataSchema}},
+            },
+            lazy=True,
+        )
 
     def register_blueprint(self, blp, **options):
         # A blueprint may name its own default error response (CASE answers imsx_StatusInfo,

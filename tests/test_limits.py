@@ -254,3 +254,12 @@ def test_case_errors_are_documented_as_imsx_status_info(client):
     assert set(schema["required"]) >= {"imsx_codeMajor", "imsx_severity"}
     response = spec["components"]["responses"]["CASE_ERROR_404"]
     assert response["content"]["application/json"]["schema"]["$ref"].endswith("CaseStatusInfo")
+
+
+def test_the_pagination_header_is_documented_as_json(client):
+    """X-Pagination is a JSON object; documented with a bare schema it reads as OpenAPI's
+    comma-separated "simple" style, which no client parses (schemathesis found it)."""
+    header = client.get("/openapi.json").get_json()["components"]["headers"]["PAGINATION"]
+    assert "application/json" in header["content"]
+    response = client.get("/api/v1/units")
+    assert json.loads(response.headers["X-Pagination"])["page"] == 1
