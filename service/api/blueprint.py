@@ -80,6 +80,9 @@ class ServiceBlueprint(Blueprint):
             statuses.add(422)
         for status in sorted(statuses - documented):
             view_func = self.error_response(status)(view_func)
+        return self._document_success_content(view_func)
+
+    def _document_success_content(self, view_func):
         return view_func
 
 
@@ -89,3 +92,11 @@ class CaseBlueprint(ServiceBlueprint):
     DEFAULT_ERROR_RESPONSE_NAME = "CASE_ERROR"
     ERROR_SCHEMA = CaseStatusInfoSchema
     RESPONSE_PREFIX = "CASE_ERROR_"
+
+    def _document_success_content(self, view_func):
+        # CASE views return plain dicts (the binding's JSON), documented without a schema:
+        # say at least that a 200 is a JSON object.
+        success = view_func._apidoc["response"]["responses"][200][0]
+        content = {"application/json": {"schema": {"type": "object"}}}
+        response = {"description": success["description"], "content": content}
+        return self.doc(responses={"200": response})(view_func)
