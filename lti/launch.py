@@ -308,8 +308,9 @@ def claims_problem(body: dict) -> str | None:
         return "sub is missing, not a string or too long"
     if not _text(body.get(LTI + "deployment_id"), ID_MAX):
         return "deployment_id is missing, not a string or too long"
-    if not _text(body.get(LTI + "message_type"), MESSAGE_TYPE_MAX):
-        return "message_type is missing or not a string"
+    # A missing or unknown message type is pylti1p3's to refuse (validate_message).
+    if not _text(body.get(LTI + "message_type"), MESSAGE_TYPE_MAX, required=False):
+        return "message_type is not a string or too long"
     name = body.get("name")
     if name is not None and not isinstance(name, str):
         return "name is not a string"

@@ -1174,7 +1174,7 @@ def test_moodle_4_5_6_launch_is_accepted(flow, capture, landing):
 # --- claim shapes and limits (signed by the platform, still its input) ---------------------
 
 
-def _set(path: str, value):
+def _set_claim(path: str, value):
     """A mutate function setting claims[LTI + path] (or a top-level claim) to `value`."""
 
     def mutate(claims):
@@ -1209,12 +1209,12 @@ BADLY_SHAPED = {
 @pytest.mark.parametrize("case", sorted(BADLY_SHAPED))
 def test_signed_but_badly_shaped_claims_get_the_error_page(flow, case):
     login = flow.login()
-    response = flow.launch(login, flow.token(login, mutate=_set(*BADLY_SHAPED[case])))
+    response = flow.launch(login, flow.token(login, mutate=_set_claim(*BADLY_SHAPED[case])))
     flow.assert_rejected(response, "claims: ")
 
 
 def test_deep_linking_settings_not_an_object_get_the_error_page(flow):
-    login = flow.login("instructor-1", "deep_link")
+    login = flow.login(user="instructor-1", message="deep_link")
     payload = lti_flow.claims("instructor-1", DEEP_LINK, login.nonce)
     payload["https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"] = ["x"]
     response = flow.launch(login, lti_flow.sign(flow.app, payload))
@@ -1237,16 +1237,16 @@ TOO_LONG = {
 def test_identifiers_over_their_limit_get_the_error_page(flow, case):
     """On PostgreSQL these were 500s (String(n) columns); identifiers are refused, not cut."""
     login = flow.login()
-    response = flow.launch(login, flow.token(login, mutate=_set(*TOO_LONG[case])))
+    response = flow.launch(login, flow.token(login, mutate=_set_claim(*TOO_LONG[case])))
     flow.assert_rejected(response, "claims: ")
 
 
 def test_identifiers_at_their_limit_are_accepted(flow):
     def mutate(claims):
-        _set("sub", "s" * 240)(claims)
-        _set("context.id", "c" * 255)(claims)
-        _set("resource_link.id", "r" * 255)(claims)
-        _set("custom", {"assessment": "CSC-01-A1", "note": "v" * 4096})(claims)
+        _set_claim("sub", "s" * 240)(claims)
+        _set_claim("context.id", "c" * 255)(claims)
+        _set_claim("resource_link.id", "r" * 255)(claims)
+        _set_claim("custom", {"assessment": "CSC-01-A1", "note": "v" * 4096})(claims)
 
     login = flow.login()
     flow.assert_accepted(flow.launch(login, flow.token(login, mutate=mutate)))
@@ -1256,10 +1256,10 @@ def test_long_display_text_is_cut_not_refused(flow):
     """A course with a very long title must not stop its learners: names and titles are cut."""
 
     def mutate(claims):
-        _set("name", "N" * 5000)(claims)
-        _set("context.title", "T" * 5000)(claims)
-        _set("context.label", "L" * 300)(claims)
-        _set("resource_link.title", "R" * 5000)(claims)
+        _set_claim("name", "N" * 5000)(claims)
+        _set_claim("context.title", "T" * 5000)(claims)
+        _set_claim("context.label", "L" * 300)(claims)
+        _set_claim("resource_link.title", "R" * 5000)(claims)
 
     login = flow.login()
     flow.assert_accepted(flow.launch(login, flow.token(login, mutate=mutate)))
