@@ -13,7 +13,22 @@ check `azp`, bound `iat`, check `target_link_uri`, refetch a platform's JWKS on 
 - claims: `aud` contains our client id and nothing untrusted, `azp` (when present) is our
   client id, `exp`, and `iat` neither in the future nor older than LTI_MAX_TOKEN_AGE_SECONDS;
 - nonce: equal to the one issued at login, and single-use across processes (a unique row);
-- version 1.3.0, and `target_link_uri` equal to the login's and on this host.
+- version 1.3.0, and `target_link_uri` equal to the login's and on this host;
+- claims: the shape and length of every claim the tool reads or stores (validate_claims).
+
+Claim limits, decided per field. Identifiers are refused when too long (cutting them would
+merge two learners, courses or links); display-only text is cut to fit (refusing it would stop
+a real learner because their course has a long title):
+
+| claim | limit | too long |
+| --- | --- | --- |
+| sub | 1..240 characters (attempts keep "lti:<platform id>:<sub>" in 255) | refused |
+| lti deployment_id, context.id, resource_link.id | 255 characters | refused |
+| custom | object, at most 100 scalars; names 255, values 4096 characters | refused |
+| custom.assessment | a string of at most 24 characters (an assessment code) | refused |
+| name | 255 characters | cut (lti.sessions) |
+| context.title / label, resource_link.title / description | 255 characters | cut |
+| the claims kept with the session (service endpoints, settings) | 64 KiB as JSON | refused |
 """
 
 from __future__ import annotations
@@ -35,6 +50,7 @@ from sqlalchemy.orm import Session
 from lti import platform_keys
 from lti.models import LtiLoginState, LtiNonce, LtiPlatform
 from lti.tool_conf import DatabaseToolConf
+from service.input_guard import contains_bad_text
 from service.models import utcnow
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -87,6 +103,7 @@ class ServiceMessageLaunch(FlaskMessageLaunch):
             self.validate_algorithm()
             self.validate_registration()
             self.validate_jwt_signature()
+            self.validate_claims()
             self.validate_nonce()
             self.validate_deployment()
             self.validate_message()
@@ -193,6 +210,15 @@ class ServiceMessageLaunch(FlaskMessageLaunch):
             raise LaunchRejected("iat is too old")
         return self
 
+    def validate_claims(self):
+        """A signed token is still the platform's input: every claim read or stored later must
+        have the shape and length the tool and its database columns expect, or a platform's
+        odd (or hostile) claims would be a 500 instead of a rejection."""
+        problem = claims_problem(self._get_jwt_body())
+        if problem:
+            raise LaunchRejected(f"claims: {problem}")
+        return self
+
     def validate_nonce(self):
         nonce = self._get_jwt_body().get("nonce")
         if not nonce or nonce != self.login_state.nonce:
@@ -234,3 +260,98 @@ class ServiceMessageLaunch(FlaskMessageLaunch):
         if not used:
             raise LaunchRejected("state already used (replay)")
         return self
+
+
+# --- claim shapes and limits (see the table in the module docstring) -----------------------
+
+SUB_MAX = 240
+ID_MAX = 255
+DISPLAY_MAX = 255
+MESSAGE_TYPE_MAX = 64
+ASSESSMENT_CODE_MAX = 24
+CUSTOM_MAX_PARAMETERS = 100
+CUSTOM_NAME_MAX = 255
+CUSTOM_VALUE_MAX = 4096
+KEPT_CLAIMS_MAX_BYTES = 64 * 1024
+AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+DEEP_LINKING = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+# Claims that must be JSON objects when present.
+OBJECT_CLAIMS = (
+    LTI + "context",
+    LTI + "resource_link",
+    LTI + "custom",
+    LTI + "launch_presentation",
+    LTI + "tool_platform",
+    AGS,
+    NRPS,
+    DEEP_LINKING,
+)
+# Display-only text inside object claims: cut to DISPLAY_MAX by lti.sessions.
+DISPLAY_FIELDS = {
+    LTI + "context": ("title", "label"),
+    LTI + "resource_link": ("title", "description"),
+}
+
+
+def _text(value, maximum: int, required: bool = True) -> bool:
+    if value is None:
+        return not required
+    return isinstance(value, str) and (len(value) > 0 or not required) and len(value) <= maximum
+
+
+def claims_problem(body: dict) -> str | None:
+    """What is wrong with a launch's claims, or None. The reason goes to the log only."""
+    if contains_bad_text(body):
+        return "a claim contains NUL characters or lone surrogates"
+    if not _text(body.get("sub"), SUB_MAX):
+        return "sub is missing, not a string or too long"
+    if not _text(body.get(LTI + "deployment_id"), ID_MAX):
+        return "deployment_id is missing, not a string or too long"
+    # A missing or unknown message type is pylti1p3's to refuse (validate_message).
+    if not _text(body.get(LTI + "message_type"), MESSAGE_TYPE_MAX, required=False):
+        return "message_type is not a string or too long"
+    name = body.get("name")
+    if name is not None and not isinstance(name, str):
+        return "name is not a string"
+    roles = body.get(LTI + "roles")
+    if roles is not None and not (
+        isinstance(roles, list) and all(isinstance(r, str) for r in roles)
+    ):
+        return "roles is not a list of strings"
+    for claim in OBJECT_CLAIMS:
+        if claim in body and not isinstance(body[claim], dict):
+            return f"{claim.rsplit('/', 1)[-1]} is not an object"
+    for claim in (LTI + "context", LTI + "resource_link"):
+        value = body.get(claim) or {}
+        if not _text(value.get("id"), ID_MAX, required=False):
+            return f"{claim.rsplit('/', 1)[-1]}.id is not a string or too long"
+        for field in DISPLAY_FIELDS[claim]:
+            if value.get(field) is not None and not isinstance(value[field], str):
+                return f"{claim.rsplit('/', 1)[-1]}.{field} is not a string"
+    problem = _custom_problem(body.get(LTI + "custom") or {})
+    if problem:
+        return problem
+    settings = body.get(DEEP_LINKING)
+    if settings is not None and not isinstance(settings.get("deep_link_return_url"), str):
+        return "deep_link_return_url is not a string"
+    kept = {claim: body[claim] for claim in OBJECT_CLAIMS if claim in body}
+    if len(json.dumps(kept).encode()) > KEPT_CLAIMS_MAX_BYTES:
+        return "the claims kept with the session are too large"
+    return None
+
+
+def _custom_problem(custom: dict) -> str | None:
+    if len(custom) > CUSTOM_MAX_PARAMETERS:
+        return "too many custom parameters"
+    for key, value in custom.items():
+        if len(key) > CUSTOM_NAME_MAX:
+            return "a custom parameter name is too long"
+        # LTI says custom values are strings; platforms also send numbers and booleans.
+        if value is not None and not isinstance(value, str | int | float | bool):
+            return f"custom parameter {key[:40]!r} is not a string"
+        if isinstance(value, str) and len(value) > CUSTOM_VALUE_MAX:
+            return f"custom parameter {key[:40]!r} is too long"
+    if not _text(custom.get("assessment"), ASSESSMENT_CODE_MAX, required=False):
+        return "custom.assessment is not an assessment code"
+    return None

@@ -23,12 +23,13 @@ from pylti1p3.lineitem import LineItem
 from lti import sessions
 from lti.models import LtiSession
 from lti.tool_conf import DatabaseToolConf
-from lti.views import host_url, rejected
+from lti.views import host_url, register_error_pages, rejected
 from service import bank, db
 from service.catalogue import Page
 from service.models import Assessment
 
 blp = Blueprint("lti_pages", __name__, url_prefix="/lti")
+register_error_pages(blp)
 
 # Learners and assessors are in the UK: times are shown in UK time (UTC without a tz database).
 try:

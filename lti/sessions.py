@@ -9,14 +9,11 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lti.launch import LTI
+from lti.launch import AGS, DEEP_LINKING, DISPLAY_FIELDS, DISPLAY_MAX, LTI, NRPS
 from lti.models import LtiPlatform, LtiSession
 from service.models import utcnow
 
 SESSION_LIFETIME = timedelta(hours=3)
-AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
-NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
-DEEP_LINKING = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
 STAFF_ROLES = (
     "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor",
     "http://purl.imsglobal.org/vocab/lis/v2/membership#TeachingAssistant",
@@ -46,7 +43,20 @@ def _kept_claims(claims: dict) -> dict:
     ):
         if claim in claims:
             kept[claim] = claims[claim]
+    for claim, fields in DISPLAY_FIELDS.items():
+        if claim in kept:
+            kept[claim] = {**kept[claim]}
+            for field in fields:
+                if field in kept[claim]:
+                    kept[claim][field] = _display(kept[claim][field])
     return kept
+
+
+def _display(text: str | None) -> str | None:
+    """Display-only text, cut to what the tool shows and stores (lti.launch: claim limits)."""
+    if text is None or len(text) <= DISPLAY_MAX:
+        return text
+    return text[: DISPLAY_MAX - 1] + "\u2026"
 
 
 def token_hash(token: str) -> str:
@@ -64,7 +74,7 @@ def create(session: Session, platform: LtiPlatform, claims: dict) -> str:
             platform_id=platform.id,
             deployment_id=claims[LTI + "deployment_id"],
             user_sub=claims.get("sub") or "anonymous",
-            user_name=claims.get("name"),
+            user_name=_display(claims.get("name")),
             role=role,
             message_type=claims[LTI + "message_type"],
             context_id=(claims.get(LTI + "context") or {}).get("id"),

@@ -18,12 +18,13 @@ from flask import (
 )
 from pylti1p3.contrib.flask import FlaskRequest
 from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
 
 from lti import keys, sessions
 from lti.launch import LTI, LaunchRejected, ServiceMessageLaunch, origin
 from lti.login import LOGIN_PARAMETERS, LoginRejected, start_login
 from lti.models import LtiLoginState
-from service import db
+from service import db, errors
 
 log = logging.getLogger(__name__)
 blp = Blueprint(
@@ -45,6 +46,21 @@ def rejected(reason: str, status: int = 400, title: str = "This launch could not
     reference = uuid.uuid4().hex[:10].upper()
     log.warning("lti rejected reference=%s reason=%s", reference, reason)
     return render_template("lti/error.html", title=title, reference=reference), status
+
+
+def http_error_page(error: HTTPException):
+    """Pages inside an LMS frame get a page for an HTTP error (a body over the size limit, NUL
+    characters, a wrong method), not the REST API's JSON."""
+    title = "This page could not be opened" if error.code != 413 else "What was sent is too large"
+    return rejected(f"http {error.code}: {error.description}", error.code, title)
+
+
+def register_error_pages(blueprint: Blueprint) -> None:
+    blueprint.register_error_handler(HTTPException, http_error_page)
+    errors.register_for_blueprint(blueprint, errors.database_unavailable_page)
+
+
+register_error_pages(blp)
 
 
 def _secure_cookies() -> bool:

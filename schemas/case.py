@@ -13,3 +13,29 @@ class CaseListArgs(Schema):
         metadata={"description": "e.g. title~'Customer' or version='1.0' AND language='en-GB'"}
     )
     fields = DelimitedList(fields.String(), metadata={"description": "Fields to return"})
+
+
+class CaseCodeMinorFieldSchema(Schema):
+    imsx_codeMinorFieldName = fields.String(required=True)  # noqa: N815 - CASE's name
+    imsx_codeMinorFieldValue = fields.String(  # noqa: N815 - CASE's name
+        required=True, metadata={"example": "unknownobject"}
+    )
+
+
+class CaseCodeMinorSchema(Schema):
+    imsx_codeMinorField = fields.List(  # noqa: N815 - CASE's name
+        fields.Nested(CaseCodeMinorFieldSchema), required=True
+    )
+
+
+class CaseStatusInfoSchema(Schema):
+    """imsx_StatusInfo: how the CASE REST binding answers every error."""
+
+    imsx_codeMajor = fields.String(  # noqa: N815 - CASE's name
+        required=True, validate=validate.OneOf(["success", "processing", "failure", "unsupported"])
+    )
+    imsx_severity = fields.String(  # noqa: N815 - CASE's name
+        required=True, validate=validate.OneOf(["status", "warning", "error"])
+    )
+    imsx_description = fields.String()  # noqa: N815 - CASE's name
+    imsx_codeMinor = fields.Nested(CaseCodeMinorSchema)  # noqa: N815 - CASE's name

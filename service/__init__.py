@@ -6,16 +6,42 @@ from typing import Any
 
 from flask import Flask
 from flask_smorest import Api
+from flask_smorest.pagination import PaginationMetadataSchema
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from schemas.case import CaseStatusInfoSchema
 from schemas.errors import ErrorSchema
 from service import auth, cache, db, errors, input_guard, request_log
+from service.api.blueprint import register_responses
 from service.config import Config
 
 
 class ServiceApi(Api):
     # Documents the error body that service.errors actually sends.
     ERROR_SCHEMA = ErrorSchema
+
+    def _register_pagination_header(self):
+        # X-Pagination carries a JSON object: say so with `content`, or the header reads as
+        # OpenAPI's "simple" style (comma-separated key,value) and no client can parse it.
+        self.spec.components.header(
+            "PAGINATION",
+            {
+                "description": "Pagination metadata (JSON)",
+                "content": {"application/json": {"schema": PaginationMetadataSchema}},
+            },
+            lazy=True,
+        )
+
+    def register_blueprint(self, blp, **options):
+        # A blueprint may name its own default error response (CASE answers imsx_StatusInfo,
+        # see service.api.blueprint); flask-smorest reads this while documenting its views.
+        self.DEFAULT_ERROR_RESPONSE_NAME = getattr(
+            blp, "DEFAULT_ERROR_RESPONSE_NAME", Api.DEFAULT_ERROR_RESPONSE_NAME
+        )
+        try:
+            super().register_blueprint(blp, **options)
+        finally:
+            self.DEFAULT_ERROR_RESPONSE_NAME = Api.DEFAULT_ERROR_RESPONSE_NAME
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -43,6 +69,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             "type": "oauth2",
             "description": "OAuth 2.0 client credentials; the awarding body creates clients.",
             "flows": {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": auth.SCOPES}},
+        },
+    )
+    api.spec.components.schema("CaseStatusInfo", schema=CaseStatusInfoSchema)
+    register_responses(api.spec)
+    api.spec.components.response(
+        "CASE_ERROR",
+        {
+            "description": "CASE error: imsx_StatusInfo",
+            "content": {"application/json": {"schema": "CaseStatusInfo"}},
         },
     )
     app.extensions["service_api"] = api

@@ -33,6 +33,10 @@ class Config:
         self.REDIS_URL = env.get("REDIS_URL", "")
         self.OAUTH_TOKEN_SECONDS = int(env.get("OAUTH_TOKEN_SECONDS", "3600"))
         self.CONTENT_CACHE_SECONDS = int(env.get("CONTENT_CACHE_SECONDS", "60"))
+        # Request bodies above this many bytes are answered 413 (Flask/Werkzeug enforce it).
+        self.MAX_CONTENT_LENGTH = int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024)))
+        # JSON bodies nested deeper than this are refused before they are parsed.
+        self.MAX_JSON_DEPTH = int(env.get("MAX_JSON_DEPTH", "32"))
 
         # LTI 1.3
         self.LTI_CLOCK_LEEWAY_SECONDS = int(env.get("LTI_CLOCK_LEEWAY_SECONDS", "30"))

@@ -6,7 +6,9 @@ import logging
 import uuid
 from http import HTTPStatus
 
+import psycopg
 from flask import Flask, Response, jsonify, render_template, request
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -22,7 +24,22 @@ CASE_CODE_MINOR = {
     404: "unknownobject",
     422: "invalid_selection_field",
     429: "server_busy",
+    503: "server_busy",
 }
+
+# The database cannot be reached (down, restarting, failing over, pool exhausted): a 503 the
+# caller may retry, never a 500. Errors in what we asked of it (DataError, IntegrityError...)
+# are not here: those are bugs to fix at the boundary.
+DATABASE_UNAVAILABLE = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
+RETRY_AFTER_SECONDS = 30
+UNAVAILABLE_MESSAGE = "The service cannot reach its database just now. Try again shortly."
 
 
 def error_code(status: int) -> str:
@@ -121,8 +138,42 @@ def handle_unexpected(error: Exception):
     return rest_error(500, message, reference=reference)
 
 
+def database_unavailable_page(error: Exception):
+    """For pages inside an LMS frame (the LTI blueprints register it): a page, not JSON."""
+    log.warning("database unavailable path=%s error=%s", request.path, type(error).__name__)
+    page = render_template(
+        "lti/error.html",
+        title="This page is not available just now",
+        reference="",
+        message=UNAVAILABLE_MESSAGE,
+    )
+    return page, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
+def case_database_unavailable(error: Exception):
+    """For the CASE blueprints: imsx_StatusInfo, like every CASE error."""
+    log.warning("database unavailable path=%s error=%s", request.path, type(error).__name__)
+    response, status = case_error(503, UNAVAILABLE_MESSAGE)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response, status
+
+
+def database_unavailable(error: Exception):
+    log.warning("database unavailable path=%s error=%s", request.path, type(error).__name__)
+    response, status = rest_error(503, UNAVAILABLE_MESSAGE)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response, status
+
+
+def register_for_blueprint(blueprint, handler) -> None:
+    for error_class in DATABASE_UNAVAILABLE:
+        blueprint.register_error_handler(error_class, handler)
+
+
 def register(app: Flask) -> None:
     """Call after flask-smorest's Api is set up: this replaces its HTTPException handler."""
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(InternalServerError, handle_unexpected)
     app.register_error_handler(Exception, handle_unexpected)
+    for error_class in DATABASE_UNAVAILABLE:
+        app.register_error_handler(error_class, database_unavailable)

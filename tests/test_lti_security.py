@@ -1168,3 +1168,103 @@ def test_moodle_4_5_6_launch_is_accepted(flow, capture, landing):
     response = flow.launch(login, token)
     flow.assert_accepted(response, landing)
     assert browser.get(response.headers["Location"]).status_code == 200
+
+
+# --- claim shapes and limits (signed by the platform, still its input) ---------------------
+
+
+def _set_claim(path: str, value):
+    """A mutate function setting claims[LTI + path] (or a top-level claim) to `value`."""
+
+    def mutate(claims):
+        claim, _, field = path.partition(".")
+        name = claim if claim in ("sub", "name") else LTI + claim
+        if field:
+            claims[name] = {**(claims.get(name) or {}), field: value}
+        else:
+            claims[name] = value
+
+    return mutate
+
+
+BADLY_SHAPED = {
+    "custom-a-list": ("custom", ["assessment", "CSC-01-A1"]),
+    "custom-a-string": ("custom", "assessment=CSC-01-A1"),
+    "custom-assessment-an-object": ("custom.assessment", {"code": "CSC-01-A1"}),
+    "custom-value-a-list": ("custom.colour", ["red"]),
+    "name-an-object": ("name", {"given": "Ada"}),
+    "context-a-list": ("context", ["dev-course-1"]),
+    "context-id-an-object": ("context.id", {"id": "x"}),
+    "context-title-a-list": ("context.title", ["t"]),
+    "resource-link-a-string": ("resource_link", "dev-link-1"),
+    "resource-link-id-a-number-list": ("resource_link.id", [1]),
+    "roles-a-string": ("roles", "Learner"),
+    "roles-a-number": ("roles", 7),
+    "deployment-id-an-object": ("deployment_id", {"id": DEPLOYMENT_ID}),
+    "launch-presentation-a-list": ("launch_presentation", []),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BADLY_SHAPED))
+def test_signed_but_badly_shaped_claims_get_the_error_page(flow, case):
+    login = flow.login()
+    response = flow.launch(login, flow.token(login, mutate=_set_claim(*BADLY_SHAPED[case])))
+    flow.assert_rejected(response, "claims: ")
+
+
+def test_deep_linking_settings_not_an_object_get_the_error_page(flow):
+    login = flow.login(user="instructor-1", message="deep_link")
+    payload = lti_flow.claims("instructor-1", DEEP_LINK, login.nonce)
+    payload["https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"] = ["x"]
+    response = flow.launch(login, lti_flow.sign(flow.app, payload))
+    flow.assert_rejected(response, "claims: ")
+
+
+TOO_LONG = {
+    "sub": ("sub", "s" * 241),
+    "context-id": ("context.id", "c" * 256),
+    "resource-link-id": ("resource_link.id", "r" * 256),
+    "custom-assessment": ("custom.assessment", "A" * 25),
+    "custom-value": ("custom.note", "v" * 4097),
+    "custom-name": ("custom." + "n" * 256, "v"),
+    "custom-count": ("custom", {f"p{i}": "v" for i in range(101)}),
+    "kept-claims": ("launch_presentation", {"return_url": "https://x.example/" + "p" * 70000}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TOO_LONG))
+def test_identifiers_over_their_limit_get_the_error_page(flow, case):
+    """On PostgreSQL these were 500s (String(n) columns); identifiers are refused, not cut."""
+    login = flow.login()
+    response = flow.launch(login, flow.token(login, mutate=_set_claim(*TOO_LONG[case])))
+    flow.assert_rejected(response, "claims: ")
+
+
+def test_identifiers_at_their_limit_are_accepted(flow):
+    def mutate(claims):
+        _set_claim("sub", "s" * 240)(claims)
+        _set_claim("context.id", "c" * 255)(claims)
+        _set_claim("resource_link.id", "r" * 255)(claims)
+        _set_claim("custom", {"assessment": "CSC-01-A1", "note": "v" * 4096})(claims)
+
+    login = flow.login()
+    flow.assert_accepted(flow.launch(login, flow.token(login, mutate=mutate)))
+
+
+def test_long_display_text_is_cut_not_refused(flow):
+    """A course with a very long title must not stop its learners: names and titles are cut."""
+
+    def mutate(claims):
+        _set_claim("name", "N" * 5000)(claims)
+        _set_claim("context.title", "T" * 5000)(claims)
+        _set_claim("context.label", "L" * 300)(claims)
+        _set_claim("resource_link.title", "R" * 5000)(claims)
+
+    login = flow.login()
+    flow.assert_accepted(flow.launch(login, flow.token(login, mutate=mutate)))
+    with flow.app.app_context():
+        row = db.session().scalars(select(LtiSession).order_by(LtiSession.id.desc())).first()
+        assert len(row.user_name) == 255 and row.user_name.endswith("\u2026")
+        assert len(row.claims[LTI + "context"]["title"]) == 255
+        assert len(row.claims[LTI + "context"]["label"]) == 255
+        assert len(row.claims[LTI + "resource_link"]["title"]) == 255

@@ -1,7 +1,7 @@
 """REST: items, rubrics and assessments (/api/v1)."""
 
 from flask import Response
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
 from schemas.items import (
     AssessmentQueryArgs,
@@ -13,11 +13,12 @@ from schemas.items import (
     RubricSchema,
 )
 from service import bank, db, qti
+from service.api.blueprint import ServiceBlueprint
 from service.api.paging import paginated
 from service.auth import require_scope
 from service.cache import content_cached
 
-blp = Blueprint(
+blp = ServiceBlueprint(
     "bank",
     __name__,
     url_prefix="/api/v1",
@@ -59,11 +60,11 @@ def get_item(item_id):
 
 @blp.route("/items/<string:item_id>/authoring")
 @blp.doc(security=CONTENT_READ)
+@require_scope("content:read")
 @blp.response(200, AuthoringItemSchema)
 @blp.alt_response(401, response="DEFAULT_ERROR")
 @blp.alt_response(403, response="DEFAULT_ERROR")
 @blp.alt_response(404, response="DEFAULT_ERROR")
-@require_scope("content:read")
 def get_item_authoring(item_id):
     """The whole item: key, accepted answers, feedback and review record."""
     return bank.authoring_view(_item_or_404(item_id))
@@ -76,10 +77,10 @@ def get_item_authoring(item_id):
         "200": {"description": "A QTI 3.0 assessment item", "content": {"application/xml": {}}}
     },
 )
+@require_scope("content:read")
 @blp.alt_response(401, response="DEFAULT_ERROR")
 @blp.alt_response(403, response="DEFAULT_ERROR")
 @blp.alt_response(404, response="DEFAULT_ERROR")
-@require_scope("content:read")
 def get_item_qti(item_id):
     """The item as a 1EdTech QTI 3.0 assessment item (XML, with its response processing)."""
     item = _item_or_404(item_id)
@@ -146,10 +147,10 @@ def get_assessment(assessment_code):
         "200": {"description": "A QTI 3.0 content package", "content": {"application/zip": {}}}
     },
 )
+@require_scope("content:read")
 @blp.alt_response(401, response="DEFAULT_ERROR")
 @blp.alt_response(403, response="DEFAULT_ERROR")
 @blp.alt_response(404, response="DEFAULT_ERROR")
-@require_scope("content:read")
 def get_assessment_package(assessment_code):
     """The assessment and its whole item bank as a QTI 3.0 content package (zip)."""
     assessment = _assessment_or_404(assessment_code)

@@ -5,7 +5,7 @@ production; an administrator activates them here or with `assessment lti platfor
 """
 
 from flask import current_app
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
 from lti import registration
 from schemas.lti import (
@@ -15,10 +15,11 @@ from schemas.lti import (
     PlatformSchema,
 )
 from service import db
+from service.api.blueprint import ServiceBlueprint
 from service.api.paging import paginated
 from service.auth import require_scope
 
-blp = Blueprint(
+blp = ServiceBlueprint(
     "lti_admin",
     __name__,
     url_prefix="/api/v1/admin/lti",
@@ -52,11 +53,11 @@ def _run(action, *args, **kwargs):
 
 @blp.route("/platforms")
 @blp.doc(security=ADMIN)
+@require_scope("admin")
 @blp.alt_response(401, response="DEFAULT_ERROR")
 @blp.alt_response(403, response="DEFAULT_ERROR")
 @blp.response(200, PlatformSchema(many=True))
 @blp.paginate()
-@require_scope("admin")
 def list_platforms(pagination_parameters):
     """List registrations.
 
@@ -67,12 +68,12 @@ def list_platforms(pagination_parameters):
 
 @blp.route("/platforms", methods=["POST"])
 @blp.doc(security=ADMIN)
+@require_scope("admin")
 @blp.alt_response(401, response="DEFAULT_ERROR")
 @blp.alt_response(403, response="DEFAULT_ERROR")
 @blp.arguments(PlatformCreateSchema)
 @blp.response(201, PlatformSchema)
 @blp.alt_response(409, response="DEFAULT_ERROR")
-@require_scope("admin")
 def create_platform(data):
     """Add a registration by hand.
 
@@ -82,26 +83,26 @@ def create_platform(data):
     return registration.platform_view(platform)
 
 
-@blp.route("/platforms/<int:platform_id>")
+@blp.route("/platforms/<int(max=2147483647):platform_id>")
 @blp.doc(security=ADMIN)
+@require_scope("admin")
 @blp.alt_response(401, response="DEFAULT_ERROR")
 @blp.alt_response(403, response="DEFAULT_ERROR")
 @blp.response(200, PlatformSchema)
 @blp.alt_response(404, response="DEFAULT_ERROR")
-@require_scope("admin")
 def get_platform(platform_id):
     """Get one registration."""
     return registration.platform_view(_platform_or_404(platform_id))
 
 
-@blp.route("/platforms/<int:platform_id>/activate", methods=["POST"])
+@blp.route("/platforms/<int(max=2147483647):platform_id>/activate", methods=["POST"])
 @blp.doc(security=ADMIN)
+@require_scope("admin")
 @blp.alt_response(401, response="DEFAULT_ERROR")
 @blp.alt_response(403, response="DEFAULT_ERROR")
 @blp.arguments(ActivateSchema, required=False)
 @blp.response(200, PlatformSchema)
 @blp.alt_response(404, response="DEFAULT_ERROR")
-@require_scope("admin")
 def activate_platform(data, platform_id):
     """Activate a registration.
 
@@ -111,13 +112,13 @@ def activate_platform(data, platform_id):
     return registration.platform_view(platform)
 
 
-@blp.route("/platforms/<int:platform_id>/disable", methods=["POST"])
+@blp.route("/platforms/<int(max=2147483647):platform_id>/disable", methods=["POST"])
 @blp.doc(security=ADMIN)
+@require_scope("admin")
 @blp.alt_response(401, response="DEFAULT_ERROR")
 @blp.alt_response(403, response="DEFAULT_ERROR")
 @blp.response(200, PlatformSchema)
 @blp.alt_response(404, response="DEFAULT_ERROR")
-@require_scope("admin")
 def disable_platform(platform_id):
     """Disable a registration.
 
@@ -126,15 +127,15 @@ def disable_platform(platform_id):
     return registration.platform_view(_run(registration.set_active, platform, False))
 
 
-@blp.route("/platforms/<int:platform_id>/deployments", methods=["POST"])
+@blp.route("/platforms/<int(max=2147483647):platform_id>/deployments", methods=["POST"])
 @blp.doc(security=ADMIN)
+@require_scope("admin")
 @blp.alt_response(401, response="DEFAULT_ERROR")
 @blp.alt_response(403, response="DEFAULT_ERROR")
 @blp.arguments(DeploymentCreateSchema)
 @blp.response(201, PlatformSchema)
 @blp.alt_response(404, response="DEFAULT_ERROR")
 @blp.alt_response(409, response="DEFAULT_ERROR")
-@require_scope("admin")
 def add_deployment(data, platform_id):
     """Add a deployment id.
 

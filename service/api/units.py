@@ -1,14 +1,15 @@
 """REST: units and their criteria (/api/v1)."""
 
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
 from schemas.criteria import CriteriaQueryArgs, CriterionDetailSchema, CriterionSchema
 from schemas.units import UnitQueryArgs, UnitSchema, UnitSummarySchema
 from service import catalogue, db
+from service.api.blueprint import ServiceBlueprint
 from service.api.paging import paginated
 from service.cache import content_cached
 
-blp = Blueprint(
+blp = ServiceBlueprint(
     "units",
     __name__,
     url_prefix="/api/v1",

@@ -17,10 +17,11 @@ import re
 from dataclasses import dataclass
 
 from flask import current_app, request
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
 from schemas.case import CaseListArgs
-from service import db
+from service import db, errors
+from service.api.blueprint import CaseBlueprint
 from service.cache import content_cached
 from service.case import query
 from service.case.framework import Framework, load_frameworks
@@ -121,13 +122,14 @@ def _definition_set(binding: Binding, collection: str, key: str, sourced_id: str
     return {key: [record, *children]}
 
 
-def make_blueprint(case_version: str) -> Blueprint:
+def make_blueprint(case_version: str) -> CaseBlueprint:
     """The REST binding of CASE `case_version` ("1.0" or "1.1"): every operation CASE defines
     that this service can answer (all but getCFAssociationGrouping: we have no groupings)."""
     binding = BINDINGS[case_version]
-    blp = Blueprint(
+    blp = CaseBlueprint(
         binding.name, __name__, url_prefix=binding.prefix, description=binding.description
     )
+    errors.register_for_blueprint(blp, errors.case_database_unavailable)
 
     @blp.route("/CFDocuments")
     @content_cached
