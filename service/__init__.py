@@ -45,6 +45,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             "flows": {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": auth.SCOPES}},
         },
     )
+    auth.register_api(api)
     app.extensions["service_api"] = api
     _register_blueprints(app, api)
     errors.register(app)

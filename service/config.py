@@ -33,6 +33,13 @@ class Config:
         self.REDIS_URL = env.get("REDIS_URL", "")
         self.OAUTH_TOKEN_SECONDS = int(env.get("OAUTH_TOKEN_SECONDS", "3600"))
         self.CONTENT_CACHE_SECONDS = int(env.get("CONTENT_CACHE_SECONDS", "60"))
+        # POST /oauth/token limits (flask-limiter syntax, ";" between limits), per client id and
+        # per remote address. Counted in Redis when REDIS_URL is set, else in process memory.
+        self.OAUTH_TOKEN_RATE_LIMIT = env.get("OAUTH_TOKEN_RATE_LIMIT", "10/minute;100/hour")
+        self.OAUTH_TOKEN_ADDRESS_RATE_LIMIT = env.get(
+            "OAUTH_TOKEN_ADDRESS_RATE_LIMIT", "60/minute;600/hour"
+        )
+        self.RATELIMIT_KEY_PREFIX = env.get("RATELIMIT_KEY_PREFIX", "assessment:ratelimit")
 
         # LTI 1.3
         self.LTI_CLOCK_LEEWAY_SECONDS = int(env.get("LTI_CLOCK_LEEWAY_SECONDS", "30"))
