@@ -45,6 +45,8 @@ class Config:
         self.LTI_CLOCK_LEEWAY_SECONDS = int(env.get("LTI_CLOCK_LEEWAY_SECONDS", "30"))
         self.LTI_MAX_TOKEN_AGE_SECONDS = int(env.get("LTI_MAX_TOKEN_AGE_SECONDS", "300"))
         self.LTI_JWKS_MIN_REFETCH_SECONDS = int(env.get("LTI_JWKS_MIN_REFETCH_SECONDS", "60"))
+        # Login states kept per platform; beyond it a login evicts the oldest (lti/login.py).
+        self.LTI_MAX_LOGIN_STATES = int(env.get("LTI_MAX_LOGIN_STATES", "10000"))
         # Secure; SameSite=None; Partitioned cookies need https (browsers treat 127.0.0.1 and
         # localhost as secure). Turn off only for plain-http test clients.
         self.LTI_SECURE_COOKIES = env.get("LTI_SECURE_COOKIES", "1") == "1"
