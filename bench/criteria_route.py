@@ -18,12 +18,13 @@ BARE = "/bench/bare"
 
 # (label, cache type): the default per-process cache, the shared Redis cache, and no cache
 # at all (what a cache miss costs).
-MODES = [("process cache", None), ("redis cache", "RedisCache"), ("no cache", "NullCache")]
+REDIS_CACHE = "service.cache.JsonRedisCache"  # the JSON-only Redis cache the service uses
+MODES = [("process cache", None), ("redis cache", REDIS_CACHE), ("no cache", "NullCache")]
 
 
 def measure(url: str, cache_type: str | None, per_round: int, rounds: int) -> dict[str, list]:
     spec = f"bench.app:create_bench_app({cache_type!r})"
-    env = {"REDIS_URL": "redis://127.0.0.1:6379/0"} if cache_type == "RedisCache" else {}
+    env = {"REDIS_URL": "redis://127.0.0.1:6379/0"} if cache_type == REDIS_CACHE else {}
     with gunicorn(spec, url, env=env) as port:
         etag = get(port, CRITERIA)[1]["ETag"]
         for path in (BARE, CRITERIA):

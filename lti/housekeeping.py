@@ -1,9 +1,16 @@
-"""Removing LTI rows that have expired. Kept apart from the request path: a launch never waits
-for housekeeping."""
+"""Removing LTI rows that have expired.
+
+`assessment lti purge` (cron) removes everything expired. The request path also keeps the tables
+that unauthenticated or per-launch requests grow within bounds, cheaply: each login deletes a
+small batch of its platform's expired states and evicts the oldest beyond a cap; each launch
+deletes a small batch of its platform's expired nonces.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import delete
+from datetime import datetime
+
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from lti.models import LtiLoginState, LtiNonce, LtiSession
@@ -23,3 +30,44 @@ def purge_expired(session: Session) -> dict[str, int]:
         counts[what] = session.execute(delete(model).where(model.expires_at < now)).rowcount
     session.commit()
     return counts
+
+
+# Each request deletes at most this many expired rows: more than the one row it adds, so the
+# expired backlog shrinks under any load, yet one request never waits on a large delete.
+SWEEP_BATCH = 100
+
+
+def sweep_expired(session: Session, model, platform_id: int, now: datetime) -> int:
+    """Delete up to SWEEP_BATCH expired rows of `model` for one platform (in the caller's
+    transaction). The oldest rows, those with the lowest ids, are the expired ones, so the
+    id-ordered scan finds them at once."""
+    expired = (
+        select(model.id)
+        .where(model.platform_id == platform_id, model.expires_at < now)
+        .order_by(model.id)
+        .limit(SWEEP_BATCH)
+    )
+    ids = list(session.scalars(expired))
+    if not ids:
+        return 0
+    return session.execute(delete(model).where(model.id.in_(ids))).rowcount
+
+
+def cap_login_states(session: Session, platform_id: int, keep: int) -> int:
+    """Keep at most `keep` login states for the platform, evicting the oldest. Evicting, not
+    refusing: a flood of logins then costs a real user at most a retry of a login that is
+    older than the newest `keep`, and never locks the platform's logins for ten minutes."""
+    oldest_kept = session.scalar(
+        select(LtiLoginState.id)
+        .where(LtiLoginState.platform_id == platform_id)
+        .order_by(LtiLoginState.id.desc())
+        .offset(keep - 1)
+        .limit(1)
+    )
+    if oldest_kept is None:
+        return 0
+    return session.execute(
+        delete(LtiLoginState).where(
+            LtiLoginState.platform_id == platform_id, LtiLoginState.id < oldest_kept
+        )
+    ).rowcount

@@ -48,6 +48,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lti import platform_keys
+from lti.housekeeping import sweep_expired
 from lti.models import LtiLoginState, LtiNonce, LtiPlatform
 from lti.tool_conf import DatabaseToolConf
 from service.input_guard import contains_bad_text
@@ -223,6 +224,9 @@ class ServiceMessageLaunch(FlaskMessageLaunch):
         nonce = self._get_jwt_body().get("nonce")
         if not nonce or nonce != self.login_state.nonce:
             raise LaunchRejected("nonce is not the one issued at login")
+        # Each launch adds a nonce: it also removes a few expired ones. An expired nonce cannot
+        # be replayed: it belonged to a login state that has expired too.
+        sweep_expired(self.session, LtiNonce, self.platform.id, utcnow())
         self.session.add(
             LtiNonce(
                 platform_id=self.platform.id, nonce=nonce, expires_at=self.login_state.expires_at

@@ -10,12 +10,16 @@ from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
 
+from lti.housekeeping import cap_login_states, sweep_expired
 from lti.launch import browser_hash, origin, same_host
 from lti.models import LtiLoginState
 from lti.tool_conf import DatabaseToolConf
 from service.models import utcnow
 
 STATE_LIFETIME = timedelta(minutes=10)
+# Login states kept per platform at most (a login needs no authentication, so a flood of them
+# must not grow the table without bound); the view passes LTI_MAX_LOGIN_STATES.
+MAX_LOGIN_STATES = 10_000
 # The parameters a login passes on (and, for the new-window fallback, repeats), with the
 # lengths the database keeps.
 LOGIN_PARAMETERS = (
@@ -53,7 +57,13 @@ class LoginStarted:
     platform_origin: str
 
 
-def start_login(session: Session, params, host_url: str, launch_url: str) -> LoginStarted:
+def start_login(
+    session: Session,
+    params,
+    host_url: str,
+    launch_url: str,
+    max_states: int = MAX_LOGIN_STATES,
+) -> LoginStarted:
     """`params`: the login request's parameters (GET query or POST form)."""
     issuer = params.get("iss")
     login_hint = params.get("login_hint")
@@ -75,6 +85,9 @@ def start_login(session: Session, params, host_url: str, launch_url: str) -> Log
 
     state, nonce, secret = (secrets.token_urlsafe(32) for _ in range(3))
     storage_target = params.get("lti_storage_target") or None
+    now = utcnow()
+    # In the same transaction as the new state: the table stays bounded without the cron.
+    sweep_expired(session, LtiLoginState, platform.id, now)
     session.add(
         LtiLoginState(
             state=state,
@@ -83,9 +96,11 @@ def start_login(session: Session, params, host_url: str, launch_url: str) -> Log
             target_link_uri=target_link_uri,
             browser_hash=browser_hash(secret),
             storage_target=storage_target,
-            expires_at=utcnow() + STATE_LIFETIME,
+            expires_at=now + STATE_LIFETIME,
         )
     )
+    session.flush()
+    cap_login_states(session, platform.id, max_states)
     session.commit()
     query = {
         "scope": "openid",

@@ -22,7 +22,7 @@ from werkzeug.exceptions import HTTPException
 
 from lti import keys, sessions
 from lti.launch import LTI, LaunchRejected, ServiceMessageLaunch, origin
-from lti.login import LOGIN_PARAMETERS, LoginRejected, start_login
+from lti.login import LOGIN_PARAMETERS, MAX_LOGIN_STATES, LoginRejected, start_login
 from lti.models import LtiLoginState
 from service import db, errors
 
@@ -71,7 +71,13 @@ def _secure_cookies() -> bool:
 def login():
     params = request.values
     try:
-        started = start_login(db.session(), params, host_url(), launch_url())
+        started = start_login(
+            db.session(),
+            params,
+            host_url(),
+            launch_url(),
+            max_states=current_app.config.get("LTI_MAX_LOGIN_STATES", MAX_LOGIN_STATES),
+        )
     except LoginRejected as exc:
         return rejected(f"login: {exc.reason}")
     if params.get("new_window") or not current_app.config["LTI_COOKIE_CHECK"]:

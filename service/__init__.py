@@ -80,6 +80,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             "content": {"application/json": {"schema": "CaseStatusInfo"}},
         },
     )
+    auth.register_api(api)
     app.extensions["service_api"] = api
     _register_blueprints(app, api)
     errors.register(app)

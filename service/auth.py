@@ -8,20 +8,26 @@ stored. Views declare what they need with @require_scope("content:read").
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
+import time
 from datetime import timedelta
 from functools import wraps
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector, current_token
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749.errors import InvalidScopeError
 from authlib.oauth2.rfc6750 import BearerTokenValidator
-from flask import Blueprint, Flask
-from flask_smorest import abort
+from flask import Flask, current_app, g, request
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_smorest import Api, Blueprint, abort
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
+from schemas.oauth import OAuthErrorSchema, TokenRateLimitedSchema, TokenRequestSchema, TokenSchema
 from service import db
+from service.client_secrets import hash_secret, verify_secret
+from service.errors import rest_error
 from service.models import Centre, OAuthClient, OAuthToken, utcnow
 
 # What each scope allows. Content scopes (item keys) are for the awarding body's own clients.
@@ -39,8 +45,23 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _query_client(client_id: str) -> OAuthClient | None:
-    return db.session().scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
+class _UnknownClient:
+    """Stands in for a client id we do not know, so that the answer (status, body) and its cost
+    (one secret check) are those of a wrong secret: the endpoint does not tell which ids exist."""
+
+    _dummy_hash = hash_secret(secrets.token_urlsafe(32))
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        return True
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        verify_secret(self._dummy_hash, client_secret)
+        return False
+
+
+def _query_client(client_id: str) -> OAuthClient | _UnknownClient:
+    client = db.session().scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
+    return client if client is not None else _UnknownClient()
 
 
 def _save_token(token: dict, request) -> None:
@@ -81,18 +102,107 @@ class _ClientCredentials(grants.ClientCredentialsGrant):
     # RFC 6749 allows both; many centre integrations can only send the secret in the body.
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
+    def validate_requested_scope(self):
+        # RFC 6749 5.2: a scope the client does not hold is invalid_scope, not silently dropped
+        # (a client would otherwise learn of it only from 403s later).
+        asked = set((self.request.payload.scope or "").split())
+        missing = asked - set(self.request.client.scopes.split())
+        if missing:
+            raise InvalidScopeError(
+                description=f"The client does not hold: {' '.join(sorted(missing))}."
+            )
+        return super().validate_requested_scope()
+
 
 authorization = AuthorizationServer()
 protector = _Protector()
 protector.register_token_validator(_Validator())
 
-blp = Blueprint("oauth", __name__)
+blp = Blueprint(
+    "oauth",
+    __name__,
+    description="OAuth 2.0 client credentials (RFC 6749): bearer tokens for the API.",
+)
 
 
-@blp.post("/oauth/token")
-def issue_token():
-    """RFC 6749 token endpoint (client_credentials). Errors use OAuth's own shape."""
+@blp.route("/oauth/token", methods=["POST"])
+# Nothing in the schema can fail (all optional strings, unknown names ignored); were it to, the
+# status is OAuth's 400, not the API's 422.
+@blp.arguments(TokenRequestSchema, location="form", error_status_code=400)
+@blp.response(200, TokenSchema)
+@blp.alt_response(400, schema=OAuthErrorSchema, description="invalid_request, invalid_scope, ...")
+@blp.alt_response(401, schema=OAuthErrorSchema, description="invalid_client")
+@blp.alt_response(
+    429,
+    schema=TokenRateLimitedSchema,
+    description="Too many requests for this client id or from this address; see Retry-After.",
+    headers={"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+)
+@blp.doc(security=[{"client_basic": []}, {}])
+def issue_token(_form):
+    """Issue a bearer token (client_credentials grant).
+
+    Authenticate with HTTP Basic (client id and secret) or with client_id and client_secret in
+    the form. Errors use OAuth's own shape (RFC 6749 5.2); an unknown client id and a wrong
+    secret get the same 401 invalid_client."""
+    # authlib reads the request itself; the form schema above documents and bounds it.
     return authorization.create_token_response()
+
+
+# Rate limits on the token endpoint --------------------------------------------------------------
+
+
+def _client_id_of_request() -> str:
+    if request.authorization and request.authorization.type == "basic":
+        return request.authorization.username or ""
+    return request.form.get("client_id", "")
+
+
+def _remember_reset(limit) -> None:
+    # flask-limiter calls this for each limit broken; Retry-After is the latest reset among them.
+    g.oauth_retry_at = max(g.get("oauth_retry_at", 0), limit.reset_at)
+
+
+def _too_many_requests(error: RateLimitExceeded):
+    retry_after = max(1, math.ceil(g.get("oauth_retry_at", time.time() + 1) - time.time()))
+    message = f"Too many token requests; retry after {retry_after} second(s)."
+    response, status = rest_error(429, message)
+    # OAuth client libraries read `error`; everything else reads the API's shape.
+    body = response.get_json() | {"error": "rate_limited", "error_description": message}
+    response = current_app.json.response(body)
+    response.status_code = status
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _init_rate_limits(app: Flask) -> None:
+    """One Limiter per app (tests make many apps; a module-level one would share its storage).
+    Counts live in Redis when REDIS_URL is set, so every process and host shares them."""
+    config = app.config
+    limiter = Limiter(
+        key_func=lambda: request.remote_addr or "",
+        storage_uri=config.get("RATELIMIT_STORAGE_URI") or config["REDIS_URL"] or "memory://",
+        key_prefix=config["RATELIMIT_KEY_PREFIX"],
+        strategy="moving-window",
+        on_breach=_remember_reset,
+        # Redis down: answer without limits rather than refuse every token (wrong secrets are
+        # cheap to check now); flask-limiter logs the error.
+        swallow_errors=True,
+    )
+    limiter.init_app(app)
+    # Per client id: also counts wrong secrets, so one client id cannot be brute-forced.
+    limiter.limit(
+        lambda: current_app.config["OAUTH_TOKEN_RATE_LIMIT"],
+        key_func=lambda: "client:" + _client_id_of_request(),
+        exempt_when=lambda: not _client_id_of_request(),
+    )(blp)
+    # Per address: covers a flood of made-up client ids.
+    limiter.limit(
+        lambda: current_app.config["OAUTH_TOKEN_ADDRESS_RATE_LIMIT"],
+        key_func=lambda: "address:" + (request.remote_addr or ""),
+    )(blp)
+    app.extensions["oauth_token_limiter"] = limiter
+    app.register_error_handler(RateLimitExceeded, _too_many_requests)
 
 
 def require_scope(*scopes: str):
@@ -122,7 +232,16 @@ def init_app(app: Flask) -> None:
     )
     authorization.init_app(app, query_client=_query_client, save_token=_save_token)
     authorization.register_grant(_ClientCredentials)
-    app.register_blueprint(blp)
+    _init_rate_limits(app)
+
+
+def register_api(api: Api) -> None:
+    """The token endpoint in the OpenAPI document, with its HTTP Basic client authentication."""
+    api.spec.components.security_scheme(
+        "client_basic",
+        {"type": "http", "scheme": "basic", "description": "client_id:client_secret"},
+    )
+    api.register_blueprint(blp)
 
 
 def create_client(session, name: str, scopes: list[str], centre: Centre | None):
@@ -136,7 +255,7 @@ def create_client(session, name: str, scopes: list[str], centre: Centre | None):
     # Hex, not url-safe base64: an id starting with "-" would read as an option in the CLI.
     client = OAuthClient(
         client_id=secrets.token_hex(16),
-        secret_hash=generate_password_hash(secret),
+        secret_hash=hash_secret(secret),
         name=name,
         scopes=" ".join(sorted(set(scopes))),
         centre=centre,

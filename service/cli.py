@@ -8,8 +8,8 @@ from flask.cli import AppGroup, FlaskGroup
 from sqlalchemy import select
 
 from service import auth, cache, db, migrations
-from service.content_files import ContentError, read_data_file
-from service.content_loader import load_content, read_units
+from service.content_files import ContentError
+from service.content_loader import load_content, read_content
 from service.identifiers import new_uuid
 from service.models import Centre, OAuthClient, utcnow
 
@@ -28,13 +28,17 @@ content_group = AppGroup("content", help="The awarding body's content in criteri
 
 @content_group.command("check", help="Validate the data files without touching the database.")
 def content_check() -> None:
-    content_dir = current_app.config["CONTENT_DIR"]
     try:
-        read_data_file(content_dir / "qualification.yaml", "qualification.schema.json")
-        units = read_units(content_dir)
+        content = read_content(current_app.config["CONTENT_DIR"])
     except ContentError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"{len(units)} unit files valid")
+    items = sum(len(bank.items) for bank in content.banks)
+    rubrics = sum(len(bank.rubrics) for bank in content.banks)
+    assessments = sum(len(bank.assessments) for bank in content.banks)
+    click.echo(
+        f"{len(content.units)} unit files valid; "
+        f"{items} items, {rubrics} rubrics, {assessments} assessments valid"
+    )
 
 
 @content_group.command("load", help="Load the data files; unchanged content is left alone.")

@@ -37,11 +37,20 @@ class Config:
         self.MAX_CONTENT_LENGTH = int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024)))
         # JSON bodies nested deeper than this are refused before they are parsed.
         self.MAX_JSON_DEPTH = int(env.get("MAX_JSON_DEPTH", "32"))
+        # POST /oauth/token limits (flask-limiter syntax, ";" between limits), per client id and
+        # per remote address. Counted in Redis when REDIS_URL is set, else in process memory.
+        self.OAUTH_TOKEN_RATE_LIMIT = env.get("OAUTH_TOKEN_RATE_LIMIT", "10/minute;100/hour")
+        self.OAUTH_TOKEN_ADDRESS_RATE_LIMIT = env.get(
+            "OAUTH_TOKEN_ADDRESS_RATE_LIMIT", "60/minute;600/hour"
+        )
+        self.RATELIMIT_KEY_PREFIX = env.get("RATELIMIT_KEY_PREFIX", "assessment:ratelimit")
 
         # LTI 1.3
         self.LTI_CLOCK_LEEWAY_SECONDS = int(env.get("LTI_CLOCK_LEEWAY_SECONDS", "30"))
         self.LTI_MAX_TOKEN_AGE_SECONDS = int(env.get("LTI_MAX_TOKEN_AGE_SECONDS", "300"))
         self.LTI_JWKS_MIN_REFETCH_SECONDS = int(env.get("LTI_JWKS_MIN_REFETCH_SECONDS", "60"))
+        # Login states kept per platform; beyond it a login evicts the oldest (lti/login.py).
+        self.LTI_MAX_LOGIN_STATES = int(env.get("LTI_MAX_LOGIN_STATES", "10000"))
         # Secure; SameSite=None; Partitioned cookies need https (browsers treat 127.0.0.1 and
         # localhost as secure). Turn off only for plain-http test clients.
         self.LTI_SECURE_COOKIES = env.get("LTI_SECURE_COOKIES", "1") == "1"

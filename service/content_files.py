@@ -44,7 +44,12 @@ def _pointer(path) -> str:
 def read_data_file(file: Path, schema_name: str) -> dict[str, Any]:
     """Parse a YAML file and validate it; raise ContentError with the first problem found."""
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        # Often a file saved as Latin-1 or UTF-16 by a desktop editor: say where, not a traceback.
+        raise ContentError(file, f"byte {exc.start}", "not UTF-8: save the file as UTF-8") from exc
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.bank_loader import read_banks, upsert_banks
+from service.bank_loader import UnitBank, read_banks, upsert_banks
 from service.content_files import ContentError, LoadReport, read_data_file
 from service.identifiers import stable_uuid
 from service.models import (
@@ -61,13 +62,28 @@ def _check_unit_references(file: Path, unit: dict[str, Any]) -> None:
             seen.add(criterion["code"])
 
 
-def load_content(session: Session, content_dir: Path) -> LoadReport:
-    """Validate every file first, then write in one transaction (all or nothing)."""
-    qualification_data = read_data_file(
-        content_dir / "qualification.yaml", "qualification.schema.json"
-    )
+@dataclass
+class Content:
+    """Every data file of criteria_data/, read and validated."""
+
+    qualification: dict[str, Any]
+    units: list[tuple[Path, dict[str, Any]]]
+    banks: list[UnitBank]
+
+
+def read_content(content_dir: Path) -> Content:
+    """Read and validate everything `load_content` would write; raise ContentError on the first
+    problem. `assessment content check` calls this, so it refuses exactly what a load refuses."""
+    qualification = read_data_file(content_dir / "qualification.yaml", "qualification.schema.json")
     units = read_units(content_dir)
     banks = read_banks(content_dir, [data for _file, data in units])
+    return Content(qualification, units, banks)
+
+
+def load_content(session: Session, content_dir: Path) -> LoadReport:
+    """Validate every file first, then write in one transaction (all or nothing)."""
+    content = read_content(content_dir)
+    qualification_data, units, banks = content.qualification, content.units, content.banks
     report = LoadReport()
     try:
         qualification = _upsert_qualification(session, qualification_data, report)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import uuid
 
@@ -67,3 +68,46 @@ def test_content_load_clears_the_cache(tmp_path, backend):
             assert other.test_client().get(url_path).get_json()["version"] == 2
         for application in (app, other):
             application.extensions["db_engine"].dispose()
+
+
+class _Planted:
+    """What an attacker with write access to Redis would store: unpickling it runs a command."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_pickle_planted_in_redis_is_not_unpickled(tmp_path):
+    if not _redis_available():
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    import pickle
+
+    prefix = f"test-{uuid.uuid4().hex}:"
+    config = {"REDIS_URL": "redis://127.0.0.1:6379/15", "CACHE_KEY_PREFIX": prefix}
+    store = redis.Redis.from_url(config["REDIS_URL"])
+    with isolated_database(tmp_path) as url:
+        app = make_app(url, CONTENT_DIR, **config)
+        url_path = "/api/v1/criteria/CSC-01.AC1"
+        expected = app.test_client().get(url_path).get_json()
+        keys = store.keys(prefix + "*")
+        assert keys, "the response was cached in Redis"
+        # What is stored is JSON text, not a pickle.
+        for key in keys:
+            value = store.get(key)
+            assert not value.startswith(b"!") and json.loads(value)
+        marker = tmp_path / "pwned"
+        for key in keys:
+            # cachelib's own format for a pickled value: "!" + pickle.
+            store.set(key, b"!" + pickle.dumps(_Planted(marker)))
+        response = app.test_client().get(url_path)
+        assert not marker.exists(), "the planted pickle was unpickled"
+        # Treated as a miss: the real answer, which then replaces the planted value.
+        assert response.status_code == 200 and response.get_json() == expected
+        assert all(json.loads(store.get(key)) for key in keys)
+        store.delete(*store.keys(prefix + "*"))
+        app.extensions["db_engine"].dispose()

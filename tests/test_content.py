@@ -208,3 +208,36 @@ def test_not_with_must_name_items_of_the_unit(fresh):
     units = [data for _file, data in read_units(content_dir)]
     with pytest.raises(ContentError, match=r"CSC-01.yaml: at /items/0/not_with: unknown item"):
         read_banks(content_dir, units)
+
+
+def _check_and_load(app):
+    runner = app.test_cli_runner()
+    return runner.invoke(args=["content", "check"]), runner.invoke(args=["content", "load"])
+
+
+@pytest.mark.parametrize("kind", ["items", "rubrics", "assessments"])
+def test_cli_check_refuses_what_load_refuses(fresh, kind):
+    """`content check` validates the item banks, rubrics and assessments, not only units."""
+    app, content_dir = fresh
+    path = content_dir / kind / "CSC-02.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["unit"] = "CSC-09"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    check, load = _check_and_load(app)
+    for result in (check, load):
+        assert result.exit_code != 0
+        assert f"{path}: at /unit: does not match the file name" in result.output
+
+
+@pytest.mark.parametrize("kind", ["units", "items"])
+def test_a_file_that_is_not_utf8_is_a_content_error(fresh, kind):
+    app, content_dir = fresh
+    path = content_dir / kind / "CSC-03.yaml"
+    # Latin-1 bytes, as a Windows editor might save them.
+    text = path.read_text(encoding="utf-8") + "# caf\xe9\n"
+    path.write_bytes(text.encode("latin-1", errors="replace"))
+    check, load = _check_and_load(app)
+    for result in (check, load):
+        assert result.exit_code != 0
+        assert f"{path}: at byte " in result.output and "not UTF-8" in result.output
+        assert "Traceback" not in result.output

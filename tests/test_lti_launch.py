@@ -77,3 +77,71 @@ def test_purge_deletes_only_expired_rows(fresh, requests_mock):
         assert session.scalar(select(func.count()).select_from(LtiNonce)) == 0
         states = session.scalars(select(LtiLoginState.state)).all()
         assert states == [live_state]
+
+
+def _count(app, model):
+    from sqlalchemy import func, select
+
+    from service import db
+
+    with app.app_context():
+        return db.session().scalar(select(func.count()).select_from(model))
+
+
+def _expire_all(app, model):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from service import db
+    from service.models import utcnow
+
+    with app.app_context():
+        session = db.session()
+        session.execute(update(model).values(expires_at=utcnow() - timedelta(hours=1)))
+        session.commit()
+
+
+def test_logins_delete_expired_states_and_keep_at_most_the_cap(fresh, requests_mock):
+    """Unauthenticated logins cannot grow lti_login_states without bound, with no cron."""
+    from lti.housekeeping import SWEEP_BATCH
+    from lti.models import LtiLoginState
+
+    app, _content_dir = fresh
+    lti_flow.register(app)
+    lti_flow.mock_platform_jwks(app, requests_mock)
+    client = app.test_client()
+    app.config["LTI_MAX_LOGIN_STATES"] = 5
+    for n in range(12):
+        lti_flow.login(client, user=f"learner-{n}")
+        assert _count(app, LtiLoginState) == min(n + 1, 5)
+    # The newest logins survive the cap: a real user's launch still works.
+    response, _token, _state = lti_flow.launch(app, client, custom={"assessment": "CSC-01-A1"})
+    assert response.status_code in (302, 303), response.get_data(as_text=True)[:300]
+
+    # Expired states go in the request path too, a batch per login.
+    app.config["LTI_MAX_LOGIN_STATES"] = 10_000
+    for n in range(SWEEP_BATCH + 30):
+        lti_flow.login(client, user=f"flood-{n}")
+    before = _count(app, LtiLoginState)
+    _expire_all(app, LtiLoginState)
+    lti_flow.login(client)
+    assert _count(app, LtiLoginState) == before - SWEEP_BATCH + 1
+    lti_flow.login(client)
+    assert _count(app, LtiLoginState) == 2  # the rest of the expired ones, and two live logins
+
+
+def test_launches_delete_expired_nonces(fresh, requests_mock):
+    from lti.models import LtiNonce
+
+    app, _content_dir = fresh
+    lti_flow.register(app)
+    lti_flow.mock_platform_jwks(app, requests_mock)
+    client = app.test_client()
+    for user in ("learner-1", "learner-2", "instructor-1"):
+        lti_flow.launch(app, client, user=user, custom={"assessment": "CSC-01-A1"})
+    assert _count(app, LtiNonce) == 3
+    _expire_all(app, LtiNonce)
+    response, _token, _state = lti_flow.launch(app, client, custom={"assessment": "CSC-01-A1"})
+    assert response.status_code in (302, 303)
+    assert _count(app, LtiNonce) == 1
