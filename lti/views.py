@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from flask import (
     Blueprint,
     current_app,
+    g,
     jsonify,
     make_response,
     redirect,
@@ -19,7 +20,7 @@ from flask import (
 from pylti1p3.contrib.flask import FlaskRequest
 from sqlalchemy import select
 
-from lti import keys, sessions
+from lti import keys, registration, sessions, tool_config, url_policy
 from lti.launch import LTI, LaunchRejected, ServiceMessageLaunch, origin
 from lti.login import LOGIN_PARAMETERS, LoginRejected, start_login
 from lti.models import LtiLoginState
@@ -141,41 +142,18 @@ def jwks():
 @blp.get("/config")
 def config():
     """What an administrator pastes into Moodle or Canvas to register the tool by hand."""
+    return jsonify(tool_config.manual_configuration(tool_urls()))
+
+
+@blp.get("/config/canvas")
+def canvas_config():
+    """Canvas's JSON configuration: paste it, or give this URL, in Developer Keys."""
+    return jsonify(tool_config.canvas_configuration(tool_urls()))
+
+
+def tool_urls() -> tool_config.ToolUrls:
     base = host_url()
-    return jsonify(
-        {
-            "title": "Customer Service Assessments",
-            "description": "Scenario-based assessments with per-criterion grade passback.",
-            "tool_url": base + url_for("lti.launch"),
-            "initiate_login_url": base + url_for("lti.login"),
-            "redirect_uris": [base + url_for("lti.launch")],
-            "public_jwk_url": base + url_for("lti.jwks"),
-            "target_link_uri": base + url_for("lti.launch"),
-            "deep_linking_url": base + url_for("lti.launch"),
-            "scopes": SCOPES,
-            "messages": ["LtiResourceLinkRequest", "LtiDeepLinkingRequest"],
-            "custom_fields": {},
-            "privacy": "The tool receives the user id and name; it never stores email addresses.",
-        }
-    )
-
-
-SCOPES = [
-    "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
-    "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly",
-    "https://purl.imsglobal.org/spec/lti-ags/scope/score",
-    "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly",
-]
-
-
-# --- Registration (1EdTech LTI Dynamic Registration); see lti/registration.py ---
-
-
-def tool_urls():
-    from lti.registration import ToolUrls
-
-    base = host_url()
-    return ToolUrls(
+    return tool_config.ToolUrls(
         login=base + url_for("lti.login"),
         launch=base + url_for("lti.launch"),
         jwks=base + url_for("lti.jwks"),
@@ -187,15 +165,17 @@ def tool_urls():
 def register():
     """The URL an LMS administrator pastes into Moodle or Canvas. The LMS opens it (in a
     frame or window) with openid_configuration and registration_token."""
-    from lti import registration
-
+    config_url = request.args.get("openid_configuration", "")
+    # The LMS shows this page in its own frame, before it is a registered platform.
+    frame_origin = url_policy.origin(config_url)
+    g.frame_origins = [frame_origin] if frame_origin else []
     try:
         registered = registration.register_dynamic(
             db.session(),
-            request.args.get("openid_configuration", ""),
+            config_url,
             request.args.get("registration_token", ""),
             tool_urls(),
-            registration.embedded_default(current_app.config),
+            url_policy.embedded_default(current_app.config),
         )
     except registration.RegistrationError as exc:
         return rejected(f"register: {exc.reason}", exc.status, "The tool could not be registered")
@@ -207,17 +187,7 @@ def register():
 @blp.get("/logo.svg")
 def logo():
     """The tool's icon (logo_uri in the registration)."""
-    from lti.registration import LOGO_SVG
-
-    response = make_response(LOGO_SVG)
+    response = make_response(tool_config.LOGO_SVG)
     response.headers["Content-Type"] = "image/svg+xml"
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response
-
-
-@blp.get("/config/canvas")
-def canvas_config():
-    """Canvas's JSON configuration: paste it, or give this URL, in Developer Keys."""
-    from lti.registration import canvas_configuration
-
-    return jsonify(canvas_configuration(tool_urls()))

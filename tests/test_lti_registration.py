@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import socket
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
@@ -15,9 +16,8 @@ from jwt.algorithms import RSAAlgorithm
 
 from lti import keys
 from lti.models import LtiPlatform
-from lti.registration import CANVAS, PLATFORM_CONFIGURATION, TOOL_CONFIGURATION
 from lti.tool_conf import DatabaseToolConf
-from lti.views import SCOPES
+from lti.tool_config import CANVAS, PLATFORM_CONFIGURATION, SCOPES, TOOL_CONFIGURATION
 from service import create_app, db, migrations
 from tests.conftest import SHARED, bearer, create_client, isolated_database
 
@@ -27,6 +27,23 @@ MOODLE_HTTPS = "https://moodle.northfield.example.ac.uk"
 TOKEN = "registration-token-from-the-lms"
 BASE = "http://localhost"  # the test client's host: the tool's own URLs
 ADMIN_API = "/api/v1/admin/lti/platforms"
+
+
+PUBLIC_ADDRESS = "93.184.215.14"
+
+
+@pytest.fixture(autouse=True)
+def public_dns(monkeypatch):
+    """Every test host name resolves to a public address (no DNS in tests); localhost and
+    literals resolve as usual. lti/platform_http.py resolves before each request."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host == "localhost" or host.replace(".", "").isdigit():
+            return real(host, port, *args, **kwargs)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (PUBLIC_ADDRESS, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 @pytest.fixture()
@@ -524,7 +541,11 @@ def test_platform_refusing_the_registration_shows_the_error_page(production, req
         lambda m, url: m.get(url, text="<html>not json</html>"),
         lambda m, url: m.get(url, json=["not", "an", "object"]),
         lambda m, url: m.get(url, exc=requests.ConnectTimeout),
-        lambda m, url: m.get(url, status_code=302, headers={"Location": "https://x.example/"}),
+        # A redirect is followed (each hop checked) to an answer that is not the configuration.
+        lambda m, url: (
+            m.get(url, status_code=302, headers={"Location": "https://x.example/"}),
+            m.get("https://x.example/", status_code=404),
+        ),
     ],
 )
 def test_configuration_fetch_failures_show_the_error_page(production, requests_mock, configure):
