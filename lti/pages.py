@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import (
     Blueprint,
     abort,
+    g,
     make_response,
     render_template,
     request,
@@ -20,7 +21,7 @@ from pylti1p3.deep_link import DeepLink
 from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.lineitem import LineItem
 
-from lti import sessions
+from lti import page_headers, sessions
 from lti.models import LtiSession
 from lti.tool_conf import DatabaseToolConf
 from lti.views import host_url, rejected
@@ -86,6 +87,7 @@ def current_session(role: str | None = None) -> LtiSession:
     lti_session = sessions.find(db.session(), token)
     if lti_session is None or (role and lti_session.role != role):
         _stop("page: missing, expired or wrong-role session token")
+    g.lti_session = lti_session  # its platform may frame the page (lti/page_headers.py)
     return lti_session
 
 
@@ -94,7 +96,7 @@ def _no_store(response):
     # Pages carry the session token and personal answers: never cache them.
     response.headers["Cache-Control"] = "no-store"
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    return response
+    return page_headers.lti_page(response)
 
 
 def _page(template: str, status: int = 200, **context):

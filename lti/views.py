@@ -20,7 +20,7 @@ from flask import (
 from pylti1p3.contrib.flask import FlaskRequest
 from sqlalchemy import select
 
-from lti import keys, registration, sessions, tool_config, url_policy
+from lti import keys, page_headers, registration, sessions, tool_config, url_policy
 from lti.launch import LTI, LaunchRejected, ServiceMessageLaunch, origin
 from lti.login import LOGIN_PARAMETERS, LoginRejected, start_login
 from lti.models import LtiLoginState
@@ -31,6 +31,11 @@ blp = Blueprint(
     "lti", __name__, url_prefix="/lti", template_folder="templates", static_folder="static"
 )
 STATE_COOKIE = "lti-browser-"
+
+
+@blp.after_request
+def _page_headers(response):
+    return page_headers.lti_page(response)
 
 
 def host_url() -> str:

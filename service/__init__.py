@@ -9,7 +9,16 @@ from flask_smorest import Api
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from schemas.errors import ErrorSchema
-from service import auth, cache, db, errors, input_guard, request_log
+from service import (
+    auth,
+    cache,
+    db,
+    errors,
+    hosts,
+    input_guard,
+    request_log,
+    security_headers,
+)
 from service.config import Config
 
 
@@ -22,6 +31,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.config.from_mapping(Config().as_dict())
     app.config.update(config or {})
+    hosts.init_app(app)
 
     if app.config["TRUSTED_PROXIES"]:
         app.wsgi_app = ProxyFix(
@@ -31,6 +41,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             x_host=app.config["TRUSTED_PROXIES"],
         )
     request_log.init_app(app)
+    security_headers.init_app(app)
     input_guard.init_app(app)
     db.init_app(app)
     cache.init_app(app)
