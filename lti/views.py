@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from flask import (
@@ -24,7 +25,7 @@ from lti import keys, page_headers, registration, sessions, tool_config, url_pol
 from lti.launch import LTI, LaunchRejected, ServiceMessageLaunch, origin
 from lti.login import LOGIN_PARAMETERS, LoginRejected, start_login
 from lti.models import LtiLoginState
-from service import db
+from service import bank, db
 
 log = logging.getLogger(__name__)
 blp = Blueprint(
@@ -111,10 +112,29 @@ def launch():
             )
         return rejected(f"launch: {exc.reason}")
     claims = message.get_launch_data()
-    token = sessions.create(db.session(), message.platform, claims)
-    response = redirect(_landing(claims, token), code=303)
+    duration = _session_duration(claims)
+    issued = sessions.start(db.session(), message.platform, claims, duration)
+    response = redirect(_landing(claims, issued.token), code=303)
     response.delete_cookie(STATE_COOKIE + state[:16], path="/lti")
+    # Binds the launch to this browser where the frame keeps cookies (lti/sessions.py).
+    response.set_cookie(
+        sessions.COOKIE + str(issued.session_id),
+        issued.browser_secret,
+        max_age=int(duration.total_seconds()),
+        path="/lti",
+        secure=_secure_cookies(),
+        httponly=True,
+        samesite="None" if _secure_cookies() else "Lax",
+        partitioned=_secure_cookies(),
+    )
     return response
+
+
+def _session_duration(claims: dict) -> timedelta:
+    code = (claims.get(LTI + "custom") or {}).get("assessment")
+    assessment = bank.get_assessment(db.session(), code) if isinstance(code, str) else None
+    time_limit = assessment.time_limit_minutes if assessment else None
+    return sessions.lifetime(sessions.role_of(claims), time_limit, current_app.config)
 
 
 def _posted_by_our_own_page() -> bool:

@@ -4,15 +4,18 @@ Cache-Control) and when the development platform runs."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from lti import dev_platform
-from lti.models import LtiPlatform
-from service import create_app, db
+from lti import dev_platform, sessions
+from lti.models import LtiPlatform, LtiSession
+from service import bank, create_app, db
 from service.config import PROJECT_ROOT, Config
+from service.models import utcnow
 from tests import lti_flow
 from tests.test_lti_pages import _launch
 
@@ -253,3 +256,98 @@ def test_the_development_platform_refuses_a_public_base(tmp_path):
     app = bare_app(tmp_path, DEV_PLATFORM=True, PUBLIC_BASE_URL="https://assess.example.ac.uk")
     client = app.test_client()
     assert client.get("/dev-platform/", headers={"Host": "assess.example.ac.uk"}).status_code == 404
+
+
+# --- the launch session: lifetime, rotation, browser binding --------------------------------
+
+
+def session_row(app, ls: str) -> LtiSession:
+    with app.app_context():
+        row = sessions.find(db.session(), ls)
+        db.session().expunge(row)
+        return row
+
+
+def test_session_lifetime_follows_the_time_limit_for_learners_and_90_minutes_for_staff(lti_app):
+    client = lti_app.test_client()
+    _path, ls = _launch(lti_app, client)
+    row = session_row(lti_app, ls)
+    with lti_app.app_context():
+        limit = bank.get_assessment(db.session(), "CSC-01-A1").time_limit_minutes
+    assert abs((row.expires_at - row.created_at) - timedelta(minutes=limit + 30)) < timedelta(
+        seconds=5
+    )
+    _path, staff_ls = _launch(lti_app, lti_app.test_client(), user="instructor-1")
+    staff = session_row(lti_app, staff_ls)
+    assert abs((staff.expires_at - staff.created_at) - timedelta(minutes=90)) < timedelta(seconds=5)
+
+
+def test_the_launch_binds_the_session_to_the_browser_with_a_partitioned_cookie(lti_app):
+    client = lti_app.test_client()
+    response, _token, _state = lti_flow.launch(lti_app, client, custom={"assessment": "CSC-01-A1"})
+    ls = parse_qs(urlsplit(response.headers["Location"]).query)["ls"][0]
+    row = session_row(lti_app, ls)
+    [header] = [
+        h for h in response.headers.getlist("Set-Cookie") if h.startswith(f"lti-session-{row.id}=")
+    ]
+    for attribute in ("HttpOnly", "Secure", "SameSite=None", "Partitioned", "Path=/lti"):
+        assert attribute in header
+    assert row.browser_hash and row.browser_seen_at is None
+    assert client.get("/lti/attempt", query_string={"ls": ls}).status_code == 200
+    assert session_row(lti_app, ls).browser_seen_at is not None
+    # The URL copied to another browser (no cookie) no longer works.
+    other = lti_app.test_client()
+    refused = other.get("/lti/attempt", query_string={"ls": ls})
+    assert refused.status_code == 403
+
+
+def test_a_cookie_that_does_not_match_is_refused(lti_app):
+    client = lti_app.test_client()
+    _path, ls = _launch(lti_app, client)
+    row = session_row(lti_app, ls)
+    other = lti_app.test_client()
+    other.set_cookie(f"lti-session-{row.id}", "not-the-secret", path="/lti")
+    assert other.get("/lti/attempt", query_string={"ls": ls}).status_code == 403
+
+
+def test_without_cookies_the_token_alone_works(lti_app):
+    client = lti_app.test_client()
+    _path, ls = _launch(lti_app, client)
+    row = session_row(lti_app, ls)
+    client.delete_cookie(f"lti-session-{row.id}", path="/lti")  # the frame blocked it
+    assert client.get("/lti/attempt", query_string={"ls": ls}).status_code == 200
+    assert client.get("/lti/attempt", query_string={"ls": ls}).status_code == 200
+
+
+def test_an_old_token_is_rotated_on_a_page_load_and_the_previous_one_overlaps(lti_app):
+    client = lti_app.test_client()
+    _path, ls = _launch(lti_app, client)
+    assert client.get("/lti/attempt", query_string={"ls": ls}).status_code == 200
+    with lti_app.app_context():
+        session = db.session()
+        session.execute(
+            update(LtiSession)
+            .where(LtiSession.token_hash == sessions.token_hash(ls))
+            .values(token_issued_at=utcnow() - timedelta(minutes=16))
+        )
+        session.commit()
+    rotated = client.get("/lti/attempt", query_string={"ls": ls})
+    assert rotated.status_code == 303
+    location = urlsplit(rotated.headers["Location"])
+    assert location.path == "/lti/attempt"
+    fresh = parse_qs(location.query)["ls"][0]
+    assert fresh != ls
+    assert client.get("/lti/attempt", query_string={"ls": fresh}).status_code == 200
+    # The previous token still works during the overlap (an open page saving)...
+    assert client.get("/lti/attempt", query_string={"ls": ls}).status_code == 200
+    # ...and not after it.
+    with lti_app.app_context():
+        session = db.session()
+        session.execute(
+            update(LtiSession)
+            .where(LtiSession.token_hash == sessions.token_hash(fresh))
+            .values(previous_expires_at=utcnow() - timedelta(seconds=1))
+        )
+        session.commit()
+    assert client.get("/lti/attempt", query_string={"ls": ls}).status_code == 403
+    assert client.get("/lti/attempt", query_string={"ls": fresh}).status_code == 200
