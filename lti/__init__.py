@@ -14,24 +14,7 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(views_blp)
     app.register_blueprint(pages_blp)
-    app.after_request(_page_headers)
     if app.config["DEV_PLATFORM"]:
         from lti.dev_platform import blp as dev_platform_blp
 
         app.register_blueprint(dev_platform_blp)
-
-
-def _page_headers(response):
-    """LTI pages run inside LMS frames: scripts only from here (no inline script), and no
-    Referer, because page URLs carry the launch's session token."""
-    from flask import request
-
-    if request.path.startswith(("/lti/", "/dev-platform/")):
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "object-src 'none'; base-uri 'none'",
-        )
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    return response

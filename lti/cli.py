@@ -7,7 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from lti import keys, registration
+from lti import keys, platforms, url_policy
 from lti.models import LtiKey
 from service import db
 from service.catalogue import Page
@@ -21,11 +21,11 @@ def platforms_group() -> None:
 
 
 def _embedded() -> bool:
-    return registration.embedded_default(current_app.config)
+    return url_policy.embedded_default(current_app.config)
 
 
 def _platform(platform_id: int):
-    platform = registration.get_platform(db.session(), platform_id)
+    platform = platforms.get_platform(db.session(), platform_id)
     if platform is None:
         raise click.ClickException(f"no LTI registration {platform_id}")
     return platform
@@ -39,9 +39,9 @@ def _invalid(errors: dict[str, list[str]]) -> click.ClickException:
 def _run(action, *args, **kwargs):
     try:
         return action(db.session(), *args, **kwargs)
-    except registration.InvalidPlatform as exc:
+    except platforms.InvalidPlatform as exc:
         raise _invalid(exc.errors) from exc
-    except registration.DuplicatePlatform as exc:
+    except platforms.DuplicatePlatform as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -86,13 +86,13 @@ def platforms_add(**options) -> None:
             errors[key] = [f"At most {limit} characters."]
     if errors:
         raise _invalid(errors)
-    platform = _run(registration.add_platform, data, _embedded())
+    platform = _run(platforms.add_platform, data, _embedded())
     click.echo(f"registration {platform.id} added ({'active' if platform.active else 'inactive'})")
 
 
 @platforms_group.command("list", help="List registrations.")
 def platforms_list() -> None:
-    _total, rows = registration.list_platforms(db.session(), Page(1, 10_000))
+    _total, rows = platforms.list_platforms(db.session(), Page(1, 10_000))
     if not rows:
         click.echo("no registrations")
     for platform in rows:
@@ -103,14 +103,14 @@ def platforms_list() -> None:
 @click.argument("platform_id", type=int)
 @click.option("--centre", help="Also bind it to this centre (code)")
 def platforms_activate(platform_id: int, centre: str | None) -> None:
-    _run(registration.set_active, _platform(platform_id), True, centre)
+    _run(platforms.set_active, _platform(platform_id), True, centre)
     click.echo(f"registration {platform_id} active")
 
 
 @platforms_group.command("disable", help="Stop registration ID launching the tool.")
 @click.argument("platform_id", type=int)
 def platforms_disable(platform_id: int) -> None:
-    _run(registration.set_active, _platform(platform_id), False)
+    _run(platforms.set_active, _platform(platform_id), False)
     click.echo(f"registration {platform_id} disabled")
 
 
@@ -120,7 +120,7 @@ def platforms_disable(platform_id: int) -> None:
 def platforms_add_deployment(platform_id: int, deployment_id: str) -> None:
     if not deployment_id or len(deployment_id) > 255:
         raise click.ClickException("a deployment id has between 1 and 255 characters")
-    _run(registration.add_deployment, _platform(platform_id), deployment_id)
+    _run(platforms.add_deployment, _platform(platform_id), deployment_id)
     click.echo(f"deployment {deployment_id} added to registration {platform_id}")
 
 

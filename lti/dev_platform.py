@@ -2,8 +2,9 @@
 
 It has its own signing key, registers itself with the tool on first use, and offers a page
 where a newcomer launches the tool as a learner or an instructor, and sees what the tool sent
-back. It is off unless DEV_PLATFORM is set (on for the embedded default). Tests reuse
-`id_token_claims` and `sign` to build launches.
+back. It is off unless DEV_PLATFORM=1 (scripts/serve.sh sets it on the embedded SQLite
+default; service.hosts switches it off with any other database), and it registers nothing but
+its own loopback base. Tests reuse `id_token_claims` and `sign` to build launches.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import uuid
 from urllib.parse import urlencode
 
 import jwt
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from jwt.algorithms import RSAAlgorithm
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lti import keys
+from lti import keys, page_headers, url_policy
 from lti.models import DevPlatformMessage, LtiDeployment, LtiPlatform
+from lti.views import host_url
 from service import db
 from service.identifiers import new_uuid
 from service.models import Centre
@@ -43,12 +45,21 @@ USERS = {
 blp = Blueprint("dev_platform", __name__, url_prefix="/dev-platform")
 
 
+@blp.after_request
+def _page_headers(response):
+    g.frame_origins = []  # framed by nothing but this app itself
+    return page_headers.lti_page(response)
+
+
 def issuer(base: str) -> str:
     return f"{base}/dev-platform"
 
 
 def ensure_registered(session: Session, base: str) -> LtiPlatform:
-    """Register this platform with the tool (once per base URL), active at once."""
+    """Register this platform with the tool (once per base URL), active at once. Only on a
+    loopback base: an active registration on a public host would let anyone launch."""
+    if not url_policy.is_loopback(base):
+        raise ValueError(f"the development platform runs on loopback only, not {base!r}")
     iss = issuer(base)
     platform = session.scalar(
         select(LtiPlatform).where(LtiPlatform.issuer == iss, LtiPlatform.client_id == CLIENT_ID)
@@ -153,7 +164,11 @@ def sign(session: Session, claims: dict, **header) -> str:
 
 
 def _base() -> str:
-    return request.host_url.rstrip("/")
+    """The tool's base (PUBLIC_BASE_URL or the trusted Host): loopback, or no page at all."""
+    base = host_url()
+    if not url_policy.is_loopback(base):
+        abort(404)
+    return base
 
 
 def _linked() -> dict | None:

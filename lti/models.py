@@ -118,6 +118,15 @@ class LtiSession(Base):
     claims: Mapped[dict] = mapped_column(JSON)  # service endpoints and settings, no PII
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Rotation (lti/sessions.py): the token is replaced on a page load once it is old enough;
+    # the one before stays valid briefly, so that a page loaded with it can still save.
+    token_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    previous_token_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    previous_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Browser binding: a hash of the secret in the launch's session cookie, and when that
+    # cookie was first seen (from then on a request without it is refused).
+    browser_hash: Mapped[str | None] = mapped_column(String(64))
+    browser_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     platform: Mapped[LtiPlatform] = relationship()
 

@@ -5,13 +5,17 @@ session token (`ls`) in its URL or form, because cookies are often blocked in LM
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import (
     Blueprint,
     abort,
+    current_app,
+    g,
     make_response,
+    redirect,
     render_template,
     request,
     url_for,
@@ -20,7 +24,7 @@ from pylti1p3.deep_link import DeepLink
 from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.lineitem import LineItem
 
-from lti import sessions
+from lti import page_headers, sessions
 from lti.models import LtiSession
 from lti.tool_conf import DatabaseToolConf
 from lti.views import host_url, register_error_pages, rejected
@@ -82,11 +86,26 @@ def _stop(reason: str, status: int = 403, title: str = "This page has expired"):
 
 
 def current_session(role: str | None = None) -> LtiSession:
-    """The launch this request belongs to, or a 403 page."""
+    """The launch this request belongs to, or a 403 page. A full page load with a token due
+    for rotation is redirected to the same page with a fresh token (lti/sessions.py)."""
     token = request.values.get("ls")
-    lti_session = sessions.find(db.session(), token)
+    session = db.session()
+    lti_session = sessions.find(session, token)
     if lti_session is None or (role and lti_session.role != role):
         _stop("page: missing, expired or wrong-role session token")
+    cookie = request.cookies.get(sessions.COOKIE + str(lti_session.id))
+    if not sessions.browser_allowed(session, lti_session, cookie):
+        _stop("page: session token used from another browser")
+    g.lti_session = lti_session  # its platform may frame the page (lti/page_headers.py)
+    config = current_app.config
+    every = timedelta(minutes=config["LTI_SESSION_ROTATE_MINUTES"])
+    if request.method == "GET" and sessions.due_for_rotation(lti_session, token, every):
+        overlap = timedelta(minutes=config["LTI_SESSION_OVERLAP_MINUTES"])
+        fresh = sessions.rotate(session, lti_session, token, overlap)
+        if fresh:
+            query = request.args.to_dict(flat=False)
+            query["ls"] = [fresh]
+            abort(redirect(f"{request.path}?{urlencode(query, doseq=True)}", code=303))
     return lti_session
 
 
@@ -95,7 +114,7 @@ def _no_store(response):
     # Pages carry the session token and personal answers: never cache them.
     response.headers["Cache-Control"] = "no-store"
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    return response
+    return page_headers.lti_page(response)
 
 
 def _page(template: str, status: int = 200, **context):

@@ -6,12 +6,13 @@ LTI_JWKS_MIN_REFETCH_SECONDS per platform (a forged kid cannot make us hammer th
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
-import requests
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from lti import platform_http, url_policy
 from lti.models import LtiPlatform
 from service.models import utcnow
 
@@ -21,12 +22,19 @@ class KeyError_(Exception):
 
 
 def _fetch(platform: LtiPlatform) -> dict:
+    """The platform's key set, fetched under the URL policy (lti/platform_http.py): the JWKS
+    URL was checked when it was registered, and its addresses are checked again now."""
+    embedded = url_policy.embedded_default(current_app.config)
     try:
-        response = requests.get(platform.key_set_url, timeout=FETCH_TIMEOUT)
-        response.raise_for_status()
-        keys = response.json()
-    except (requests.RequestException, ValueError) as exc:
-        raise KeyError_(f"could not fetch the platform's JWKS: {type(exc).__name__}") from exc
+        answer = platform_http.fetch("GET", platform.key_set_url, embedded=embedded)
+    except platform_http.FetchError as exc:
+        raise KeyError_(f"could not fetch the platform's JWKS: {exc.reason}") from exc
+    if answer.status_code != 200:
+        raise KeyError_(f"could not fetch the platform's JWKS: HTTP {answer.status_code}")
+    try:
+        keys = json.loads(answer.body)
+    except ValueError as exc:
+        raise KeyError_("could not fetch the platform's JWKS: not JSON") from exc
     if not isinstance(keys, dict) or not isinstance(keys.get("keys"), list):
         raise KeyError_("the platform's JWKS is not a key set")
     return keys
@@ -34,9 +42,6 @@ def _fetch(platform: LtiPlatform) -> dict:
 
 def _find(jwks: dict | None, kid: str) -> dict | None:
     return next((k for k in (jwks or {}).get("keys", []) if k.get("kid") == kid), None)
-
-
-FETCH_TIMEOUT = 5
 
 
 def public_key_for(session: Session, platform: LtiPlatform, kid: str) -> dict:

@@ -1,19 +1,34 @@
-"""After a valid launch: who the user is (minimum personal data) and what they may do."""
+"""After a valid launch: who the user is (minimum personal data) and what they may do.
+
+The launch's token (`ls`) travels in page URLs and forms, because LMS frames often block
+cookies: it is a bearer credential, so it is kept short and tied to the browser when possible.
+- Lifetime: a learner's launch lasts the linked assessment's time limit plus a margin, any
+  other launch LTI_SESSION_MINUTES (90); never extended.
+- Rotation: a full page load with a token older than LTI_SESSION_ROTATE_MINUTES gets a fresh
+  one (lti/pages.py redirects to it); the old token stays valid LTI_SESSION_OVERLAP_MINUTES
+  more, so an open page can still save with it.
+- Browser binding: the launch also sets a partitioned cookie holding a secret whose hash is
+  kept here (as lti/login.py binds the OIDC state). Once a request has shown that cookie, every
+  request must: a copied URL does not work in another browser. A request with a cookie that
+  does not match is refused. Where the frame blocks cookies, the token alone is accepted.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from lti.launch import AGS, DEEP_LINKING, DISPLAY_FIELDS, DISPLAY_MAX, LTI, NRPS
 from lti.models import LtiPlatform, LtiSession
 from service.models import utcnow
 
-SESSION_LIFETIME = timedelta(hours=3)
+COOKIE = "lti-session-"  # + the session's id
 STAFF_ROLES = (
     "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor",
     "http://purl.imsglobal.org/vocab/lis/v2/membership#TeachingAssistant",
@@ -63,35 +78,109 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create(session: Session, platform: LtiPlatform, claims: dict) -> str:
-    """Store the launch; return the token its pages carry."""
-    token = secrets.token_urlsafe(32)
+def lifetime(role: str, time_limit_minutes: int | None, config) -> timedelta:
+    """How long a launch lasts: a learner's timed assessment and a margin, else the default."""
+    if role == "learner" and time_limit_minutes:
+        return timedelta(minutes=time_limit_minutes + config["LTI_SESSION_MARGIN_MINUTES"])
+    return timedelta(minutes=config["LTI_SESSION_MINUTES"])
+
+
+@dataclass(frozen=True)
+class Issued:
+    token: str
+    browser_secret: str
+    session_id: int
+
+
+def start(session: Session, platform: LtiPlatform, claims: dict, duration: timedelta) -> Issued:
+    """Store the launch; return its token and the secret for the browser's cookie."""
+    token, secret = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     role = role_of(claims)
     custom = claims.get(LTI + "custom") or {}
-    session.add(
-        LtiSession(
-            token_hash=token_hash(token),
-            platform_id=platform.id,
-            deployment_id=claims[LTI + "deployment_id"],
-            user_sub=claims.get("sub") or "anonymous",
-            user_name=_display(claims.get("name")),
-            role=role,
-            message_type=claims[LTI + "message_type"],
-            context_id=(claims.get(LTI + "context") or {}).get("id"),
-            resource_link_id=(claims.get(LTI + "resource_link") or {}).get("id"),
-            assessment_code=custom.get("assessment"),
-            claims=_kept_claims(claims),
-            expires_at=utcnow() + SESSION_LIFETIME,
-        )
+    now = utcnow()
+    row = LtiSession(
+        token_hash=token_hash(token),
+        token_issued_at=now,
+        browser_hash=token_hash(secret),
+        platform_id=platform.id,
+        deployment_id=claims[LTI + "deployment_id"],
+        user_sub=claims.get("sub") or "anonymous",
+        user_name=_display(claims.get("name")),
+        role=role,
+        message_type=claims[LTI + "message_type"],
+        context_id=(claims.get(LTI + "context") or {}).get("id"),
+        resource_link_id=(claims.get(LTI + "resource_link") or {}).get("id"),
+        assessment_code=custom.get("assessment"),
+        claims=_kept_claims(claims),
+        expires_at=now + duration,
     )
+    session.add(row)
     session.commit()
-    return token
+    return Issued(token, secret, row.id)
+
+
+def create(
+    session: Session, platform: LtiPlatform, claims: dict, duration: timedelta | None = None
+) -> str:
+    """Store the launch; return the token its pages carry (no browser cookie)."""
+    return start(session, platform, claims, duration or timedelta(minutes=90)).token
 
 
 def find(session: Session, token: str | None) -> LtiSession | None:
+    """The unexpired launch whose current token, or previous token within its overlap, this is."""
     if not token:
         return None
-    row = session.scalar(select(LtiSession).where(LtiSession.token_hash == token_hash(token)))
-    if row is None or row.expires_at < utcnow():
+    digest = token_hash(token)
+    row = session.scalar(
+        select(LtiSession).where(
+            or_(LtiSession.token_hash == digest, LtiSession.previous_token_hash == digest)
+        )
+    )
+    now = utcnow()
+    if row is None or row.expires_at < now:
+        return None
+    if row.token_hash != digest and (row.previous_expires_at or now) <= now:
         return None
     return row
+
+
+def browser_allowed(session: Session, row: LtiSession, secret: str | None) -> bool:
+    """Whether the request's session cookie (`secret`, None when absent) fits the launch."""
+    if row.browser_hash is None:
+        return True
+    if secret is None:
+        # No cookie: blocked in this frame (token alone), unless this launch's browser has
+        # shown it before: then this is another browser with a copied URL.
+        return row.browser_seen_at is None
+    if not hmac.compare_digest(token_hash(secret), row.browser_hash):
+        return False
+    if row.browser_seen_at is None:
+        row.browser_seen_at = utcnow()
+        session.commit()
+    return True
+
+
+def due_for_rotation(row: LtiSession, token: str, every: timedelta) -> bool:
+    issued = row.token_issued_at or row.created_at
+    return row.token_hash == token_hash(token) and utcnow() - issued >= every
+
+
+def rotate(session: Session, row: LtiSession, token: str, overlap: timedelta) -> str | None:
+    """Replace the current token `token` with a fresh one; None when another request rotated
+    it first (the caller then goes on with `token`, valid for the overlap)."""
+    fresh = secrets.token_urlsafe(32)
+    now = utcnow()
+    changed = session.execute(
+        update(LtiSession)
+        .where(LtiSession.id == row.id, LtiSession.token_hash == token_hash(token))
+        .values(
+            token_hash=token_hash(fresh),
+            token_issued_at=now,
+            previous_token_hash=token_hash(token),
+            previous_expires_at=min(now + overlap, row.expires_at),
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    return fresh if changed else None
+

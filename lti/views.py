@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
     current_app,
+    g,
     jsonify,
     make_response,
     redirect,
@@ -20,17 +22,22 @@ from pylti1p3.contrib.flask import FlaskRequest
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from lti import keys, sessions
+from lti import keys, page_headers, registration, sessions, tool_config, url_policy
 from lti.launch import LTI, LaunchRejected, ServiceMessageLaunch, origin
 from lti.login import LOGIN_PARAMETERS, MAX_LOGIN_STATES, LoginRejected, start_login
 from lti.models import LtiLoginState
-from service import db, errors
+from service import bank, db, errors
 
 log = logging.getLogger(__name__)
 blp = Blueprint(
     "lti", __name__, url_prefix="/lti", template_folder="templates", static_folder="static"
 )
 STATE_COOKIE = "lti-browser-"
+
+
+@blp.after_request
+def _page_headers(response):
+    return page_headers.lti_page(response)
 
 
 def host_url() -> str:
@@ -127,10 +134,29 @@ def launch():
             )
         return rejected(f"launch: {exc.reason}")
     claims = message.get_launch_data()
-    token = sessions.create(db.session(), message.platform, claims)
-    response = redirect(_landing(claims, token), code=303)
+    duration = _session_duration(claims)
+    issued = sessions.start(db.session(), message.platform, claims, duration)
+    response = redirect(_landing(claims, issued.token), code=303)
     response.delete_cookie(STATE_COOKIE + state[:16], path="/lti")
+    # Binds the launch to this browser where the frame keeps cookies (lti/sessions.py).
+    response.set_cookie(
+        sessions.COOKIE + str(issued.session_id),
+        issued.browser_secret,
+        max_age=int(duration.total_seconds()),
+        path="/lti",
+        secure=_secure_cookies(),
+        httponly=True,
+        samesite="None" if _secure_cookies() else "Lax",
+        partitioned=_secure_cookies(),
+    )
     return response
+
+
+def _session_duration(claims: dict) -> timedelta:
+    code = (claims.get(LTI + "custom") or {}).get("assessment")
+    assessment = bank.get_assessment(db.session(), code) if isinstance(code, str) else None
+    time_limit = assessment.time_limit_minutes if assessment else None
+    return sessions.lifetime(sessions.role_of(claims), time_limit, current_app.config)
 
 
 def _posted_by_our_own_page() -> bool:
@@ -163,41 +189,18 @@ def jwks():
 @blp.get("/config")
 def config():
     """What an administrator pastes into Moodle or Canvas to register the tool by hand."""
+    return jsonify(tool_config.manual_configuration(tool_urls()))
+
+
+@blp.get("/config/canvas")
+def canvas_config():
+    """Canvas's JSON configuration: paste it, or give this URL, in Developer Keys."""
+    return jsonify(tool_config.canvas_configuration(tool_urls()))
+
+
+def tool_urls() -> tool_config.ToolUrls:
     base = host_url()
-    return jsonify(
-        {
-            "title": "Customer Service Assessments",
-            "description": "Scenario-based assessments with per-criterion grade passback.",
-            "tool_url": base + url_for("lti.launch"),
-            "initiate_login_url": base + url_for("lti.login"),
-            "redirect_uris": [base + url_for("lti.launch")],
-            "public_jwk_url": base + url_for("lti.jwks"),
-            "target_link_uri": base + url_for("lti.launch"),
-            "deep_linking_url": base + url_for("lti.launch"),
-            "scopes": SCOPES,
-            "messages": ["LtiResourceLinkRequest", "LtiDeepLinkingRequest"],
-            "custom_fields": {},
-            "privacy": "The tool receives the user id and name; it never stores email addresses.",
-        }
-    )
-
-
-SCOPES = [
-    "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
-    "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly",
-    "https://purl.imsglobal.org/spec/lti-ags/scope/score",
-    "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly",
-]
-
-
-# --- Registration (1EdTech LTI Dynamic Registration); see lti/registration.py ---
-
-
-def tool_urls():
-    from lti.registration import ToolUrls
-
-    base = host_url()
-    return ToolUrls(
+    return tool_config.ToolUrls(
         login=base + url_for("lti.login"),
         launch=base + url_for("lti.launch"),
         jwks=base + url_for("lti.jwks"),
@@ -209,15 +212,17 @@ def tool_urls():
 def register():
     """The URL an LMS administrator pastes into Moodle or Canvas. The LMS opens it (in a
     frame or window) with openid_configuration and registration_token."""
-    from lti import registration
-
+    config_url = request.args.get("openid_configuration", "")
+    # The LMS shows this page in its own frame, before it is a registered platform.
+    frame_origin = url_policy.origin(config_url)
+    g.frame_origins = [frame_origin] if frame_origin else []
     try:
         registered = registration.register_dynamic(
             db.session(),
-            request.args.get("openid_configuration", ""),
+            config_url,
             request.args.get("registration_token", ""),
             tool_urls(),
-            registration.embedded_default(current_app.config),
+            url_policy.embedded_default(current_app.config),
         )
     except registration.RegistrationError as exc:
         return rejected(f"register: {exc.reason}", exc.status, "The tool could not be registered")
@@ -229,17 +234,7 @@ def register():
 @blp.get("/logo.svg")
 def logo():
     """The tool's icon (logo_uri in the registration)."""
-    from lti.registration import LOGO_SVG
-
-    response = make_response(LOGO_SVG)
+    response = make_response(tool_config.LOGO_SVG)
     response.headers["Content-Type"] = "image/svg+xml"
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response
-
-
-@blp.get("/config/canvas")
-def canvas_config():
-    """Canvas's JSON configuration: paste it, or give this URL, in Developer Keys."""
-    from lti.registration import canvas_configuration
-
-    return jsonify(canvas_configuration(tool_urls()))

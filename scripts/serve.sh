@@ -4,6 +4,11 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 
+# The development LMS at /dev-platform/ is for the embedded SQLite default only.
+if [ -z "${DATABASE_URL:-}" ]; then
+  export DEV_PLATFORM="${DEV_PLATFORM:-1}"
+fi
+
 assessment db upgrade
 assessment content load
 PORT=${PORT:-5000}

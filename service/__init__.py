@@ -11,7 +11,16 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from schemas.case import CaseStatusInfoSchema
 from schemas.errors import ErrorSchema
-from service import auth, cache, db, errors, input_guard, request_log
+from service import (
+    auth,
+    cache,
+    db,
+    errors,
+    hosts,
+    input_guard,
+    request_log,
+    security_headers,
+)
 from service.api.blueprint import register_responses
 from service.config import Config
 
@@ -48,6 +57,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.config.from_mapping(Config().as_dict())
     app.config.update(config or {})
+    hosts.init_app(app)
 
     if app.config["TRUSTED_PROXIES"]:
         app.wsgi_app = ProxyFix(
@@ -57,6 +67,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             x_host=app.config["TRUSTED_PROXIES"],
         )
     request_log.init_app(app)
+    security_headers.init_app(app)
     input_guard.init_app(app)
     db.init_app(app)
     cache.init_app(app)

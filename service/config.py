@@ -25,8 +25,13 @@ class Config:
         env = os.environ
         self.DATABASE_URL = _database_url()
         self.CONTENT_DIR = Path(env.get("CONTENT_DIR", PROJECT_ROOT / "criteria_data"))
-        # PUBLIC_BASE_URL pins the host used in CASE uris; without it the request's host is used.
+        # PUBLIC_BASE_URL pins the host used in absolute URLs (CASE uris, the tool's LTI URLs);
+        # without it the request's host is used.
         self.PUBLIC_BASE_URL = env.get("PUBLIC_BASE_URL", "").rstrip("/")
+        # Host names requests may carry (Host, or X-Forwarded-Host behind TRUSTED_PROXIES),
+        # comma-separated; others get 400. Unset: PUBLIC_BASE_URL's host, plus localhost and
+        # 127.0.0.1 (local health checks). See service.hosts.
+        self.TRUSTED_HOSTS = env.get("TRUSTED_HOSTS", "")
         self.SECRET_KEY = env.get("SECRET_KEY", "dev-only-secret-change-me")
         self.API_CACHE_MAX_AGE = int(env.get("API_CACHE_MAX_AGE", "300"))
         self.LOG_LEVEL = env.get("LOG_LEVEL", "INFO")
@@ -55,8 +60,16 @@ class Config:
         # localhost as secure). Turn off only for plain-http test clients.
         self.LTI_SECURE_COOKIES = env.get("LTI_SECURE_COOKIES", "1") == "1"
         self.LTI_COOKIE_CHECK = env.get("LTI_COOKIE_CHECK", "1") == "1"
-        # The development test platform: on for the embedded default, off with a real database.
-        self.DEV_PLATFORM = env.get("DEV_PLATFORM", "0" if env.get("DATABASE_URL") else "1") == "1"
+        # Launch sessions (lti/sessions.py): a learner's lasts the assessment's time limit plus
+        # the margin; others LTI_SESSION_MINUTES. Tokens rotate on page loads once
+        # LTI_SESSION_ROTATE_MINUTES old; the previous one stays valid for the overlap.
+        self.LTI_SESSION_MINUTES = int(env.get("LTI_SESSION_MINUTES", "90"))
+        self.LTI_SESSION_MARGIN_MINUTES = int(env.get("LTI_SESSION_MARGIN_MINUTES", "30"))
+        self.LTI_SESSION_ROTATE_MINUTES = int(env.get("LTI_SESSION_ROTATE_MINUTES", "15"))
+        self.LTI_SESSION_OVERLAP_MINUTES = int(env.get("LTI_SESSION_OVERLAP_MINUTES", "10"))
+        # The development test platform: off unless asked for (scripts/serve.sh does, on the
+        # embedded SQLite default); create_app refuses it with any other database.
+        self.DEV_PLATFORM = env.get("DEV_PLATFORM", "0") == "1"
         # How many proxies in front set X-Forwarded-Proto/Host (0: trust no such header).
         self.TRUSTED_PROXIES = int(env.get("TRUSTED_PROXIES", "0"))
 
@@ -66,9 +79,8 @@ class Config:
         self.OPENAPI_VERSION = "3.1.0"
         self.OPENAPI_URL_PREFIX = "/"
         self.OPENAPI_JSON_PATH = "openapi.json"
-        self.OPENAPI_SWAGGER_UI_PATH = "docs"
-        # Served from the swagger-ui-bundle package by service.docs, never from a CDN.
-        self.OPENAPI_SWAGGER_UI_URL = "/docs/assets/"
+        # /docs is served by service.docs (no inline script, its own CSP), not flask-smorest.
+        self.OPENAPI_SWAGGER_UI_PATH = None
 
     def as_dict(self) -> dict:
         return {k: v for k, v in vars(self).items() if k.isupper()}

@@ -79,7 +79,8 @@ def make_app(database_url: str, content_dir: Path = CONTENT_DIR, **config):
 def app(tmp_path_factory):
     """One migrated database with the content loaded, shared by read-only tests."""
     with isolated_database(tmp_path_factory.mktemp("db")) as url:
-        application = make_app(url)
+        # DEV_PLATFORM: LTI tests launch from the development platform (JWKS on localhost).
+        application = make_app(url, DEV_PLATFORM=True)
         yield application
         application.extensions["db_engine"].dispose()
 

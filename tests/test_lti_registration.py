@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import socket
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
@@ -15,11 +16,11 @@ from jwt.algorithms import RSAAlgorithm
 
 from lti import keys
 from lti.models import LtiPlatform
-from lti.registration import CANVAS, PLATFORM_CONFIGURATION, TOOL_CONFIGURATION
 from lti.tool_conf import DatabaseToolConf
-from lti.views import SCOPES
+from lti.tool_config import CANVAS, PLATFORM_CONFIGURATION, SCOPES, TOOL_CONFIGURATION
 from service import create_app, db, migrations
 from tests.conftest import CAPTURES, bearer, create_client, isolated_database
+from tests.test_lti_url_policy import fake_dns
 
 CAPTURE = CAPTURES / "dynamic-registration.json"
 MOODLE_HTTP = "http://127.0.0.1:8080"  # the host the capture was made on
@@ -27,6 +28,23 @@ MOODLE_HTTPS = "https://moodle.northfield.example.ac.uk"
 TOKEN = "registration-token-from-the-lms"
 BASE = "http://localhost"  # the test client's host: the tool's own URLs
 ADMIN_API = "/api/v1/admin/lti/platforms"
+
+
+PUBLIC_ADDRESS = "93.184.215.14"
+
+
+@pytest.fixture(autouse=True)
+def public_dns(monkeypatch):
+    """Every test host name resolves to a public address (no DNS in tests); localhost and
+    literals resolve as usual. lti/platform_http.py resolves before each request."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host == "localhost" or host.replace(".", "").isdigit():
+            return real(host, port, *args, **kwargs)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (PUBLIC_ADDRESS, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 @pytest.fixture()
@@ -524,7 +542,11 @@ def test_platform_refusing_the_registration_shows_the_error_page(production, req
         lambda m, url: m.get(url, text="<html>not json</html>"),
         lambda m, url: m.get(url, json=["not", "an", "object"]),
         lambda m, url: m.get(url, exc=requests.ConnectTimeout),
-        lambda m, url: m.get(url, status_code=302, headers={"Location": "https://x.example/"}),
+        # A redirect is followed (each hop checked) to an answer that is not the configuration.
+        lambda m, url: (
+            m.get(url, status_code=302, headers={"Location": "https://x.example/"}),
+            m.get("https://x.example/", status_code=404),
+        ),
     ],
 )
 def test_configuration_fetch_failures_show_the_error_page(production, requests_mock, configure):
@@ -920,3 +942,68 @@ def test_cli_keys_rotate_and_retire(production):
     assert "retired" in cli(production, "lti", "keys", "list").output
     again = cli(production, "lti", "keys", "retire", first)
     assert again.exit_code != 0
+
+
+# --- SSRF through the app (tests/test_lti_url_policy.py has the policy's own tests) ------
+
+
+@pytest.mark.parametrize("host", ["127.1", "2130706433", "0x7f000001", "[::ffff:127.0.0.1]"])
+def test_register_refuses_an_internal_configuration_url(production, requests_mock, host):
+    response = register(
+        production.test_client(), f"https://{host}/mod/lti/openid-configuration.php"
+    )
+    assert_error_page(response, 400)
+    assert requests_mock.call_count == 0
+
+
+def test_register_refuses_a_configuration_host_resolving_internally(
+    production, requests_mock, monkeypatch
+):
+    exchange = moodle_exchange("https://moodle.northfield.example.ac.uk")
+    requests_mock.get(exchange["openid_configuration_url"], json=exchange["openid_configuration"])
+    fake_dns(monkeypatch, {"moodle.northfield.example.ac.uk": ["10.20.30.40"]})
+    response = register(production.test_client(), exchange["openid_configuration_url"])
+    assert_error_page(response, 400)
+    assert requests_mock.call_count == 0
+    assert platforms(production) == []
+
+
+def test_register_refuses_a_registration_endpoint_resolving_internally(
+    production, requests_mock, monkeypatch
+):
+    exchange = moodle_exchange("https://moodle.northfield.example.ac.uk")
+    requests_mock.get(exchange["openid_configuration_url"], json=exchange["openid_configuration"])
+    post = requests_mock.post(exchange["openid_configuration"]["registration_endpoint"], json={})
+    answers = {"moodle.northfield.example.ac.uk": ["93.184.215.14"]}
+    calls = fake_dns(monkeypatch, answers)
+
+    def rebind(*_args, **_kwargs):
+        # The second lookup (the registration POST) answers with an internal address.
+        answers["moodle.northfield.example.ac.uk"] = ["192.168.10.10"]
+
+    requests_mock.get(
+        exchange["openid_configuration_url"],
+        json=lambda request, context: rebind() or exchange["openid_configuration"],
+    )
+    response = register(production.test_client(), exchange["openid_configuration_url"])
+    assert_error_page(response, 400)
+    assert not post.called
+    assert len(calls) == 2
+
+
+@pytest.mark.parametrize(
+    "key_set_url",
+    [
+        "https://127.1/certs",
+        "https://0x7f000001/certs",
+        "https://[::1]/certs",
+        "https://169.254.169.254/latest",
+        "https://localhost/certs",
+    ],
+)
+def test_admin_api_refuses_internal_platform_urls(production, key_set_url):
+    response = production.test_client().post(
+        ADMIN_API, json=manual(key_set_url=key_set_url), headers=bearer(production, ["admin"])
+    )
+    assert response.status_code == 422
+    assert set(response.get_json()["details"]) == {"key_set_url"}

@@ -56,6 +56,8 @@ SAME_ORIGIN = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
 CROSS_SITE = {"Origin": "https://attacker.example", "Sec-Fetch-Site": "cross-site"}
 # Explicit, so that environment variables cannot change what these tests check.
 SETTINGS = {
+    # The test platform's JWKS is on http://localhost: only the embedded default fetches it.
+    "DEV_PLATFORM": True,
     "PUBLIC_BASE_URL": "",
     "TRUSTED_PROXIES": 0,
     "LTI_SECURE_COOKIES": True,

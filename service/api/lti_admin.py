@@ -7,7 +7,7 @@ production; an administrator activates them here or with `assessment lti platfor
 from flask import current_app
 from flask_smorest import abort
 
-from lti import registration
+from lti import platforms, url_policy
 from schemas.lti import (
     ActivateSchema,
     DeploymentCreateSchema,
@@ -30,11 +30,11 @@ ADMIN = [{"oauth2": ["admin"]}]
 
 
 def _embedded() -> bool:
-    return registration.embedded_default(current_app.config)
+    return url_policy.embedded_default(current_app.config)
 
 
 def _platform_or_404(platform_id: int):
-    platform = registration.get_platform(db.session(), platform_id)
+    platform = platforms.get_platform(db.session(), platform_id)
     if platform is None:
         abort(404, message=f"No LTI registration {platform_id}.")
     return platform
@@ -43,9 +43,9 @@ def _platform_or_404(platform_id: int):
 def _run(action, *args, **kwargs):
     try:
         return action(db.session(), *args, **kwargs)
-    except registration.DuplicatePlatform as exc:
+    except platforms.DuplicatePlatform as exc:
         abort(409, message=str(exc))
-    except registration.InvalidPlatform as exc:
+    except platforms.InvalidPlatform as exc:
         abort(
             422, message="Invalid parameter(s): " + ", ".join(sorted(exc.errors)), errors=exc.errors
         )
@@ -62,8 +62,8 @@ def list_platforms(pagination_parameters):
     """List registrations.
 
     Every registration, active or not, oldest first."""
-    rows = paginated(pagination_parameters, registration.list_platforms, db.session())
-    return [registration.platform_view(p) for p in rows]
+    rows = paginated(pagination_parameters, platforms.list_platforms, db.session())
+    return [platforms.platform_view(p) for p in rows]
 
 
 @blp.route("/platforms", methods=["POST"])
@@ -79,8 +79,8 @@ def create_platform(data):
 
     With the values the LMS shows for the tool: issuer, client id, endpoints, deployment ids.
     Inactive unless `active` is true. In production every URL must be https."""
-    platform = _run(registration.add_platform, data, _embedded())
-    return registration.platform_view(platform)
+    platform = _run(platforms.add_platform, data, _embedded())
+    return platforms.platform_view(platform)
 
 
 @blp.route("/platforms/<int(max=2147483647):platform_id>")
@@ -92,7 +92,7 @@ def create_platform(data):
 @blp.alt_response(404, response="DEFAULT_ERROR")
 def get_platform(platform_id):
     """Get one registration."""
-    return registration.platform_view(_platform_or_404(platform_id))
+    return platforms.platform_view(_platform_or_404(platform_id))
 
 
 @blp.route("/platforms/<int(max=2147483647):platform_id>/activate", methods=["POST"])
@@ -108,8 +108,8 @@ def activate_platform(data, platform_id):
 
     Its platform can launch the tool from now on. `centre` also binds it to a centre."""
     platform = _platform_or_404(platform_id)
-    platform = _run(registration.set_active, platform, True, data.get("centre"))
-    return registration.platform_view(platform)
+    platform = _run(platforms.set_active, platform, True, data.get("centre"))
+    return platforms.platform_view(platform)
 
 
 @blp.route("/platforms/<int(max=2147483647):platform_id>/disable", methods=["POST"])
@@ -124,7 +124,7 @@ def disable_platform(platform_id):
 
     Its platform can no longer launch the tool; the registration is kept."""
     platform = _platform_or_404(platform_id)
-    return registration.platform_view(_run(registration.set_active, platform, False))
+    return platforms.platform_view(_run(platforms.set_active, platform, False))
 
 
 @blp.route("/platforms/<int(max=2147483647):platform_id>/deployments", methods=["POST"])
@@ -142,5 +142,5 @@ def add_deployment(data, platform_id):
     Canvas shows it once the app is added to an account or course; Moodle sends it with
     dynamic registration."""
     platform = _platform_or_404(platform_id)
-    platform = _run(registration.add_deployment, platform, data["deployment_id"])
-    return registration.platform_view(platform)
+    platform = _run(platforms.add_deployment, platform, data["deployment_id"])
+    return platforms.platform_view(platform)
