@@ -264,6 +264,14 @@ def with_query(url: str, **params: str | None) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 
+def _parsed(kind, entry):
+    """One entry of a container page; a malformed one fails the read rather than the worker."""
+    try:
+        return kind.from_json(entry)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise ServiceFailure(Refused(f"a malformed {kind.__name__} in the answer")) from error
+
+
 def _origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.scheme, parts.netloc
@@ -328,7 +336,7 @@ class AgsClient:
         for page in self._pages(url, LINEITEM_CONTAINER):
             if not isinstance(page, list):
                 raise ServiceFailure(Refused("the line items answer is not a list"))
-            items += [LineItem.from_json(entry) for entry in page if isinstance(entry, dict)]
+            items += [_parsed(LineItem, entry) for entry in page]
         return [item for item in items if item.matches(resource_link_id, resource_id, tag)]
 
     def find_line_item(
@@ -352,9 +360,10 @@ class AgsClient:
         )
         self._raise_unless_delivered(response)
         try:
-            return LineItem.from_json(response.json())
-        except (ValueError, KeyError, TypeError) as error:
-            raise ServiceFailure(Refused("the created line item's answer has no id")) from error
+            answer = response.json()
+        except ValueError as error:
+            raise ServiceFailure(Refused("the created line item's answer is not JSON")) from error
+        return _parsed(LineItem, answer)
 
     def find_or_create_line_item(self, item: NewLineItem) -> LineItem:
         """The line item with this resourceLinkId, resourceId and tag, created if the platform
@@ -393,7 +402,7 @@ class AgsClient:
         for page in self._pages(url, RESULT_CONTAINER):
             if not isinstance(page, list):
                 raise ServiceFailure(Refused("the results answer is not a list"))
-            results += [Result.from_json(entry) for entry in page if isinstance(entry, dict)]
+            results += [_parsed(Result, entry) for entry in page]
         return results
 
     # -- HTTP

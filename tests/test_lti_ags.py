@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
@@ -272,6 +273,42 @@ def test_concurrent_refreshes_upsert_one_row(engine, tokens, platform_id):
     assert [r.token for r in stored_tokens(engine)] == ["from-process-a"]
     other._store(platform_id, scope_set, "from-process-c", later + timedelta(seconds=1))
     assert [r.token for r in stored_tokens(engine)] == ["from-process-c"]
+
+
+def test_concurrent_refreshes_from_two_processes_do_not_fail(database_url, platform_id, moodle):
+    """Both miss the cache (neither asks the platform until both have looked), both fetch, both
+    store: neither fails and one row remains. (requests-mock answers one request at a time, so
+    the two processes meet before their requests.)"""
+    both_looked = threading.Barrier(2, timeout=10)
+
+    class Racing(ServiceTokens):
+        def _request(self, *args):
+            both_looked.wait()
+            return super()._request(*args)
+
+    apps = [tool_app(database_url), tool_app(database_url)]
+    got, errors = [], []
+
+    def fetch(app):
+        try:
+            got.append(Racing(app.extensions["db_engine"]).get(platform_id, ["a", "b"]))
+        except Exception as error:  # noqa: BLE001 - the test reports any failure
+            errors.append(error)
+
+    threads = [threading.Thread(target=fetch, args=(app,)) for app in apps]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert errors == []
+        assert sorted(got) == ["moodle-token-1", "moodle-token-2"]
+        with Session(apps[0].extensions["db_engine"]) as session:
+            (row,) = session.scalars(select(LtiServiceToken)).all()
+        assert row.token in got and row.scope_set == "a b"
+    finally:
+        for app in apps:
+            app.extensions["db_engine"].dispose()
 
 
 def test_discard_drops_only_the_refused_token(engine, tokens, platform_id, moodle):
@@ -700,6 +737,19 @@ def test_token_failure_is_the_score_outcome(client, requests_mock):
     requests_mock.post(TOKEN_URL, status_code=503, headers={"Retry-After": "60"})
     assert client.post_score(DEEP_LINKED["id"], a_score()) == RetryLater("HTTP 503", retry_after=60)
     assert not [r for r in requests_mock.request_history if r.url == SCORES_URL]
+
+
+def test_malformed_answers_are_refused(client, moodle):
+    moodle.get(LINEITEMS_URL, json=[{"label": "no id"}])
+    with pytest.raises(ServiceFailure) as raised:
+        client.line_items()
+    assert isinstance(raised.value.outcome, Refused)
+    moodle.get(LINEITEMS_URL, json={"not": "a list"})
+    with pytest.raises(ServiceFailure):
+        client.line_items()
+    moodle.post(LINEITEMS_URL, status_code=201, text="created")
+    with pytest.raises(ServiceFailure):
+        client.create_line_item(NewLineItem(label="x", score_maximum=1))
 
 
 def test_next_page_on_another_site_is_not_followed(client, moodle):
