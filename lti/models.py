@@ -141,3 +141,20 @@ class DevPlatformMessage(Base):
     kind: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LtiServiceToken(Base):
+    """An OAuth 2.0 access token a platform granted this tool for its services (AGS), kept so
+    every process reuses one token per platform and scope set instead of asking per request.
+    Tokens are short-lived, so stored as given; they are never logged."""
+
+    __tablename__ = "lti_service_tokens"
+    __table_args__ = (UniqueConstraint("platform_id", "scope_set"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id", ondelete="CASCADE"))
+    # The granted-for scopes, sorted and joined by spaces: one row per distinct set.
+    scope_set: Mapped[str] = mapped_column(String(1024))
+    token: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
