@@ -22,7 +22,7 @@ a real learner because their course has a long title):
 
 | claim | limit | too long |
 | --- | --- | --- |
-| sub | 1..240 characters (attempts keep "lti:<platform id>:<sub>" in 255) | refused |
+| sub | 1..255 characters (the LTI 1.3 limit) | refused |
 | lti deployment_id, context.id, resource_link.id | 255 characters | refused |
 | custom | object, at most 100 scalars; names 255, values 4096 characters | refused |
 | custom.assessment | a string of at most 24 characters (an assessment code) | refused |
@@ -268,7 +268,7 @@ class ServiceMessageLaunch(FlaskMessageLaunch):
 
 # --- claim shapes and limits (see the table in the module docstring) -----------------------
 
-SUB_MAX = 240
+SUB_MAX = 255  # the LTI 1.3 limit; attempts hash a sub too long for learner_ref
 ID_MAX = 255
 DISPLAY_MAX = 255
 MESSAGE_TYPE_MAX = 64

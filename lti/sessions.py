@@ -183,4 +183,3 @@ def rotate(session: Session, row: LtiSession, token: str, overlap: timedelta) ->
     ).rowcount
     session.commit()
     return fresh if changed else None
-

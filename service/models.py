@@ -25,7 +25,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from service.client_secrets import hash_secret, needs_rehash, verify_secret
-
 from service.grading.vocabulary import AttemptStatus, Decision
 
 

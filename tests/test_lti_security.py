@@ -1223,7 +1223,7 @@ def test_deep_linking_settings_not_an_object_get_the_error_page(flow):
 
 
 TOO_LONG = {
-    "sub": ("sub", "s" * 241),
+    "sub": ("sub", "s" * 256),
     "context-id": ("context.id", "c" * 256),
     "resource-link-id": ("resource_link.id", "r" * 256),
     "custom-assessment": ("custom.assessment", "A" * 25),
@@ -1244,7 +1244,7 @@ def test_identifiers_over_their_limit_get_the_error_page(flow, case):
 
 def test_identifiers_at_their_limit_are_accepted(flow):
     def mutate(claims):
-        _set_claim("sub", "s" * 240)(claims)
+        _set_claim("sub", "s" * 255)(claims)
         _set_claim("context.id", "c" * 255)(claims)
         _set_claim("resource_link.id", "r" * 255)(claims)
         _set_claim("custom", {"assessment": "CSC-01-A1", "note": "v" * 4096})(claims)
