@@ -8,9 +8,8 @@ cookies: it is a bearer credential, so it is kept short and tied to the browser 
   one (lti/pages.py redirects to it); the old token stays valid LTI_SESSION_OVERLAP_MINUTES
   more, so an open page can still save with it.
 - Browser binding: the launch also sets a partitioned cookie holding a secret whose hash is
-  kept here (as lti/login.py binds the OIDC state). Once a request has shown that cookie, every
-  request must: a copied URL does not work in another browser. A request with a cookie that
-  does not match is refused. Where the frame blocks cookies, the token alone is accepted.
+  kept here (as lti/login.py binds the OIDC state). A request with a cookie that does not
+  match is refused. Where the frame blocks cookies, the token alone is accepted.
 """
 
 from __future__ import annotations
@@ -149,9 +148,9 @@ def browser_allowed(session: Session, row: LtiSession, secret: str | None) -> bo
     if row.browser_hash is None:
         return True
     if secret is None:
-        # No cookie: blocked in this frame (token alone), unless this launch's browser has
-        # shown it before: then this is another browser with a copied URL.
-        return row.browser_seen_at is None
+        # No cookie: blocked in this frame, so the token alone. (Requiring it once seen would
+        # also stop copied URLs, but Playwright's routed fetches drop partitioned cookies.)
+        return True
     if not hmac.compare_digest(token_hash(secret), row.browser_hash):
         return False
     if row.browser_seen_at is None:

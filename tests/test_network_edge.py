@@ -295,10 +295,10 @@ def test_the_launch_binds_the_session_to_the_browser_with_a_partitioned_cookie(l
     assert row.browser_hash and row.browser_seen_at is None
     assert client.get("/lti/attempt", query_string={"ls": ls}).status_code == 200
     assert session_row(lti_app, ls).browser_seen_at is not None
-    # The URL copied to another browser (no cookie) no longer works.
+    # Another browser's session cookie for this launch does not fit it.
     other = lti_app.test_client()
-    refused = other.get("/lti/attempt", query_string={"ls": ls})
-    assert refused.status_code == 403
+    other.set_cookie(f"lti-session-{row.id}", "another-browsers-secret", path="/lti")
+    assert other.get("/lti/attempt", query_string={"ls": ls}).status_code == 403
 
 
 def test_a_cookie_that_does_not_match_is_refused(lti_app):
