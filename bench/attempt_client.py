@@ -46,10 +46,13 @@ class Api:
             "POST", f"/api/v1/attempts/{attempt_id}/submit", {"responses": responses or {}}
         )
 
-    def mark(self, attempt_id: str, item: str, levels: dict) -> tuple[int, dict]:
-        return self.call(
-            "POST", f"/api/v1/attempts/{attempt_id}/marks", {"item": item, "levels": levels}
-        )
+    def mark(
+        self, attempt_id: str, item: str, levels: dict, previous: dict | None = None
+    ) -> tuple[int, dict]:
+        body = {"item": item, "levels": levels}
+        if previous is not None:
+            body["previous"] = previous
+        return self.call("POST", f"/api/v1/attempts/{attempt_id}/marks", body)
 
     def get(self, attempt_id: str) -> tuple[int, dict]:
         return self.call("GET", f"/api/v1/attempts/{attempt_id}")

@@ -32,7 +32,7 @@ from lti.pages import (
 )
 from service import attempt_access, bank, db
 from service import attempts as attempt_service
-from service.attempts import AttemptError, NotSubmitted
+from service.attempts import AttemptError, MarksChanged, NotSubmitted
 from service.grading.vocabulary import AttemptStatus
 from service.models import Attempt, utcnow
 
@@ -185,6 +185,7 @@ def _marking_page(
                     for level in (rubric.levels if rubric else [])
                 ],
                 "chosen": levels.get(full),
+                "stored": attempt.marks.get(code, {}).get(full, ""),
                 "error": errors.get(full) if posted else None,
             }
             if row["error"]:
@@ -259,6 +260,12 @@ def assessor_mark():
         for key, value in request.form.items()
         if key.startswith("level-") and value
     }
+    # The levels this assessor's page showed: a mark by someone else since is a conflict.
+    previous = {
+        key.removeprefix("previous-"): value
+        for key, value in request.form.items()
+        if key.startswith("previous-") and value
+    }
     chosen = {"item": item_code, "levels": levels}
     unit_code = attempt.assessment.unit.code
     bodies = {v.body["id"]: v.body for _, v in attempt_service.form_items(session, attempt)}
@@ -280,11 +287,14 @@ def assessor_mark():
         return _marking_page(lti_session, attempt, chosen, errors, status=422)
     marked_by = f"lti:{lti_session.platform_id}:{lti_session.user_sub}"
     try:
-        attempt_service.mark(session, attempt, item_code, levels, marked_by=marked_by)
+        attempt_service.mark(
+            session, attempt, item_code, levels, marked_by=marked_by, previous=previous
+        )
         session.commit()
     except AttemptError as exc:
         session.rollback()
-        if isinstance(exc, NotSubmitted):
+        if isinstance(exc, NotSubmitted | MarksChanged):
+            # The page shows the levels now stored; what this assessor chose is not applied.
             return _marking_page(lti_session, attempt, problem=exc.message, status=409)
         details = {
             key: f"{key}: {'; '.join(map(str, value))}" for key, value in exc.details.items()

@@ -53,6 +53,15 @@ class MarkSchema(Schema):
         required=True,
         metadata={"description": 'Criterion code -> rubric level quality (e.g. "met")'},
     )
+    previous = fields.Dict(
+        keys=fields.String(validate=validate.Length(max=64)),
+        values=fields.String(validate=validate.Length(max=64)),
+        validate=validate.Length(max=50),
+        metadata={
+            "description": "The item's levels as you read them ({} when unmarked). If another "
+            "assessor changed them since, the answer is 409 and nothing is overwritten."
+        },
+    )
 
 
 class ItemResultSchema(Schema):

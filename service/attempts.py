@@ -103,6 +103,18 @@ class InvalidMarks(AttemptError):
     """Rubric levels that do not fit the item's criteria; `details` per criterion."""
 
 
+class MarksChanged(AttemptError):
+    """Another assessor changed this item's marks after the caller read them: nothing is
+    overwritten; `details` has the levels now stored, per criterion."""
+
+    def __init__(self, item_code: str, stored: dict[str, str]) -> None:
+        super().__init__(
+            f"Another assessor changed the marks of {item_code} since you read them. "
+            "Review their levels and mark again.",
+            {criterion: [quality] for criterion, quality in sorted(stored.items())},
+        )
+
+
 # ---------------------------------------------------------------------------- locking
 
 
@@ -404,9 +416,14 @@ def mark(
     levels: dict[str, str],
     now: datetime | None = None,
     marked_by: str | None = None,
+    previous: dict[str, str] | None = None,
 ) -> Attempt:
     """An assessor's rubric level for each criterion an extended response evidences. Applied
-    on top of the marks stored when this transaction holds the lock, then regraded."""
+    on top of the marks stored when this transaction holds the lock, then regraded.
+
+    `previous` is the item's levels as the assessor saw them ({} for unmarked). When given and
+    the stored levels differ, another assessor marked in between: MarksChanged, nothing written.
+    Without it the later mark of a criterion wins (API callers that do not read first)."""
     keys = {k.id: k for k in _keys(session, attempt)}
     key = keys.get(item_code)
     if key is None or key.type != EXTENDED:
@@ -425,6 +442,10 @@ def mark(
     now = now or utcnow()
     if attempt.status == AttemptStatus.IN_PROGRESS:
         raise NotSubmitted()
+    if previous is not None:
+        stored = _stored_marks(session, attempt).get(item_code, {})
+        if stored != previous:
+            raise MarksChanged(item_code, stored)
     rows = [
         {
             "attempt_id": attempt.id,

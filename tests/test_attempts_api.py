@@ -231,3 +231,31 @@ def test_bad_requests(client, tokens):
     assert (
         client.get("/api/v1/attempts/not-an-attempt", headers=tokens["centre"]).status_code == 404
     )
+
+
+def test_a_mark_made_on_stale_levels_is_refused_not_overwritten(client, tokens):
+    attempt = _start(client, tokens["centre"], "learner-stale-mark", "CSC-01-A1")
+    url = f"/api/v1/attempts/{attempt['id']}"
+    client.post(f"{url}/submit", headers=tokens["centre"], json={"responses": {}})
+    item = next(i for i in attempt["items"] if i["type"] == "extended_response")
+    first = dict.fromkeys(item["criteria"], "met")
+    second = dict.fromkeys(item["criteria"], "not_yet_met")
+
+    def mark(levels, previous):
+        return client.post(
+            f"{url}/marks",
+            headers=tokens["centre"],
+            json={"item": item["id"], "levels": levels, "previous": previous},
+        )
+
+    accepted = mark(first, {})
+    assert accepted.status_code == 200
+    stale = mark(second, {})  # this assessor's page still showed the item unmarked
+    assert stale.status_code == 409
+    assert stale.get_json()["details"] == {c: ["met"] for c in sorted(first)}
+    stored = client.get(url, headers=tokens["centre"]).get_json()
+    assert stored["result"] == accepted.get_json()["result"]  # nothing of the stale mark applied
+    # Read first, then mark: accepted, and the result changes.
+    again = mark(second, first)
+    assert again.status_code == 200
+    assert again.get_json()["result"]["score"] < accepted.get_json()["result"]["score"]

@@ -174,3 +174,23 @@ def test_concurrent_marks_leave_one_consistent_result(served):
     with app.app_context():
         authors = db.session().scalars(select(AttemptMark.marked_by).distinct()).all()
     assert len(authors) >= 1
+
+
+def test_concurrent_marks_from_the_same_unmarked_page_one_wins_the_rest_are_told(served):
+    """Assessors who all saw the item unmarked (previous={}): one mark is stored, every other
+    gets 409 with the levels now stored; none is silently overwritten."""
+    api, app = served
+    _, attempt = api.start("race-marks-guarded")
+    api.submit(attempt["id"])
+    item = next(i for i in attempt["items"] if i["type"] == "extended_response")
+    qualities = ["not_yet_met", "met"]
+    sets = [{c: qualities[(n >> k) & 1] for k, c in enumerate(item["criteria"])} for n in range(8)]
+    results = together(8, lambda n: (n, *api.mark(attempt["id"], item["id"], sets[n], {})))
+    winners = [n for n, status, _ in results if status == 200]
+    assert len(winners) == 1, results
+    assert all(status == 409 for n, status, _ in results if n not in winners)
+    stored = _stored(app, attempt["id"]).marks[item["id"]]
+    assert stored == sets[winners[0]]
+    for _n, status, body in results:
+        if status == 409:
+            assert body["details"] == {c: [q] for c, q in sorted(stored.items())}

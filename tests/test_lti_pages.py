@@ -495,6 +495,20 @@ def test_marking_flow_reaches_fully_graded_and_the_learner_sees_the_grade(app, l
     assert marked.status_code == 303
     after = lti_client.get(marked.headers["Location"]).get_data(as_text=True)
     assert "fully graded (Achieved)" in after
+    # The page now carries the stored levels, so a second mark from it is accepted...
+    shown = _doc(after).xpath(f"//input[@name='previous-{criteria[0]}']/@value")
+    assert shown == ["met"]
+    # ...but a page opened before the first mark (showing it unmarked) is told, not applied.
+    stale = _post(
+        lti_client,
+        "/lti/assessor/mark",
+        data=form
+        + [(f"previous-{c}", "") for c in criteria]
+        + [(f"level-{c}", "not_yet_met") for c in criteria],
+    )
+    assert stale.status_code == 409
+    assert "Another assessor changed the marks" in stale.get_data(as_text=True)
+    assert _view(app, learner["sub"])["result"]["grade"] == "achieved"
     assert _view(app, learner["sub"])["status"] == "fully_graded"
     result = lti_client.get("/lti/attempt", query_string={"ls": learner["ls"]})
     result_html = result.get_data(as_text=True)

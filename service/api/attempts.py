@@ -37,7 +37,12 @@ WRITE = [{"oauth2": ["attempts:write"]}]
 READ = [{"oauth2": ["attempts:read"]}]
 
 # 409: the attempt's state does not allow it; everything else the domain refuses is 422.
-CONFLICTS = (attempts.AttemptClosed, attempts.TimeLimitPassed, attempts.NotSubmitted)
+CONFLICTS = (
+    attempts.AttemptClosed,
+    attempts.TimeLimitPassed,
+    attempts.NotSubmitted,
+    attempts.MarksChanged,
+)
 
 
 @blp.errorhandler(attempts.AttemptError)
@@ -150,14 +155,23 @@ def submit(data, attempt_id):
 @blp.alt_response(409, response="DEFAULT_ERROR")
 def mark(data, attempt_id):
     """An assessor's rubric levels for an extended response; the attempt is regraded and is
-    fully graded once every extended response is marked. Two assessors marking at once both
-    apply (the same criterion: the later one wins); the result is always the grading of the
-    stored marks and responses.
+    fully graded once every extended response is marked. Send `previous` (the item's levels as
+    you read them, {} when unmarked) so that a mark made by another assessor in between is
+    answered 409 with the levels now stored instead of being overwritten; without it the later
+    mark of a criterion wins. The result is always the grading of the stored marks and
+    responses.
     With attempts:write only, the answer is the receipt (id, status, grading_progress, deadline,
     submitted_at, saved); items, responses and result need attempts:read too.
     """
     attempt = _attempt_or_404(attempt_id)
     marked_by = f"client:{current_client().client_id}"
     return _written(
-        attempts.mark(db.session(), attempt, data["item"], data["levels"], marked_by=marked_by)
+        attempts.mark(
+            db.session(),
+            attempt,
+            data["item"],
+            data["levels"],
+            marked_by=marked_by,
+            previous=data.get("previous"),
+        )
     )
