@@ -10,7 +10,7 @@ by this blueprint's error handler, in the service's one JSON error shape.
 """
 
 from authlib.integrations.flask_oauth2 import current_token
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from sqlalchemy.exc import SQLAlchemyError
 
 from schemas.attempts import (
@@ -21,10 +21,11 @@ from schemas.attempts import (
     SubmitSchema,
 )
 from service import attempt_access, attempts, bank, db
+from service.api.blueprint import ServiceBlueprint
 from service.auth import current_client, require_scope
 from service.errors import rest_error
 
-blp = Blueprint(
+blp = ServiceBlueprint(
     "attempts",
     __name__,
     url_prefix="/api/v1",
@@ -83,6 +84,8 @@ def _written(attempt):
 @blp.route("/assessments/<string:assessment_code>/attempts", methods=["POST"])
 @blp.doc(security=WRITE)
 @require_scope("attempts:write")
+@blp.alt_response(401, response="DEFAULT_ERROR")
+@blp.alt_response(403, response="DEFAULT_ERROR")
 @blp.arguments(StartAttemptSchema)
 @blp.response(201, AttemptSchema)
 @blp.alt_response(404, response="DEFAULT_ERROR")
@@ -103,6 +106,8 @@ def start_attempt(data, assessment_code):
 @blp.route("/attempts/<string:attempt_id>")
 @blp.doc(security=READ)
 @require_scope("attempts:read")
+@blp.alt_response(401, response="DEFAULT_ERROR")
+@blp.alt_response(403, response="DEFAULT_ERROR")
 @blp.response(200, AttemptSchema)
 @blp.alt_response(404, response="DEFAULT_ERROR")
 def get_attempt(attempt_id):
@@ -113,6 +118,8 @@ def get_attempt(attempt_id):
 @blp.route("/attempts/<string:attempt_id>/responses", methods=["PUT"])
 @blp.doc(security=WRITE)
 @require_scope("attempts:write")
+@blp.alt_response(401, response="DEFAULT_ERROR")
+@blp.alt_response(403, response="DEFAULT_ERROR")
 @blp.arguments(ResponsesSchema)
 @blp.response(200, AttemptSchema)
 @blp.alt_response(404, response="DEFAULT_ERROR")
@@ -130,6 +137,8 @@ def save_responses(data, attempt_id):
 @blp.route("/attempts/<string:attempt_id>/submit", methods=["POST"])
 @blp.doc(security=WRITE)
 @require_scope("attempts:write")
+@blp.alt_response(401, response="DEFAULT_ERROR")
+@blp.alt_response(403, response="DEFAULT_ERROR")
 @blp.arguments(SubmitSchema)
 @blp.response(200, AttemptSchema)
 @blp.alt_response(404, response="DEFAULT_ERROR")
@@ -149,6 +158,8 @@ def submit(data, attempt_id):
 @blp.route("/attempts/<string:attempt_id>/marks", methods=["POST"])
 @blp.doc(security=WRITE)
 @require_scope("attempts:write")
+@blp.alt_response(401, response="DEFAULT_ERROR")
+@blp.alt_response(403, response="DEFAULT_ERROR")
 @blp.arguments(MarkSchema)
 @blp.response(200, AttemptSchema)
 @blp.alt_response(404, response="DEFAULT_ERROR")
