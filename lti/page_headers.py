@@ -11,6 +11,7 @@ Referer, because page URLs carry the launch's session token.
 from __future__ import annotations
 
 from flask import g
+from sqlalchemy.exc import SQLAlchemyError
 
 from lti import platforms, url_policy
 from lti.models import LtiPlatform, LtiSession
@@ -56,8 +57,12 @@ def frame_ancestors() -> str:
             origins = _session_origins(lti_session)
         else:
             origins = set()
-            for platform in platforms.active_platforms(db.session()):
-                origins |= platform_origins(platform)
+            try:
+                for platform in platforms.active_platforms(db.session()):
+                    origins |= platform_origins(platform)
+            except SQLAlchemyError:
+                # The database is down (the page is its 503): no platform may frame it then.
+                db.session().rollback()
     return " ".join(["frame-ancestors", "'self'", *sorted(set(origins))])
 
 

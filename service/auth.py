@@ -21,11 +21,12 @@ from authlib.oauth2.rfc6749.errors import InvalidScopeError
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from flask import Flask, current_app, g, request
 from flask_limiter import Limiter, RateLimitExceeded
-from flask_smorest import Api, Blueprint, abort
+from flask_smorest import Api, abort
 from sqlalchemy import select
 
 from schemas.oauth import OAuthErrorSchema, TokenRateLimitedSchema, TokenRequestSchema, TokenSchema
 from service import db
+from service.api.blueprint import ServiceBlueprint
 from service.client_secrets import hash_secret, verify_secret
 from service.errors import rest_error
 from service.models import Centre, OAuthClient, OAuthToken, utcnow
@@ -118,7 +119,9 @@ authorization = AuthorizationServer()
 protector = _Protector()
 protector.register_token_validator(_Validator())
 
-blp = Blueprint(
+# A ServiceBlueprint documents what the service's own hooks answer before authlib runs (413,
+# 503 in the API's error shape); the OAuth errors below keep RFC 6749's shape.
+blp = ServiceBlueprint(
     "oauth",
     __name__,
     description="OAuth 2.0 client credentials (RFC 6749): bearer tokens for the API.",
