@@ -96,7 +96,7 @@ def fresh(tmp_path):
     content_dir = tmp_path / "criteria_data"
     shutil.copytree(CONTENT_DIR, content_dir)
     with isolated_database(tmp_path) as url:
-        application = make_app(url, content_dir)
+        application = make_app(url, content_dir, DEV_PLATFORM=True)
         yield application, content_dir
         application.extensions["db_engine"].dispose()
 

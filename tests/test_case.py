@@ -658,9 +658,11 @@ def test_a_cached_answer_is_the_first_answer(client):
         assert second.headers.get(header) == first.headers.get(header) is not None, header
 
 
-def test_uris_follow_the_host_asked_for(client, document):
-    """Answers carry absolute uris built from the request's host; a cached answer for one host
-    is not served to another."""
+def test_uris_follow_the_host_asked_for(app, client, document, monkeypatch):
+    """Answers carry absolute uris built from the request's host (one of TRUSTED_HOSTS); a
+    cached answer for one host is not served to another."""
+    trusted = [*app.config["TRUSTED_HOSTS"], "case.example.org"]
+    monkeypatch.setitem(app.config, "TRUSTED_HOSTS", trusted)
     path = path_of(DOCUMENT, document["identifier"])
     assert client.get(path).get_json()["uri"].startswith(f"{HOST}/")
     elsewhere = client.get(path, base_url="https://case.example.org").get_json()

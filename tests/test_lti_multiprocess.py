@@ -52,8 +52,8 @@ def test_login_on_one_process_launch_on_another_and_replay_refused(monkeypatch):
             "REDIS_URL": "redis://127.0.0.1:6379/0",
         }
         with (
-            gunicorn("service.wsgi:app", url, env=env, port=port_a) as a,
-            gunicorn("service.wsgi:app", url, env=env, port=port_b) as b,
+            gunicorn("tests.wsgi_testing:app", url, env=env, port=port_a) as a,
+            gunicorn("tests.wsgi_testing:app", url, env=env, port=port_b) as b,
         ):
             browser = requests.Session()
             assert browser.get(f"http://127.0.0.1:{a}/dev-platform/").status_code == 200
