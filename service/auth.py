@@ -19,7 +19,7 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidScopeError
 from authlib.oauth2.rfc6750 import BearerTokenValidator
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, jsonify, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_smorest import Api, abort
 from sqlalchemy import select
@@ -126,6 +126,15 @@ blp = ServiceBlueprint(
     __name__,
     description="OAuth 2.0 client credentials (RFC 6749): bearer tokens for the API.",
 )
+
+
+@blp.errorhandler(400)
+def _malformed_token_request(error):
+    """What the service's input guard refuses (NUL characters, bad JSON...) before authlib runs
+    still answers in OAuth's shape here (RFC 6749 5.2 invalid_request), as documented."""
+    data = getattr(error, "data", None) or {}
+    description = data.get("message") or error.description or "Malformed request."
+    return jsonify({"error": "invalid_request", "error_description": description}), 400
 
 
 @blp.route("/oauth/token", methods=["POST"])

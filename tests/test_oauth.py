@@ -353,3 +353,15 @@ def test_token_endpoint_is_in_the_openapi_document(client):
         assert {"error", "error_description"} <= set(schema_of(status)["properties"])
     assert "Retry-After" in operation["responses"]["429"]["headers"]
     assert "422" not in operation["responses"]
+
+
+def test_a_malformed_token_request_is_an_oauth_invalid_request(client):
+    """The input guard's refusal on the token endpoint keeps RFC 6749's error shape (schemathesis
+    found the API's shape there, which the document does not describe)."""
+    response = client.post(
+        "/oauth/token", data={"grant_type": "client_credentials", "client_id": "a\x00b"}
+    )
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["error"] == "invalid_request" and "NUL" in body["error_description"]
+    assert set(body) == {"error", "error_description"}
