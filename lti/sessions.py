@@ -118,13 +118,6 @@ def start(session: Session, platform: LtiPlatform, claims: dict, duration: timed
     return Issued(token, secret, row.id)
 
 
-def create(
-    session: Session, platform: LtiPlatform, claims: dict, duration: timedelta | None = None
-) -> str:
-    """Store the launch; return the token its pages carry (no browser cookie)."""
-    return start(session, platform, claims, duration or timedelta(minutes=90)).token
-
-
 def find(session: Session, token: str | None) -> LtiSession | None:
     """The unexpired launch whose current token, or previous token within its overlap, this is."""
     if not token:

@@ -609,7 +609,7 @@ def test_results_from_the_capture(client, moodle):
 def test_client_for_a_launch_session(engine, tokens, platform_id):
     with Session(engine) as session:
         platform = session.get(LtiPlatform, platform_id)
-        token = sessions.create(session, platform, LAUNCH)
+        token = sessions.start(session, platform, LAUNCH, timedelta(minutes=90)).token
         lti_session = sessions.find(session, token)
     client = AgsClient.for_launch(tokens, lti_session)
     assert client.platform_id == platform_id
