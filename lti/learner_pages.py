@@ -15,6 +15,7 @@ from flask import (
     url_for,
 )
 
+from lti import resource_links
 from lti.models import LtiSession
 from lti.pages import (
     DECISION_WORDS,
@@ -316,7 +317,10 @@ def attempt():
     session = db.session()
     if attempt is None:
         # Two first loads at once (two tabs) both get the one attempt the database allows.
-        attempt = attempt_service.start_attempt(session, assessment, _learner(lti_session))
+        link = resource_links.find(session, lti_session.platform_id, lti_session.resource_link_id)
+        attempt = attempt_service.start_attempt(
+            session, assessment, _learner(lti_session), resource_link_id=link.id if link else None
+        )
         session.commit()
     view = attempt_service.attempt_view(session, attempt)
     if attempt.status != "in_progress":

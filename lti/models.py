@@ -5,10 +5,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Double,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from service.models import Base, Centre, UTCDateTime, utcnow
+from lti.gradebook_vocabulary import CanvasCriteria, DeliveryStatus, LineItemTag
+from service.models import Base, Centre, UTCDateTime, _values, utcnow
 
 
 class LtiPlatform(Base):
@@ -46,6 +58,12 @@ class LtiDeployment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id"))
     deployment_id: Mapped[str] = mapped_column(String(255))
+    # Canvas only: how criterion coverage reaches the gradebook (see CanvasCriteria).
+    canvas_criteria: Mapped[CanvasCriteria] = mapped_column(
+        Enum(CanvasCriteria, native_enum=False, length=16, values_callable=_values),
+        default=CanvasCriteria.COMMENT,
+        server_default=CanvasCriteria.COMMENT.value,
+    )
 
     platform: Mapped[LtiPlatform] = relationship(back_populates="deployments")
 
@@ -158,3 +176,98 @@ class LtiServiceToken(Base):
     token: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LtiResourceLink(Base):
+    """A course activity linked to this tool, as its launches describe it: the course it is in,
+    where its grades go (the AGS claim) and whose roster it has (the NRPS claim). Every launch
+    from it brings these up to date. Attempts started from it point here, so an assessor sees
+    only their own course's learners, and the worker knows where to send their scores."""
+
+    __tablename__ = "lti_resource_links"
+    __table_args__ = (UniqueConstraint("platform_id", "resource_link_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id", ondelete="CASCADE"))
+    deployment_id: Mapped[str] = mapped_column(String(255))
+    resource_link_id: Mapped[str] = mapped_column(String(255))
+    context_id: Mapped[str | None] = mapped_column(String(255))
+    assessment_code: Mapped[str | None] = mapped_column(String(24))
+    # tool_platform.product_family_code: "moodle", "canvas", ... (what the platform does with
+    # line items and stale timestamps depends on it).
+    product_family: Mapped[str | None] = mapped_column(String(64))
+    # The AGS claim: the scopes granted (space-separated), the context's line items container,
+    # and the link's own line item when the platform made one (from the deep link's lineItem).
+    ags_scopes: Mapped[str] = mapped_column(String(1024), default="")
+    ags_lineitems: Mapped[str | None] = mapped_column(String(2048))
+    ags_lineitem: Mapped[str | None] = mapped_column(String(2048))
+    nrps_url: Mapped[str | None] = mapped_column(String(2048))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    platform: Mapped[LtiPlatform] = relationship()
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        return tuple(self.ags_scopes.split())
+
+
+class LtiLineItem(Base):
+    """A gradebook column of one resource link that the tool sends scores to: the activity's
+    grade, or one assessment criterion (`resource_id` is then the criterion code). `url` is the
+    platform's line item id, known once the worker has found or created it."""
+
+    __tablename__ = "lti_line_items"
+    __table_args__ = (UniqueConstraint("resource_link_pk", "resource_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resource_link_pk: Mapped[int] = mapped_column(
+        ForeignKey("lti_resource_links.id", ondelete="CASCADE")
+    )
+    tag: Mapped[LineItemTag] = mapped_column(
+        Enum(LineItemTag, native_enum=False, length=16, values_callable=_values)
+    )
+    resource_id: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(255))
+    score_maximum: Mapped[float] = mapped_column(Double)
+    url: Mapped[str | None] = mapped_column(String(2048))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    resource_link: Mapped[LtiResourceLink] = relationship()
+
+
+class ScoreDelivery(Base):
+    """One score to send to a platform: a transactional outbox row, written in the same
+    transaction as the grade or decision it carries and sent later by `assessment worker`.
+    The newest row of a learner (`user_sub`) and line item is the state their gradebook must
+    end in; `timestamp` strictly increases along them, at least a second apart (Moodle compares
+    whole seconds)."""
+
+    __tablename__ = "score_deliveries"
+    __table_args__ = (
+        Index("ix_score_deliveries_due", "status", "next_try_at"),
+        Index("ix_score_deliveries_learner", "line_item_id", "user_sub"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_item_id: Mapped[int] = mapped_column(ForeignKey("lti_line_items.id", ondelete="CASCADE"))
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id", ondelete="CASCADE"))
+    user_sub: Mapped[str] = mapped_column(String(255))
+    score_given: Mapped[float | None] = mapped_column(Double)
+    score_maximum: Mapped[float | None] = mapped_column(Double)
+    activity_progress: Mapped[str] = mapped_column(String(16))
+    grading_progress: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str | None] = mapped_column(Text)
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[DeliveryStatus] = mapped_column(
+        Enum(DeliveryStatus, native_enum=False, length=16, values_callable=_values),
+        default=DeliveryStatus.PENDING,
+    )
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The platform's answer to the last try (cut short), for administrators.
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    line_item: Mapped[LtiLineItem] = relationship()

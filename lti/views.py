@@ -22,7 +22,15 @@ from pylti1p3.contrib.flask import FlaskRequest
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from lti import keys, page_headers, registration, sessions, tool_config, url_policy
+from lti import (
+    keys,
+    page_headers,
+    registration,
+    resource_links,
+    sessions,
+    tool_config,
+    url_policy,
+)
 from lti.launch import LTI, LaunchRejected, ServiceMessageLaunch, origin
 from lti.login import LOGIN_PARAMETERS, MAX_LOGIN_STATES, LoginRejected, start_login
 from lti.models import LtiLoginState
@@ -135,6 +143,8 @@ def launch():
         return rejected(f"launch: {exc.reason}")
     claims = message.get_launch_data()
     duration = _session_duration(claims)
+    # Where this activity's grades go and whose course it is, committed with the session.
+    resource_links.remember(db.session(), message.platform, claims)
     issued = sessions.start(db.session(), message.platform, claims, duration)
     response = redirect(_landing(claims, issued.token), code=303)
     response.delete_cookie(STATE_COOKIE + state[:16], path="/lti")

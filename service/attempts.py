@@ -27,10 +27,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from lti import grade_sync
 from service.attempt_access import Learner, learner_attempts
 from service.bank import keys_for, learner_view, rubric_levels, rubric_max_scores
 from service.feedback import feedback_for
@@ -57,6 +57,7 @@ from service.models import (
     ItemVersion,
     utcnow,
 )
+from service.upserts import upsert
 
 # Saving is accepted this long after the deadline: the last autosave may be in flight.
 GRACE = timedelta(seconds=30)
@@ -132,22 +133,6 @@ def _lock(session: Session, attempt: Attempt) -> Attempt:
     return attempt
 
 
-def _upsert(session: Session, model, index_elements: list[str], rows: list[dict], changing):
-    """INSERT ... ON CONFLICT (index_elements) DO UPDATE SET changing = excluded.changing."""
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    make = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
-    if make is None:  # pragma: no cover - the service runs on PostgreSQL or SQLite only
-        raise RuntimeError(f"no upsert for {dialect}")
-    statement = make(model)
-    statement = statement.on_conflict_do_update(
-        index_elements=index_elements,
-        set_={name: getattr(statement.excluded, name) for name in changing},
-    )
-    session.execute(statement, rows)
-
-
 # ---------------------------------------------------------------------------- start
 
 
@@ -159,9 +144,14 @@ def _open_attempt(session: Session, assessment: Assessment, learner: Learner):
 
 
 def start_attempt(
-    session: Session, assessment: Assessment, learner: Learner, now: datetime | None = None
+    session: Session,
+    assessment: Assessment,
+    learner: Learner,
+    now: datetime | None = None,
+    resource_link_id: int | None = None,
 ) -> Attempt:
     """Resume the learner's open attempt, or start a new one with a reproducible form.
+    `resource_link_id`: the LTI course activity (lti_resource_links.id) it is started from.
 
     An open attempt past its deadline (and grace) is submitted with what was saved, then a new
     one starts. Two starts at the same moment: the database lets one insert; the other rolls
@@ -195,6 +185,7 @@ def start_attempt(
         learner_ref=learner.ref,
         lti_platform_id=learner.lti_platform_id,
         lti_sub=learner.lti_sub,
+        lti_resource_link_id=resource_link_id,
         seed=seed,
         status=AttemptStatus.IN_PROGRESS,
         version=1,
@@ -291,7 +282,7 @@ def _store(session: Session, attempt: Attempt, responses: dict[str, Any], now: d
         {"attempt_id": attempt.id, "item_code": code, "response": value, "saved_at": now}
         for code, value in responses.items()
     ]
-    _upsert(session, AttemptResponse, ["attempt_id", "item_code"], rows, ["response", "saved_at"])
+    upsert(session, AttemptResponse, ["attempt_id", "item_code"], rows, ["response", "saved_at"])
 
 
 def save_responses(
@@ -378,6 +369,8 @@ def _record(session: Session, attempt: Attempt, result: AttemptResult, now: date
         attempt.graded_at = now
     session.flush()
     session.expire(attempt)
+    # The score for the course's gradebook commits (or rolls back) with the grade it carries.
+    grade_sync.record(session, attempt, now)
 
 
 def submit(
@@ -457,7 +450,7 @@ def mark(
         }
         for criterion, quality in levels.items()
     ]
-    _upsert(
+    upsert(
         session,
         AttemptMark,
         ["attempt_id", "item_code", "criterion_code"],

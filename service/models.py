@@ -331,6 +331,10 @@ class Attempt(Base):
     # LTI learners: the platform and its user id (`sub`); NULL for attempts started by the API.
     lti_platform_id: Mapped[int | None] = mapped_column(Integer, index=True)
     lti_sub: Mapped[str | None] = mapped_column(String(255))
+    # The course activity (lti_resource_links.id) the attempt was started from: whose
+    # assessors see it and where its scores go. NULL for attempts started by the API. No
+    # foreign key, like lti_platform_id: the domain tables do not depend on the LTI ones.
+    lti_resource_link_id: Mapped[int | None] = mapped_column(Integer, index=True)
     seed: Mapped[str] = mapped_column(String(64))  # SHA-256 hex of the form's description
     status: Mapped[AttemptStatus] = mapped_column(
         Enum(AttemptStatus, native_enum=False, length=24, values_callable=_values),
