@@ -58,8 +58,8 @@ CHANGING = (
 
 def remember(session: Session, platform: LtiPlatform, claims: dict) -> LtiResourceLink | None:
     """Insert or update the launch's resource link; None for launches without one. A class
-    launching at once all upsert the same row: it is rewritten only when something changed,
-    so the common case takes no row lock."""
+    launching at once all upsert the same row: it is rewritten only when something changed
+    (no new row version, no write), and the launch commits straight after."""
     values = described(platform, claims)
     if values is None:
         return None
