@@ -182,3 +182,44 @@ def fetch(
         except requests.RequestException as exc:
             raise FetchError(f"{method} failed: {type(exc).__name__}") from exc
     raise FetchError(f"more than {MAX_REDIRECTS} redirects")
+
+
+class CheckedAdapter(HTTPAdapter):
+    """A requests transport for calls to a platform's services (token endpoint, AGS, NRPS),
+    whose URLs come from registrations and launch claims: every request (each redirect hop
+    too) is checked like fetch() checks them, and connects to a checked address. A URL the
+    policy refuses raises requests.exceptions.InvalidURL, which callers treat as permanent; a
+    name that does not resolve raises ConnectionError, which they retry."""
+
+    def __init__(self, embedded: bool) -> None:
+        super().__init__(max_retries=0)
+        self.embedded = embedded
+        self._pinned: dict[url_policy.IPAddress, _PinnedAdapter] = {}
+
+    def send(self, request, **kwargs):
+        try:
+            addresses = checked_addresses(request.url, self.embedded)
+        except FetchError as exc:
+            if exc.refused:
+                raise requests.exceptions.InvalidURL(exc.reason) from exc
+            raise requests.ConnectionError(exc.reason) from exc  # DNS: may work later
+        # One pinned pool per address, so connections are reused between requests.
+        adapter = self._pinned.setdefault(addresses[0], _PinnedAdapter(addresses[0]))
+        request.headers["Host"] = urlsplit(request.url).netloc
+        return adapter.send(request, **kwargs)
+
+    def close(self) -> None:
+        for adapter in self._pinned.values():
+            adapter.close()
+        super().close()
+
+
+def checked_session(embedded: bool) -> requests.Session:
+    """A requests session whose every request goes through CheckedAdapter, and that takes no
+    proxy or credentials from the environment."""
+    session = requests.Session()
+    session.trust_env = False
+    adapter = CheckedAdapter(embedded)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session

@@ -16,6 +16,8 @@ from email.utils import parsedate_to_datetime
 
 import requests
 
+from lti import platform_http, url_policy
+
 # What a platform's answer is cut to when kept for logs and people: enough to see the reason.
 KEPT_ANSWER_CHARS = 500
 
@@ -38,6 +40,9 @@ class ServiceSettings:
     token_expiry_margin: float = 60.0
     # Used when a token answer has no expires_in (RFC 6749 makes it optional).
     default_token_lifetime: float = 300.0
+    # Loopback platforms (http://127.0.0.1, localhost) allowed: the embedded default's
+    # development platform, and benchmarks' fake platforms. Never in production.
+    loopback: bool = False
 
     @property
     def timeout(self) -> tuple[float, float]:
@@ -52,11 +57,15 @@ class ServiceSettings:
             "LTI_SERVICE_USER_AGENT": "user_agent",
             "LTI_SERVICE_TOKEN_EXPIRY_MARGIN": "token_expiry_margin",
         }
-        return cls(**{field: config[key] for key, field in names.items() if key in config})
+        values = {field: config[key] for key, field in names.items() if key in config}
+        loopback = url_policy.embedded_default(config) or config.get("LTI_SERVICES_ON_LOOPBACK")
+        return cls(**values, loopback=bool(loopback))
 
 
 def http_session(settings: ServiceSettings) -> requests.Session:
-    http = requests.Session()
+    """Every service request goes through the URL policy (lti/platform_http.py): the URLs come
+    from registrations and launch claims, and must not reach the tool's own network."""
+    http = platform_http.checked_session(embedded=settings.loopback)
     http.headers["User-Agent"] = settings.user_agent
     return http
 
