@@ -365,6 +365,13 @@ class AgsClient:
             raise ServiceFailure(Refused("the created line item's answer is not JSON")) from error
         return _parsed(LineItem, answer)
 
+    def delete_line_item(self, line_item_url: str) -> None:
+        """Delete a line item the tool made (and every score in it). Used only by the
+        pre-flight check's round trip, on the test line item it created a moment before."""
+        self._need(SCOPE_LINEITEM)
+        response = self._send("DELETE", line_item_url, accept=LINEITEM)
+        self._raise_unless_delivered(response)
+
     def find_or_create_line_item(self, item: NewLineItem) -> LineItem:
         """The line item with this resourceLinkId, resourceId and tag, created if the platform
         has none. Two workers racing for the same new item could both create it: the caller

@@ -1,4 +1,5 @@
-"""`assessment lti ...`: LTI 1.3 registrations and the tool's signing keys."""
+"""`assessment lti ...`: LTI 1.3 registrations, the tool's signing keys and the pre-flight
+check of a registration's grade services; `assessment grades ...`: gradebook reconciliation."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from lti import keys, platforms, url_policy
+from lti import keys, platforms, preflight, reconcile, url_policy
+from lti.gradebook_vocabulary import CanvasCriteria
 from lti.models import LtiKey
+from lti.service_tokens import ServiceTokens
 from service import db
 from service.catalogue import Page
+from service.models import utcnow
 
 lti_group = AppGroup("lti", help="LTI 1.3: platform registrations and the tool's signing keys.")
 
@@ -177,3 +181,83 @@ def purge() -> None:
 
     counts = purge_expired(db.session())
     click.echo(", ".join(f"{n} {what}" for what, n in counts.items()) + " deleted")
+
+
+@lti_group.group("deployments", cls=AppGroup, help="A registration's deployments.")
+def deployments_group() -> None:
+    pass
+
+
+@deployments_group.command(
+    "set-canvas-criteria",
+    help="How DEPLOYMENT_ID of registration ID shows criteria in Canvas: comment (the default: "
+    "the grade's comment and submission) or assignments (one assignment per criterion, which "
+    "learners see).",
+)
+@click.argument("platform_id", type=int)
+@click.argument("deployment_id")
+@click.argument("choice", type=click.Choice([c.value for c in CanvasCriteria]))
+def deployments_set_canvas_criteria(platform_id: int, deployment_id: str, choice: str) -> None:
+    session = db.session()
+    try:
+        platforms.set_canvas_criteria(
+            session, _platform(platform_id), deployment_id, CanvasCriteria(choice)
+        )
+    except platforms.UnknownDeployment as exc:
+        raise click.ClickException(str(exc)) from exc
+    session.commit()
+    click.echo(f"registration {platform_id}, deployment {deployment_id}: canvas criteria {choice}")
+
+
+@lti_group.command(
+    "preflight",
+    help="Check registration ID's grade services on one course link: scopes granted, tokens, "
+    "listing line items; --round-trip also creates, reads back and deletes a test line item.",
+)
+@click.argument("platform_id", type=int)
+@click.option("--link", "link_pk", type=int, help="Resource link number (default: the newest)")
+@click.option("--round-trip", is_flag=True, help="Write a test line item to the gradebook")
+def preflight_command(platform_id: int, link_pk: int | None, round_trip: bool) -> None:
+    _platform(platform_id)
+    session = db.session()
+    try:
+        target = preflight.target(session, platform_id, link_pk)
+    except preflight.UnknownResourceLink as exc:
+        raise click.ClickException(str(exc)) from exc
+    # End the read: no transaction stays open while the platform answers.
+    session.rollback()
+    report = preflight.run(ServiceTokens.for_app(current_app), target, round_trip)
+    for line in preflight.lines(report):
+        click.echo(line)
+    if not report.passed:
+        # A non-zero status, so a script (or a deploy check) can tell.
+        click.get_current_context().exit(1)
+
+
+grades_group = AppGroup("grades", help="Grades sent to LMS gradebooks.")
+
+
+@grades_group.command(
+    "reconcile",
+    help="Compare registration ID's gradebooks with the scores last sent; --resend queues the "
+    "mismatched ones again.",
+)
+@click.argument("platform_id", type=int)
+@click.option("--link", "link_pk", type=int, help="One resource link (default: all)")
+@click.option("--resend", is_flag=True, help="Queue each mismatched score again")
+def grades_reconcile(platform_id: int, link_pk: int | None, resend: bool) -> None:
+    _platform(platform_id)
+    session = db.session()
+    try:
+        plans = reconcile.plan(session, platform_id, link_pk)
+    except preflight.UnknownResourceLink as exc:
+        raise click.ClickException(str(exc)) from exc
+    # End the read: no transaction stays open while the platform answers.
+    session.rollback()
+    outcome = reconcile.compare(ServiceTokens.for_app(current_app), plans)
+    for line in reconcile.lines(outcome):
+        click.echo(line)
+    if resend:
+        queued = reconcile.resend(session, outcome.mismatches, utcnow())
+        session.commit()
+        click.echo(f"{len(queued)} score(s) queued again")

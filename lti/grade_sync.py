@@ -175,17 +175,22 @@ def _outcomes(session: Session, attempt: Attempt) -> list[CriterionOutcome]:
     return [CriterionOutcome(code, text, Decision(decisions[code])) for code, text in rows]
 
 
-def desired_states(
-    session: Session, attempt: Attempt, link: LtiResourceLink
-) -> list[tuple[LtiLineItem, ScoreState]]:
-    """Every line item of the link this attempt's grading should show, with its state."""
+def canvas_choice(session: Session, link: LtiResourceLink) -> CanvasCriteria:
+    """The link's deployment's choice for Canvas criteria (the default if it has no row)."""
     deployment = session.scalar(
         select(LtiDeployment).where(
             LtiDeployment.platform_id == link.platform_id,
             LtiDeployment.deployment_id == link.deployment_id,
         )
     )
-    canvas_criteria = deployment.canvas_criteria if deployment else CanvasCriteria.COMMENT
+    return deployment.canvas_criteria if deployment else CanvasCriteria.COMMENT
+
+
+def desired_states(
+    session: Session, attempt: Attempt, link: LtiResourceLink
+) -> list[tuple[LtiLineItem, ScoreState]]:
+    """Every line item of the link this attempt's grading should show, with its state."""
+    canvas_criteria = canvas_choice(session, link)
     outcomes = _outcomes(session, attempt)
     assessment = attempt.assessment
     wanted = [
@@ -247,11 +252,43 @@ def latest(session: Session, line_item_id: int, user_sub: str) -> ScoreDelivery 
     ).first()
 
 
-def _enqueue(
-    session: Session, line_item: LtiLineItem, attempt: Attempt, state: ScoreState, now: datetime
+def requeue(
+    session: Session, attempt_id: int, line_item_id: int, user_sub: str, now: datetime
 ) -> ScoreDelivery | None:
+    """Queue the learner's last sent state of a line item again, with a fresh timestamp, for a
+    platform that lost or changed it (lti/reconcile.py). Only when that state is the newest
+    row: a newer one still to be sent (or refused) must not be replaced by an older state.
+    The attempt's write lock comes first (as service.attempts takes it), so a marking that
+    queues a newer state cannot slip in between the read and the insert."""
+    session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt_id)
+        .values(version=Attempt.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    last = latest(session, line_item_id, user_sub)
+    if last is None or last.status != DeliveryStatus.SENT or last.attempt_id != attempt_id:
+        return None
+    attempt = session.get(Attempt, attempt_id)
+    return _enqueue(session, last.line_item, attempt, ScoreState.of(last), now, again=True)
+
+
+def _enqueue(
+    session: Session,
+    line_item: LtiLineItem,
+    attempt: Attempt,
+    state: ScoreState,
+    now: datetime,
+    again: bool = False,
+) -> ScoreDelivery | None:
+    """`again`: queue the state even if it equals the last one (a resend)."""
     last = latest(session, line_item.id, attempt.lti_sub)
-    if last is not None and ScoreState.of(last) == state and last.status != DeliveryStatus.FAILED:
+    if (
+        not again
+        and last is not None
+        and ScoreState.of(last) == state
+        and last.status != DeliveryStatus.FAILED
+    ):
         return None
     # What is not yet sent is replaced by this newer state; a row being sent now finishes,
     # and this one follows it with a later timestamp.

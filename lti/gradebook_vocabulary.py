@@ -31,3 +31,11 @@ class CanvasCriteria(StrEnum):
 
     COMMENT = "comment"  # the score comment and the submission extension (the default)
     ASSIGNMENTS = "assignments"  # one Canvas assignment per criterion
+
+
+class CheckStatus(StrEnum):
+    """The result of one pre-flight check of a registration (lti/preflight.py)."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # not run: an earlier check failed, or it was not asked for

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from lti.gradebook_vocabulary import CanvasCriteria
 from lti.models import LtiDeployment, LtiPlatform
 from lti.url_policy import issuer_problem, url_problem
 from service.catalogue import Page, count_and_page
@@ -29,6 +30,10 @@ class InvalidPlatform(Exception):
 
 
 class DuplicatePlatform(Exception):
+    pass
+
+
+class UnknownDeployment(Exception):
     pass
 
 
@@ -139,6 +144,30 @@ def add_deployment(session: Session, platform: LtiPlatform, deployment_id: str) 
         session.rollback()
         raise DuplicatePlatform("That deployment already exists.") from exc
     return platform
+
+
+def set_canvas_criteria(
+    session: Session, platform: LtiPlatform, deployment_id: str, choice: CanvasCriteria
+) -> LtiDeployment:
+    """How this deployment's courses show criterion coverage in Canvas (see CanvasCriteria).
+    Scores queued from now on follow it. The caller commits. Raises UnknownDeployment."""
+    deployment = session.scalar(
+        select(LtiDeployment).where(
+            LtiDeployment.platform_id == platform.id,
+            LtiDeployment.deployment_id == deployment_id,
+        )
+    )
+    if deployment is None:
+        raise UnknownDeployment(f"Platform {platform.id} has no deployment {deployment_id!r}.")
+    deployment.canvas_criteria = CanvasCriteria(choice)
+    return deployment
+
+
+def deployment_view(deployment: LtiDeployment) -> dict:
+    return {
+        "deployment_id": deployment.deployment_id,
+        "canvas_criteria": deployment.canvas_criteria.value,
+    }
 
 
 def platform_view(platform: LtiPlatform) -> dict:

@@ -78,6 +78,11 @@ class ServiceTokens:
         self.settings = settings or ServiceSettings()
         self.http = http or http_session(self.settings)
 
+    @classmethod
+    def for_app(cls, app) -> ServiceTokens:
+        """The token cache of a Flask app's database, with the app's service settings."""
+        return cls(app.extensions["db_engine"], ServiceSettings.from_config(app.config))
+
     def get(self, platform_id: int, scopes: Iterable[str]) -> str:
         """A token for these scopes on this platform: the cached one unless it is about to
         expire, else a new one. Raises ServiceFailure when the platform will not give one."""

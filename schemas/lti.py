@@ -2,6 +2,12 @@
 
 from marshmallow import Schema, fields, validate
 
+from lti.gradebook_vocabulary import CanvasCriteria, CheckStatus
+
+CANVAS_CRITERIA_DOC = (
+    "Canvas only: `comment` (the default) sends criterion coverage in the score's comment and "
+    "submission; `assignments` makes one Canvas assignment per criterion, which learners see"
+)
 URL_DOC = "https in production; http only for 127.0.0.1 or localhost on the embedded default"
 
 
@@ -77,3 +83,103 @@ class ActivateSchema(Schema):
 
 class DeploymentCreateSchema(Schema):
     deployment_id = fields.String(required=True, validate=validate.Length(min=1, max=255))
+
+
+class DeploymentSchema(Schema):
+    deployment_id = fields.String()
+    canvas_criteria = fields.String(
+        validate=validate.OneOf([c.value for c in CanvasCriteria]),
+        metadata={"description": CANVAS_CRITERIA_DOC},
+    )
+
+
+class DeploymentUpdateSchema(Schema):
+    canvas_criteria = fields.String(
+        required=True,
+        validate=validate.OneOf([c.value for c in CanvasCriteria]),
+        metadata={"description": CANVAS_CRITERIA_DOC},
+    )
+
+
+class PreflightQuerySchema(Schema):
+    link = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=1, max=2147483647),
+        metadata={"description": "Resource link to check (default: the most recently launched)"},
+    )
+
+
+class PreflightRunSchema(PreflightQuerySchema):
+    round_trip = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Also create, read back and delete a test line item "
+            "(writes to the gradebook)"
+        },
+    )
+
+
+class PreflightCheckSchema(Schema):
+    name = fields.String()
+    status = fields.String(validate=validate.OneOf([s.value for s in CheckStatus]))
+    detail = fields.String()
+
+
+class PreflightLinkSchema(Schema):
+    id = fields.Integer(metadata={"description": "The resource link's number here"})
+    resource_link_id = fields.String(metadata={"description": "The platform's resource link id"})
+    context_id = fields.String(allow_none=True)
+    product_family = fields.String(allow_none=True)
+    launched_at = fields.DateTime(metadata={"description": "When a launch last changed it"})
+    scopes = fields.List(fields.String(), metadata={"description": "AGS scopes granted"})
+
+
+class GradebookSummarySchema(Schema):
+    scores = fields.Boolean()
+    criterion_columns = fields.Boolean()
+    comment_only = fields.Boolean()
+    sentence = fields.String()
+
+
+class PreflightReportSchema(Schema):
+    platform_id = fields.Integer()
+    link = fields.Nested(PreflightLinkSchema, allow_none=True)
+    round_trip = fields.Boolean()
+    passed = fields.Boolean(metadata={"description": "No check failed"})
+    gradebook = fields.Nested(GradebookSummarySchema, allow_none=True)
+    checks = fields.List(fields.Nested(PreflightCheckSchema))
+
+
+class ReconcileQuerySchema(Schema):
+    link = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=1, max=2147483647),
+        metadata={"description": "One resource link (default: every link of the platform)"},
+    )
+
+
+class MismatchSchema(Schema):
+    user_id = fields.String(metadata={"description": "The platform's user id of the learner"})
+    line_item_id = fields.Integer()
+    line_item = fields.String(metadata={"description": "The line item's label"})
+    ours = fields.Float(allow_none=True, metadata={"description": "The score last sent"})
+    theirs = fields.Float(
+        allow_none=True,
+        metadata={"description": "The platform's result on the same scale; null if none"},
+    )
+    score_maximum = fields.Float(allow_none=True)
+
+
+class UnreadableSchema(Schema):
+    line_item_id = fields.Integer()
+    line_item = fields.String()
+    detail = fields.String()
+
+
+class ReconciliationSchema(Schema):
+    compared = fields.Integer(metadata={"description": "Learner scores compared"})
+    mismatches = fields.List(fields.Nested(MismatchSchema))
+    unreadable = fields.List(fields.Nested(UnreadableSchema))
+    queued = fields.Integer(
+        allow_none=True, metadata={"description": "Scores queued again (resend only)"}
+    )

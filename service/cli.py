@@ -119,9 +119,10 @@ def clients_revoke(client_id: str) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from lti.cli import lti_group
+    from lti.cli import grades_group, lti_group
 
-    for group in (db_group, content_group, centres_group, clients_group, lti_group):
+    groups = (db_group, content_group, centres_group, clients_group, lti_group, grades_group)
+    for group in groups:
         app.cli.add_command(group)
 
 

@@ -2,22 +2,34 @@
 
 Platforms registered by LTI Dynamic Registration (GET /lti/register) start inactive in
 production; an administrator activates them here or with `assessment lti platforms activate`.
+Also: a deployment's Canvas choice, the pre-flight check of a registration's services
+(lti/preflight.py) and gradebook reconciliation (lti/reconcile.py).
 """
 
 from flask import current_app
 from flask_smorest import abort
 
-from lti import platforms, url_policy
+from lti import platforms, preflight, reconcile, url_policy
+from lti.gradebook_vocabulary import CanvasCriteria
+from lti.service_tokens import ServiceTokens
 from schemas.lti import (
     ActivateSchema,
     DeploymentCreateSchema,
+    DeploymentSchema,
+    DeploymentUpdateSchema,
     PlatformCreateSchema,
     PlatformSchema,
+    PreflightQuerySchema,
+    PreflightReportSchema,
+    PreflightRunSchema,
+    ReconcileQuerySchema,
+    ReconciliationSchema,
 )
 from service import db
 from service.api.blueprint import ServiceBlueprint
 from service.api.paging import paginated
 from service.auth import require_scope
+from service.models import utcnow
 
 blp = ServiceBlueprint(
     "lti_admin",
@@ -144,3 +156,131 @@ def add_deployment(data, platform_id):
     platform = _platform_or_404(platform_id)
     platform = _run(platforms.add_deployment, platform, data["deployment_id"])
     return platforms.platform_view(platform)
+
+
+@blp.route(
+    "/platforms/<int(max=2147483647):platform_id>/deployments/<string(maxlength=255):deployment_id>",
+    methods=["PATCH"],
+)
+@blp.doc(security=ADMIN)
+@require_scope("admin")
+@blp.alt_response(401, response="DEFAULT_ERROR")
+@blp.alt_response(403, response="DEFAULT_ERROR")
+@blp.arguments(DeploymentUpdateSchema)
+@blp.response(200, DeploymentSchema)
+@blp.alt_response(404, response="DEFAULT_ERROR")
+def update_deployment(data, platform_id, deployment_id):
+    """Choose how a Canvas deployment shows criteria.
+
+    `comment` (the default): the grade's comment and submission carry criterion coverage.
+    `assignments`: one Canvas assignment per criterion, which learners see. Other platforms
+    ignore it. Scores queued from now on follow the choice."""
+    platform = _platform_or_404(platform_id)
+    session = db.session()
+    try:
+        deployment = platforms.set_canvas_criteria(
+            session, platform, deployment_id, CanvasCriteria(data["canvas_criteria"])
+        )
+    except platforms.UnknownDeployment as exc:
+        abort(404, message=str(exc))
+    session.commit()
+    return platforms.deployment_view(deployment)
+
+
+def _tokens() -> ServiceTokens:
+    return ServiceTokens.for_app(current_app)
+
+
+def _preflight(platform_id: int, link: int | None, round_trip: bool) -> dict:
+    _platform_or_404(platform_id)
+    session = db.session()
+    try:
+        target = preflight.target(session, platform_id, link)
+    except preflight.UnknownResourceLink as exc:
+        abort(404, message=str(exc))
+    # End the read: no transaction stays open while the platform answers.
+    session.rollback()
+    return preflight.as_dict(preflight.run(_tokens(), target, round_trip))
+
+
+@blp.route("/platforms/<int(max=2147483647):platform_id>/preflight")
+@blp.doc(security=ADMIN)
+@require_scope("admin")
+@blp.alt_response(401, response="DEFAULT_ERROR")
+@blp.alt_response(403, response="DEFAULT_ERROR")
+@blp.arguments(PreflightQuerySchema, location="query")
+@blp.response(200, PreflightReportSchema)
+@blp.alt_response(404, response="DEFAULT_ERROR")
+def get_preflight(args, platform_id):
+    """Check a registration's grade services (reads only).
+
+    On one resource link (`link`, default: the most recently launched): the AGS scopes and
+    names and roles service its launch granted, a token for them, and a GET of the line items
+    container. Failures carry the platform's answer. Nothing is written to the gradebook."""
+    return _preflight(platform_id, args["link"], round_trip=False)
+
+
+@blp.route("/platforms/<int(max=2147483647):platform_id>/preflight", methods=["POST"])
+@blp.doc(security=ADMIN)
+@require_scope("admin")
+@blp.alt_response(401, response="DEFAULT_ERROR")
+@blp.alt_response(403, response="DEFAULT_ERROR")
+@blp.arguments(PreflightRunSchema, required=False)
+@blp.response(200, PreflightReportSchema)
+@blp.alt_response(404, response="DEFAULT_ERROR")
+def post_preflight(data, platform_id):
+    """Check a registration's grade services, optionally with a round trip.
+
+    As GET; with `round_trip: true` also creates a test line item ("Assessment service
+    connection check", tag `preflight`) in the course's gradebook, reads it back and deletes
+    it."""
+    return _preflight(platform_id, data.get("link"), bool(data.get("round_trip")))
+
+
+def _compare(platform_id: int, link: int | None) -> reconcile.Reconciliation:
+    _platform_or_404(platform_id)
+    session = db.session()
+    try:
+        plans = reconcile.plan(session, platform_id, link)
+    except preflight.UnknownResourceLink as exc:
+        abort(404, message=str(exc))
+    # End the read: no transaction stays open while the platform answers.
+    session.rollback()
+    return reconcile.compare(_tokens(), plans)
+
+
+@blp.route("/platforms/<int(max=2147483647):platform_id>/reconciliation")
+@blp.doc(security=ADMIN)
+@require_scope("admin")
+@blp.alt_response(401, response="DEFAULT_ERROR")
+@blp.alt_response(403, response="DEFAULT_ERROR")
+@blp.arguments(ReconcileQuerySchema, location="query")
+@blp.response(200, ReconciliationSchema)
+@blp.alt_response(404, response="DEFAULT_ERROR")
+def get_reconciliation(args, platform_id):
+    """Compare the platform's gradebook with what the tool sent.
+
+    Reads each line item's results (the result scope) of one resource link (`link`) or of every
+    link, and lists the learners whose result is missing or differs from the last score the
+    platform accepted. Scores awaiting an assessor are not compared."""
+    return reconcile.as_dict(_compare(platform_id, args["link"]))
+
+
+@blp.route("/platforms/<int(max=2147483647):platform_id>/reconciliation/resend", methods=["POST"])
+@blp.doc(security=ADMIN)
+@require_scope("admin")
+@blp.alt_response(401, response="DEFAULT_ERROR")
+@blp.alt_response(403, response="DEFAULT_ERROR")
+@blp.arguments(ReconcileQuerySchema, required=False)
+@blp.response(200, ReconciliationSchema)
+@blp.alt_response(404, response="DEFAULT_ERROR")
+def resend_reconciliation(data, platform_id):
+    """Compare, then queue every mismatched score again.
+
+    As GET .../reconciliation; each mismatch is queued again with a new, later timestamp, and
+    the worker sends it. `queued` counts them."""
+    outcome = _compare(platform_id, data.get("link"))
+    session = db.session()
+    queued = reconcile.resend(session, outcome.mismatches, utcnow())
+    session.commit()
+    return reconcile.as_dict(outcome, queued)
