@@ -199,14 +199,20 @@ def run(tokens: ServiceTokens, target: Target, round_trip: bool = False) -> Repo
         f"{target.context_id or '-'}, {target.product_family or 'unknown platform'})",
     )
     for scope, use in AGS_SCOPE_USES.items():
-        granted = scope in target.scopes
-        report.add(
-            f"scope {scope.rsplit('/', 1)[-1]}",
-            CheckStatus.PASSED if granted else CheckStatus.FAILED,
-            f"granted: the tool can {use}" if granted else f"not granted: the tool cannot {use}",
-        )
-    if target.summary is not None:
-        report.add("gradebook", CheckStatus.PASSED, target.summary.sentence)
+        name = f"scope {scope.rsplit('/', 1)[-1]}"
+        if scope in target.scopes:
+            report.add(name, CheckStatus.PASSED, f"granted: the tool can {use}")
+        elif scope == SCOPE_LINEITEM_READONLY and SCOPE_LINEITEM in target.scopes:
+            # The lineitem scope includes reading line items.
+            report.add(name, CheckStatus.PASSED, "not granted, but the lineitem scope covers it")
+        else:
+            report.add(name, CheckStatus.FAILED, f"not granted: the tool cannot {use}")
+    summary = target.summary
+    report.add(
+        "gradebook",
+        CheckStatus.PASSED if summary.scores else CheckStatus.FAILED,
+        summary.sentence,
+    )
     ags_token = _token_check(report, tokens, "AGS token", target.scopes)
     _nrps_checks(report, tokens, target)
     client = AgsClient(

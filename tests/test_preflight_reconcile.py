@@ -18,7 +18,15 @@ import pytest
 from sqlalchemy import select
 
 from lti import grade_sync, keys, preflight, reconcile
-from lti.ags import AGS_SCOPES, CLAIM, SCOPE_SCORE, GradingProgress, service_url
+from lti.ags import (
+    AGS_SCOPES,
+    CLAIM,
+    SCOPE_LINEITEM,
+    SCOPE_LINEITEM_READONLY,
+    SCOPE_SCORE,
+    GradingProgress,
+    service_url,
+)
 from lti.gradebook_vocabulary import CanvasCriteria, CheckStatus, DeliveryStatus, LineItemTag
 from lti.models import LtiDeployment, LtiPlatform, LtiResourceLink, ScoreDelivery
 from lti.service_tokens import ServiceTokens
@@ -547,3 +555,21 @@ def test_results_unreadable_without_the_result_scope(session, platform, tokens, 
     assert outcome.compared == 0 and outcome.mismatches == []
     assert len(outcome.unreadable) == len(plans)
     assert "result.readonly" in outcome.unreadable[0].detail
+
+
+def test_lineitem_covers_lineitem_readonly_and_no_score_scope_fails(
+    session, platform, tokens, moodle
+):
+    _link(session, platform, scopes=[SCOPE_LINEITEM, SCOPE_SCORE])
+    target = preflight.target(session, platform.id)
+    session.rollback()
+    report = preflight.run(tokens, target)
+    assert _status(report)["scope lineitem.readonly"] == CheckStatus.PASSED
+    assert "covers it" in _detail(report, "scope lineitem.readonly")
+
+    _link(session, platform, scopes=[SCOPE_LINEITEM_READONLY])
+    target = preflight.target(session, platform.id)
+    session.rollback()
+    report = preflight.run(tokens, target)
+    assert _status(report)["gradebook"] == CheckStatus.FAILED
+    assert "did not grant the score scope" in _detail(report, "gradebook")
