@@ -257,11 +257,12 @@ def _token_check(report: Report, tokens: ServiceTokens, name: str, scopes: tuple
         report.add(name, CheckStatus.SKIPPED, "no scope to ask a token for")
         return False
     try:
-        tokens.get(report.target.platform_id, scopes)
+        # Fresh: a cached token would say nothing about what the platform grants today.
+        tokens.get(report.target.platform_id, scopes, fresh=True)
     except ServiceFailure as failure:
         report.add(name, CheckStatus.FAILED, f"the token endpoint refused: {said(failure.outcome)}")
         return False
-    report.add(name, CheckStatus.PASSED, f"issued for {len(scopes)} scope(s)")
+    report.add(name, CheckStatus.PASSED, f"issued now for {len(scopes)} scope(s)")
     return True
 
 

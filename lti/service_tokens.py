@@ -83,9 +83,11 @@ class ServiceTokens:
         """The token cache of a Flask app's database, with the app's service settings."""
         return cls(app.extensions["db_engine"], ServiceSettings.from_config(app.config))
 
-    def get(self, platform_id: int, scopes: Iterable[str]) -> str:
+    def get(self, platform_id: int, scopes: Iterable[str], fresh: bool = False) -> str:
         """A token for these scopes on this platform: the cached one unless it is about to
-        expire, else a new one. Raises ServiceFailure when the platform will not give one."""
+        expire (or `fresh` asks for a new one, as the pre-flight check does to try the token
+        endpoint now), else a new one. Raises ServiceFailure when the platform will not give
+        one."""
         scope_set = scope_set_of(scopes)
         margin = timedelta(seconds=self.settings.token_expiry_margin)
         with Session(self.engine) as session:
@@ -95,7 +97,7 @@ class ServiceTokens:
                     LtiServiceToken.scope_set == scope_set,
                 )
             )
-            if cached is not None and cached.expires_at - margin > utcnow():
+            if not fresh and cached is not None and cached.expires_at - margin > utcnow():
                 return cached.token
             platform = session.get(LtiPlatform, platform_id)
             if platform is None:

@@ -167,6 +167,9 @@ def test_everything_granted_passes_without_writing(session, platform, tokens, mo
     assert asked == [" ".join(sorted(AGS_SCOPES)), preflight.SCOPE_NRPS]
     assert {r.method for r in moodle.request_history} == {"POST", "GET"}
     assert all(r.url == TOKEN_URL for r in moodle.request_history if r.method == "POST")
+    # Each run asks the token endpoint again: a cached token would not test it.
+    preflight.run(tokens, target)
+    assert len([r for r in moodle.request_history if r.url == TOKEN_URL]) == 4
 
 
 def test_missing_scopes_and_a_refused_token_are_reported(session, platform, tokens, requests_mock):
