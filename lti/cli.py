@@ -8,7 +8,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from lti import keys, platforms, preflight, reconcile, url_policy
+from lti import keys, platforms, preflight, reconcile, resource_links, url_policy
 from lti.gradebook_vocabulary import CanvasCriteria
 from lti.models import LtiKey
 from lti.service_tokens import ServiceTokens
@@ -16,7 +16,11 @@ from service import db
 from service.catalogue import Page
 from service.models import utcnow
 
-lti_group = AppGroup("lti", help="LTI 1.3: platform registrations and the tool's signing keys.")
+lti_group = AppGroup(
+    "lti",
+    help="LTI 1.3: platform registrations and deployments, the tool's signing keys, and the "
+    "pre-flight check of a registration's grade services.",
+)
 
 
 @lti_group.group("platforms", cls=AppGroup, help="Registrations of LMS platforms.")
@@ -222,7 +226,7 @@ def preflight_command(platform_id: int, link_pk: int | None, round_trip: bool) -
     session = db.session()
     try:
         target = preflight.target(session, platform_id, link_pk)
-    except preflight.UnknownResourceLink as exc:
+    except resource_links.UnknownResourceLink as exc:
         raise click.ClickException(str(exc)) from exc
     # End the read: no transaction stays open while the platform answers.
     session.rollback()
@@ -250,7 +254,7 @@ def grades_reconcile(platform_id: int, link_pk: int | None, resend: bool) -> Non
     session = db.session()
     try:
         plans = reconcile.plan(session, platform_id, link_pk)
-    except preflight.UnknownResourceLink as exc:
+    except resource_links.UnknownResourceLink as exc:
         raise click.ClickException(str(exc)) from exc
     # End the read: no transaction stays open while the platform answers.
     session.rollback()

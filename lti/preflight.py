@@ -25,7 +25,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lti import grade_sync
+from lti import grade_sync, resource_links
 from lti.ags import (
     SCOPE_LINEITEM,
     SCOPE_LINEITEM_READONLY,
@@ -50,10 +50,6 @@ AGS_SCOPE_USES = {
 }
 TEST_LINE_ITEM_LABEL = "Assessment service connection check"
 TEST_LINE_ITEM_TAG = "preflight"
-
-
-class UnknownResourceLink(Exception):
-    """The resource link asked for is not one of the platform's."""
 
 
 # ---------------------------------------------------------------------------- what is checked
@@ -148,18 +144,18 @@ def summary_for_link(session: Session, link: LtiResourceLink) -> GradebookSummar
 
 
 def target(session: Session, platform_id: int, link_pk: int | None = None) -> Target:
-    """The link to check: `link_pk` (raises UnknownResourceLink if not the platform's), else
-    the platform's most recently launched one (a launch rewrites its row only when something
-    changed, so: the last one whose claims changed, newest row on a tie). A platform that has
-    never launched the tool gives a Target without a link."""
-    query = select(LtiResourceLink).where(LtiResourceLink.platform_id == platform_id)
+    """The link to check: `link_pk` (raises resource_links.UnknownResourceLink if not the
+    platform's), else the platform's most recently launched one (a launch rewrites its row only
+    when something changed, so: the last one whose claims changed, newest row on a tie). A
+    platform that has never launched the tool gives a Target without a link."""
     if link_pk is not None:
-        link = session.scalar(query.where(LtiResourceLink.id == link_pk))
-        if link is None:
-            raise UnknownResourceLink(f"platform {platform_id} has no resource link {link_pk}")
+        link = resource_links.of_platform(session, platform_id, link_pk)
     else:
         link = session.scalar(
-            query.order_by(LtiResourceLink.updated_at.desc(), LtiResourceLink.id.desc()).limit(1)
+            select(LtiResourceLink)
+            .where(LtiResourceLink.platform_id == platform_id)
+            .order_by(LtiResourceLink.updated_at.desc(), LtiResourceLink.id.desc())
+            .limit(1)
         )
     if link is None:
         return Target(platform_id)

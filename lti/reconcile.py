@@ -21,11 +21,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lti import grade_sync
+from lti import grade_sync, resource_links
 from lti.ags import AgsClient, AgsEndpoint, GradingProgress, Result
 from lti.gradebook_vocabulary import DeliveryStatus
 from lti.models import LtiLineItem, LtiResourceLink, ScoreDelivery
-from lti.preflight import UnknownResourceLink, said
+from lti.preflight import said
 from lti.service_calls import ServiceFailure
 from lti.service_tokens import ServiceTokens
 
@@ -88,12 +88,12 @@ class Reconciliation:
 
 
 def plan(session: Session, platform_id: int, link_pk: int | None = None) -> list[LineItemPlan]:
-    """The line items to read back: those of `link_pk` (raises UnknownResourceLink if not the
-    platform's), else of every link of the platform, with a platform URL and a sent state."""
+    """The line items to read back, with a platform URL and a sent state: those of `link_pk`
+    (raises resource_links.UnknownResourceLink if not the platform's), else of every link of
+    the platform."""
     links = select(LtiResourceLink).where(LtiResourceLink.platform_id == platform_id)
     if link_pk is not None:
-        if session.scalar(links.where(LtiResourceLink.id == link_pk)) is None:
-            raise UnknownResourceLink(f"platform {platform_id} has no resource link {link_pk}")
+        resource_links.of_platform(session, platform_id, link_pk)
         links = links.where(LtiResourceLink.id == link_pk)
     plans = []
     for link in session.scalars(links.order_by(LtiResourceLink.id)):

@@ -83,3 +83,15 @@ def find(session: Session, platform_id: int, resource_link_id: str | None):
             LtiResourceLink.resource_link_id == resource_link_id,
         )
     )
+
+
+class UnknownResourceLink(Exception):
+    """The resource link asked for is not one of the platform's."""
+
+
+def of_platform(session: Session, platform_id: int, link_pk: int) -> LtiResourceLink:
+    """The platform's resource link numbered `link_pk` here; raises UnknownResourceLink."""
+    link = session.get(LtiResourceLink, link_pk)
+    if link is None or link.platform_id != platform_id:
+        raise UnknownResourceLink(f"platform {platform_id} has no resource link {link_pk}")
+    return link

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 import pytest
 from sqlalchemy import select
 
-from lti import grade_sync, keys, preflight, reconcile
+from lti import grade_sync, keys, preflight, reconcile, resource_links
 from lti.ags import (
     AGS_SCOPES,
     CLAIM,
@@ -276,7 +276,7 @@ def test_the_link_checked_is_the_newest_unless_one_is_named(session, platform, t
     newer = _link(session, platform, updated_at=now)
     assert preflight.target(session, platform.id).link_pk == newer.id
     assert preflight.target(session, platform.id, older.id).link_pk == older.id
-    with pytest.raises(preflight.UnknownResourceLink):
+    with pytest.raises(resource_links.UnknownResourceLink):
         preflight.target(session, platform.id, 2_000_000_000)
 
 
@@ -463,7 +463,7 @@ def test_reconciliation_finds_a_missing_and_a_wrong_score(session, platform, tok
         rows["missing"].line_item.label,
         rows["wrong"].line_item.label,
     }
-    with pytest.raises(preflight.UnknownResourceLink):
+    with pytest.raises(resource_links.UnknownResourceLink):
         reconcile.plan(session, platform.id, 2_000_000_000)
 
 

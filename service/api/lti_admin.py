@@ -9,7 +9,7 @@ Also: a deployment's Canvas choice, the pre-flight check of a registration's ser
 from flask import current_app
 from flask_smorest import abort
 
-from lti import platforms, preflight, reconcile, url_policy
+from lti import platforms, preflight, reconcile, resource_links, url_policy
 from lti.gradebook_vocabulary import CanvasCriteria
 from lti.service_tokens import ServiceTokens
 from schemas.lti import (
@@ -35,8 +35,9 @@ blp = ServiceBlueprint(
     "lti_admin",
     __name__,
     url_prefix="/api/v1/admin/lti",
-    description="LTI 1.3 registrations: list, add by hand, activate, disable, add deployments. "
-    "Needs the admin scope.",
+    description="LTI 1.3 registrations: list, add by hand, activate, disable, add deployments, "
+    "choose a deployment's Canvas criteria; check a registration's grade services (pre-flight) "
+    "and reconcile its gradebooks. Needs the admin scope.",
 )
 ADMIN = [{"oauth2": ["admin"]}]
 
@@ -196,7 +197,7 @@ def _preflight(platform_id: int, link: int | None, round_trip: bool) -> dict:
     session = db.session()
     try:
         target = preflight.target(session, platform_id, link)
-    except preflight.UnknownResourceLink as exc:
+    except resource_links.UnknownResourceLink as exc:
         abort(404, message=str(exc))
     # End the read: no transaction stays open while the platform answers.
     session.rollback()
@@ -242,7 +243,7 @@ def _compare(platform_id: int, link: int | None) -> reconcile.Reconciliation:
     session = db.session()
     try:
         plans = reconcile.plan(session, platform_id, link)
-    except preflight.UnknownResourceLink as exc:
+    except resource_links.UnknownResourceLink as exc:
         abort(404, message=str(exc))
     # End the read: no transaction stays open while the platform answers.
     session.rollback()
