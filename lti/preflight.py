@@ -37,7 +37,7 @@ from lti.ags import (
 )
 from lti.gradebook_vocabulary import CheckStatus
 from lti.models import LtiResourceLink
-from lti.service_calls import Failure, ServiceFailure
+from lti.service_calls import ServiceFailure, in_words
 from lti.service_tokens import ServiceTokens
 
 SCOPE_NRPS = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
@@ -242,12 +242,6 @@ def run(tokens: ServiceTokens, target: Target, round_trip: bool = False) -> Repo
     return report
 
 
-def said(outcome: Failure) -> str:
-    """A failure in a person's words: its kind and the platform's answer."""
-    text = getattr(outcome, "detail", None) or getattr(outcome, "reason", "")
-    return f"{type(outcome).__name__}: {text}"
-
-
 def _token_check(report: Report, tokens: ServiceTokens, name: str, scopes: tuple[str, ...]) -> bool:
     if not scopes:
         report.add(name, CheckStatus.SKIPPED, "no scope to ask a token for")
@@ -256,7 +250,9 @@ def _token_check(report: Report, tokens: ServiceTokens, name: str, scopes: tuple
         # Fresh: a cached token would say nothing about what the platform grants today.
         tokens.get(report.target.platform_id, scopes, fresh=True)
     except ServiceFailure as failure:
-        report.add(name, CheckStatus.FAILED, f"the token endpoint refused: {said(failure.outcome)}")
+        report.add(
+            name, CheckStatus.FAILED, f"the token endpoint refused: {in_words(failure.outcome)}"
+        )
         return False
     report.add(name, CheckStatus.PASSED, f"issued now for {len(scopes)} scope(s)")
     return True
@@ -288,7 +284,7 @@ def _listing_check(report: Report, client: AgsClient, target: Target, ags_token:
     try:
         items = client.line_items()
     except ServiceFailure as failure:
-        report.add(name, CheckStatus.FAILED, f"GET {target.lineitems}: {said(failure.outcome)}")
+        report.add(name, CheckStatus.FAILED, f"GET {target.lineitems}: {in_words(failure.outcome)}")
         return False
     report.add(name, CheckStatus.PASSED, f"{len(items)} line item(s) in the course")
     return True
@@ -309,7 +305,7 @@ def _round_trip(report: Report, client: AgsClient, target: Target) -> None:
     try:
         created = client.create_line_item(test_item)
     except ServiceFailure as failure:
-        report.add("round trip: create", CheckStatus.FAILED, said(failure.outcome))
+        report.add("round trip: create", CheckStatus.FAILED, in_words(failure.outcome))
         report.add("round trip: read back", CheckStatus.SKIPPED, "nothing created")
         report.add("round trip: delete", CheckStatus.SKIPPED, "nothing created")
         return
@@ -317,7 +313,7 @@ def _round_trip(report: Report, client: AgsClient, target: Target) -> None:
     try:
         found = [i.id for i in client.line_items(tag=TEST_LINE_ITEM_TAG)]
     except ServiceFailure as failure:
-        report.add("round trip: read back", CheckStatus.FAILED, said(failure.outcome))
+        report.add("round trip: read back", CheckStatus.FAILED, in_words(failure.outcome))
     else:
         if created.id in found:
             report.add("round trip: read back", CheckStatus.PASSED, "listed with its tag")
@@ -329,7 +325,8 @@ def _round_trip(report: Report, client: AgsClient, target: Target) -> None:
         report.add(
             "round trip: delete",
             CheckStatus.FAILED,
-            f"{said(failure.outcome)}: delete the column {TEST_LINE_ITEM_LABEL!r} in the gradebook",
+            f"{in_words(failure.outcome)}: delete the column {TEST_LINE_ITEM_LABEL!r} "
+            "in the gradebook by hand",
         )
     else:
         report.add("round trip: delete", CheckStatus.PASSED, "deleted")

@@ -25,8 +25,7 @@ from lti import grade_sync, resource_links
 from lti.ags import AgsClient, AgsEndpoint, GradingProgress, Result
 from lti.gradebook_vocabulary import DeliveryStatus
 from lti.models import LtiLineItem, LtiResourceLink, ScoreDelivery
-from lti.preflight import said
-from lti.service_calls import ServiceFailure
+from lti.service_calls import ServiceFailure, in_words
 from lti.service_tokens import ServiceTokens
 
 # Scores are compared as fractions of their maximum: the platform scales resultScore to its
@@ -161,7 +160,7 @@ def compare(tokens: ServiceTokens, plans: list[LineItemPlan]) -> Reconciliation:
             results = client.results(item.url)
         except ServiceFailure as failure:
             outcome.unreadable.append(
-                Unreadable(item.line_item_id, item.label, said(failure.outcome))
+                Unreadable(item.line_item_id, item.label, in_words(failure.outcome))
             )
             continue
         by_user = {r.user_id: r for r in results}
@@ -177,14 +176,10 @@ def compare(tokens: ServiceTokens, plans: list[LineItemPlan]) -> Reconciliation:
 
 def _mismatch(item: LineItemPlan, sent: Sent, result: Result | None) -> Mismatch | None:
     theirs = _scaled(result, sent.score_maximum)
-    if sent.score_given is None:
-        same = theirs is None
+    if sent.score_given is None or theirs is None:
+        same = sent.score_given is None and theirs is None
     else:
-        same = (
-            theirs is not None
-            and abs(theirs / sent.score_maximum - sent.score_given / sent.score_maximum)
-            <= FRACTION_TOLERANCE
-        )
+        same = abs(theirs - sent.score_given) <= FRACTION_TOLERANCE * (sent.score_maximum or 1.0)
     if same:
         return None
     return Mismatch(

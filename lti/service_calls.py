@@ -124,6 +124,12 @@ class ServiceFailure(Exception):
         self.outcome = outcome
 
 
+def in_words(outcome: Failure) -> str:
+    """A failure for a person (reports, the CLI): its kind and the platform's answer."""
+    text = getattr(outcome, "detail", None) or getattr(outcome, "reason", "")
+    return f"{type(outcome).__name__}: {text}"
+
+
 # --- classification -------------------------------------------------------------------------
 
 
