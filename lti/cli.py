@@ -192,6 +192,16 @@ def deployments_group() -> None:
     pass
 
 
+@deployments_group.command("list", help="List registration ID's deployments and their choices.")
+@click.argument("platform_id", type=int)
+def deployments_list(platform_id: int) -> None:
+    platform = _platform(platform_id)
+    if not platform.deployments:
+        click.echo("no deployments")
+    for deployment in platform.deployments:
+        click.echo(f"{deployment.deployment_id}  canvas criteria: {deployment.canvas_criteria}")
+
+
 @deployments_group.command(
     "set-canvas-criteria",
     help="How DEPLOYMENT_ID of registration ID shows criteria in Canvas: comment (the default: "

@@ -384,6 +384,8 @@ def test_canvas_criteria_choice_over_the_api_and_cli(app, session, platform):
     assert result.exit_code == 0, result.output
     session.expire_all()
     assert platform.deployments[0].canvas_criteria == CanvasCriteria.COMMENT
+    listed = runner.invoke(args=["lti", "deployments", "list", str(platform.id)])
+    assert listed.output == "1  canvas criteria: comment\n"
     result = runner.invoke(
         args=["lti", "deployments", "set-canvas-criteria", str(platform.id), "nope", "comment"]
     )
