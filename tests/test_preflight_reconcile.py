@@ -332,6 +332,9 @@ def test_preflight_report_over_the_api(app, session, platform, moodle):
     checks = {c["name"]: c["status"] for c in response.get_json()["checks"]}
     assert checks["round trip: delete"] == "passed"
 
+    # No body: no round trip.
+    response = client.post(url, headers=admin)
+    assert response.status_code == 200 and response.get_json()["round_trip"] is False
     missing = client.get(url, query_string={"link": 2_000_000_000}, headers=admin)
     assert missing.status_code == 404
     assert (
@@ -526,7 +529,7 @@ def test_reconciliation_over_the_api_and_cli(app, session, platform, sent):
     assert result.output.count("MISMATCH") == 2
     assert "ours 1  theirs none" in result.output and "ours 1  theirs 0" in result.output
 
-    response = client.post(f"{url}/resend", json={}, headers=admin)
+    response = client.post(f"{url}/resend", headers=admin)
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["queued"] == 2
     pending = session.scalars(
