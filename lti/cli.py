@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from lti import keys, platforms, preflight, reconcile, resource_links, url_policy
 from lti.gradebook_vocabulary import CanvasCriteria
-from lti.models import LtiKey
+from lti.models import LtiKey, LtiResourceLink
 from lti.service_tokens import ServiceTokens
 from service import db
 from service.catalogue import Page
@@ -221,6 +221,28 @@ def deployments_set_canvas_criteria(platform_id: int, deployment_id: str, choice
         raise click.ClickException(str(exc)) from exc
     session.commit()
     click.echo(f"registration {platform_id}, deployment {deployment_id}: canvas criteria {choice}")
+
+
+@lti_group.command("links", help="List registration ID's course links (numbers for --link).")
+@click.argument("platform_id", type=int)
+def links_list(platform_id: int) -> None:
+    _platform(platform_id)
+    rows = db.session().scalars(
+        select(LtiResourceLink)
+        .where(LtiResourceLink.platform_id == platform_id)
+        .order_by(LtiResourceLink.updated_at.desc(), LtiResourceLink.id.desc())
+    )
+    found = False
+    for link in rows:
+        found = True
+        scopes = ",".join(scope.rsplit("/", 1)[-1] for scope in link.scopes) or "-"
+        click.echo(
+            f"{link.id:>5}  {link.updated_at:%Y-%m-%d %H:%M}  {link.product_family or '-'}  "
+            f"context={link.context_id or '-'}  link={link.resource_link_id}  "
+            f"assessment={link.assessment_code or '-'}  scopes={scopes}"
+        )
+    if not found:
+        click.echo("no course links yet: launch the tool from a course")
 
 
 @lti_group.command(

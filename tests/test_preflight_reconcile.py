@@ -344,7 +344,12 @@ def test_preflight_report_over_the_api(app, session, platform, moodle):
 
 
 def test_preflight_on_the_command_line(app, session, platform, moodle):
-    _link(session, platform)
+    runner = app.test_cli_runner()
+    assert "no course links yet" in runner.invoke(args=["lti", "links", str(platform.id)]).output
+    link = _link(session, platform)
+    listed = runner.invoke(args=["lti", "links", str(platform.id)]).output
+    assert f"link={link.resource_link_id}" in listed and listed.startswith(f"{link.id:>5}")
+    assert "scopes=lineitem,lineitem.readonly,result.readonly,score" in listed
     result = app.test_cli_runner().invoke(args=["lti", "preflight", str(platform.id)])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
