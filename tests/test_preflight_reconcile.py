@@ -500,6 +500,9 @@ def test_resend_queues_the_mismatches_again_with_later_timestamps(session, platf
         )
         assert (row.attempt_id, row.user_sub) == (old.attempt_id, old.user_sub)
     # Their newest rows are not sent now: a second reconciliation leaves them to the worker.
+    again = {p.line_item_id: p for p in reconcile.plan(session, platform.id)}
+    assert rows["missing"].line_item_id not in again and rows["wrong"].line_item_id not in again
+    assert rows["right"].line_item_id in again
     assert reconcile.resend(session, outcome.mismatches, datetime.now(UTC)) == []
     assert (
         grade_sync.requeue(
