@@ -26,6 +26,7 @@ a real learner because their course has a long title):
 | lti deployment_id, context.id, resource_link.id | 255 characters | refused |
 | custom | object, at most 100 scalars; names 255, values 4096 characters | refused |
 | custom.assessment | a string of at most 24 characters (an assessment code) | refused |
+| for_user.user_id (submission review) | 1..255 characters | refused |
 | name | 255 characters | cut (lti.sessions) |
 | context.title / label, resource_link.title / description | 255 characters | cut |
 | the claims kept with the session (service endpoints, settings) | 64 KiB as JSON | refused |
@@ -280,6 +281,8 @@ KEPT_CLAIMS_MAX_BYTES = 64 * 1024
 AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
 DEEP_LINKING = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+# Submission review: whose work the platform asks the tool to show (LTI AGS 2.0 §6).
+FOR_USER = LTI + "for_user"
 # Claims that must be JSON objects when present.
 OBJECT_CLAIMS = (
     LTI + "context",
@@ -333,6 +336,11 @@ def claims_problem(body: dict) -> str | None:
         for field in DISPLAY_FIELDS[claim]:
             if value.get(field) is not None and not isinstance(value[field], str):
                 return f"{claim.rsplit('/', 1)[-1]}.{field} is not a string"
+    for_user = body.get(FOR_USER)
+    if for_user is not None and not (
+        isinstance(for_user, dict) and _text(for_user.get("user_id"), SUB_MAX)
+    ):
+        return "for_user is not an object with a user_id of at most 255 characters"
     problem = _custom_problem(body.get(LTI + "custom") or {})
     if problem:
         return problem

@@ -23,7 +23,7 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from lti.launch import AGS, DEEP_LINKING, DISPLAY_FIELDS, DISPLAY_MAX, LTI, NRPS
+from lti.launch import AGS, DEEP_LINKING, DISPLAY_FIELDS, DISPLAY_MAX, FOR_USER, LTI, NRPS
 from lti.models import LtiPlatform, LtiSession
 from service.models import utcnow
 
@@ -57,6 +57,10 @@ def _kept_claims(claims: dict) -> dict:
     ):
         if claim in claims:
             kept[claim] = claims[claim]
+    if FOR_USER in claims:
+        # Submission review: only whose work to show; the claim may also carry their name,
+        # email and roles, which the tool does not need.
+        kept[FOR_USER] = {"user_id": claims[FOR_USER]["user_id"]}
     for claim, fields in DISPLAY_FIELDS.items():
         if claim in kept:
             kept[claim] = {**kept[claim]}

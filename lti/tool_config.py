@@ -93,6 +93,10 @@ def tool_registration(urls: ToolUrls, config: dict) -> dict:
     messages.append(
         {"type": "LtiResourceLinkRequest", "target_link_uri": urls.launch, "label": TOOL_NAME}
     )
+    if types is not None and "LtiSubmissionReviewRequest" in types:
+        # Only where the platform says it sends them: an unknown message type can fail a
+        # registration.
+        messages.append({"type": "LtiSubmissionReviewRequest", "target_link_uri": urls.launch})
     return {
         "application_type": "web",
         "response_types": ["id_token"],
@@ -160,7 +164,11 @@ def manual_configuration(urls: ToolUrls) -> dict:
         "target_link_uri": urls.launch,
         "deep_linking_url": urls.launch,
         "scopes": SCOPES,
-        "messages": ["LtiResourceLinkRequest", "LtiDeepLinkingRequest"],
+        "messages": [
+            "LtiResourceLinkRequest",
+            "LtiDeepLinkingRequest",
+            "LtiSubmissionReviewRequest",
+        ],
         "custom_fields": {},
         "privacy": "The tool receives the user id and name; it never stores email addresses.",
     }

@@ -184,6 +184,8 @@ def _landing(claims: dict, token: str) -> str:
     message_type = claims[LTI + "message_type"]
     if message_type == "LtiDeepLinkingRequest":
         return url_for("lti_pages.deep_link", ls=token)
+    if message_type == "LtiSubmissionReviewRequest":
+        return url_for("lti_pages.review", ls=token)
     if sessions.role_of(claims) == "staff":
         return url_for("lti_pages.assessor", ls=token)
     return url_for("lti_pages.attempt", ls=token)
