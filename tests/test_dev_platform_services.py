@@ -401,3 +401,64 @@ def test_the_page_shows_the_gradebook_and_the_scores_received(platform, requests
     assert '<td class="met">1 (met)</td>' in html
     assert '<td class="not-met">0 (not yet met)</td>' in html
     assert "refused (409)" in html and "<script>" not in html
+
+
+# --- the tool's own AGS client against the dev platform ----------------------------------------
+
+
+def route_to_app(client, requests_mock):
+    """Send every request for the dev platform to the Flask test client, as HTTP would."""
+    import re
+    from urllib.parse import urlsplit
+
+    import requests_mock as mocking
+
+    def answer(request, context):
+        parts = urlsplit(request.url)
+        response = client.open(
+            parts.path,
+            method=request.method,
+            query_string=parts.query,
+            headers={k: v for k, v in request.headers.items() if k.lower() != "content-length"},
+            data=request.body,
+        )
+        context.status_code = response.status_code
+        context.headers = dict(response.headers)
+        return response.get_data()
+
+    requests_mock.register_uri(mocking.ANY, re.compile(rf"^{ISS}/"), content=answer)
+
+
+def test_the_tools_ags_client_talks_to_the_dev_platform(platform, requests_mock):
+    from lti.ags import AgsClient, AgsEndpoint, NewLineItem, score_payload
+    from lti.service_calls import Delivered, StaleTimestamp
+    from lti.service_tokens import ServiceTokens
+
+    app, client = platform
+    route_to_app(client, requests_mock)
+    with app.app_context():
+        platform_id = dev_platform.ensure_registered(db.session(), BASE).id
+    endpoint = AgsEndpoint(
+        scopes=tuple(dev_platform.AGS_SCOPES), lineitems=f"{BASE}{LINEITEMS}", lineitem=None
+    )
+    ags = AgsClient(ServiceTokens(app.extensions["db_engine"]), platform_id, endpoint)
+    wanted = NewLineItem(
+        label="CSC-01-A1", score_maximum=100, resource_id="CSC-01-A1", resource_link_id="dev-link-1"
+    )
+    item = ags.find_or_create_line_item(wanted)
+    assert ags.find_or_create_line_item(wanted) == item  # found, not made twice
+    for number in range(3):
+        ags.create_line_item(NewLineItem(label=f"C{number}", score_maximum=1, tag="criterion"))
+    assert [i.label for i in ags.line_items(tag="criterion")] == ["C0", "C1", "C2"]
+    body = score_payload(
+        user_id="dev-learner-1",
+        activity_progress="Completed",
+        grading_progress="FullyGraded",
+        timestamp=NOW,
+        score_given=80,
+        score_maximum=100,
+    )
+    assert ags.post_score(item.id, body) == Delivered()
+    assert isinstance(ags.post_score(item.id, body), StaleTimestamp)
+    [result] = ags.results(item.id, user_id="dev-learner-1")
+    assert result.result_score == 80 and result.score_of == item.id
