@@ -462,3 +462,51 @@ def test_the_tools_ags_client_talks_to_the_dev_platform(platform, requests_mock)
     assert isinstance(ags.post_score(item.id, body), StaleTimestamp)
     [result] = ags.results(item.id, user_id="dev-learner-1")
     assert result.result_score == 80 and result.score_of == item.id
+
+
+# --- the page in a real browser ------------------------------------------------------------
+
+
+def test_the_gradebook_page_passes_axe_and_fits_320_pixels(server, page):
+    from lti.ags_vocabulary import ActivityProgress, GradingProgress
+    from lti.models import DevLineItem, DevResult, DevScore
+    from tests.test_accessibility import check_axe, fits_320_css_pixels, no_console_errors
+
+    with server["app"].app_context():
+        session = db.session()
+        dev_platform.ensure_registered(session, server["base"])
+        activity = DevLineItem(context_id="dev-course-1", label="CSC-01-A1", score_maximum=100)
+        criteria = [
+            DevLineItem(context_id="dev-course-1", label=f"Criterion {n}", score_maximum=1)
+            for n in range(1, 4)
+        ]
+        for item in criteria:
+            item.tag = dev_platform.CRITERION_TAG
+        session.add_all([activity, *criteria])
+        session.flush()
+        graded = {
+            "user_id": "dev-learner-1",
+            "activity_progress": ActivityProgress.COMPLETED,
+            "grading_progress": GradingProgress.FULLY_GRADED,
+            "timestamp": NOW,
+        }
+        session.add_all(
+            [
+                DevResult(line_item_id=activity.id, score_given=70, score_maximum=100, **graded),
+                DevResult(line_item_id=criteria[0].id, score_given=1, score_maximum=1, **graded),
+                DevResult(line_item_id=criteria[1].id, score_given=0, score_maximum=1, **graded),
+                DevScore(
+                    line_item_id=activity.id,
+                    score_given=70,
+                    score_maximum=100,
+                    accepted=True,
+                    **graded,
+                ),
+            ]
+        )
+        session.commit()
+    page.goto(f"{server['base']}/dev-platform/")
+    assert "70/100" in page.locator("table").first.inner_text()
+    check_axe(page, "development platform gradebook")
+    fits_320_css_pixels(page)
+    no_console_errors(page)
