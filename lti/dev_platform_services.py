@@ -203,7 +203,7 @@ def _positive_int(name: str, default: int, maximum: int | None = None) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:  # "²" is a digit to isdigit
         _refuse(400, f"{name} must be a positive whole number")
     return min(int(raw), maximum) if maximum else int(raw)
 

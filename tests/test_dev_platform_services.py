@@ -322,6 +322,9 @@ def test_memberships_list_the_roster_with_a_role_filter_and_pages(platform):
     second = client.get(path(following), headers=headers)
     assert [m["user_id"] for m in second.get_json()["members"]] == ["dev-instructor-1"]
     assert "Link" not in second.headers
+    for bad in ("0", "-1", "²", "x"):
+        refused = client.get(MEMBERSHIPS, query_string={"limit": bad}, headers=headers)
+        assert refused.status_code == 400
 
 
 # --- launches and the page -------------------------------------------------------------------
