@@ -8,11 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
+from sqlalchemy import delete
 
 from lti import dev_platform, keys
+from lti.models import DevLineItem, DevPlatformMessage
 from lti.service_tokens import ASSERTION_TYPE, client_assertion
 from service import db
 from tests import lti_flow
+from tests.conftest import isolated_database, make_app
 
 BASE = lti_flow.BASE
 ISS = lti_flow.ISS
@@ -24,12 +27,26 @@ SCORE = "application/vnd.ims.lis.v1.score+json"
 ALL_SCOPES = " ".join(dev_platform.GRANTABLE_SCOPES)
 
 
+@pytest.fixture(scope="module")
+def platform_app(tmp_path_factory):
+    """An app on a database of this module's own: the tests count line items and results."""
+    with isolated_database(tmp_path_factory.mktemp("dev-platform")) as url:
+        app = make_app(url, DEV_PLATFORM=True)
+        lti_flow.register(app)
+        yield app
+        app.extensions["db_engine"].dispose()
+
+
 @pytest.fixture()
-def platform(fresh):
-    """An app on its own database (the tests count line items), registered, and its client."""
-    app, _content_dir = fresh
-    lti_flow.register(app)
-    return app, app.test_client()
+def platform(platform_app):
+    """The app and a client; the gradebook is emptied after each test (results and scores go
+    with their line items)."""
+    yield platform_app, platform_app.test_client()
+    with platform_app.app_context():
+        session = db.session()
+        session.execute(delete(DevLineItem))
+        session.execute(delete(DevPlatformMessage))
+        session.commit()
 
 
 def assertion(app, audience: str = TOKEN_URL, owner: str = "tool", **overrides) -> str:
@@ -472,7 +489,7 @@ def test_the_tools_ags_client_talks_to_the_dev_platform(platform, requests_mock)
 
 def test_the_gradebook_page_passes_axe_and_fits_320_pixels(server, page):
     from lti.ags_vocabulary import ActivityProgress, GradingProgress
-    from lti.models import DevLineItem, DevResult, DevScore
+    from lti.models import DevResult, DevScore
     from tests.test_accessibility import check_axe, fits_320_css_pixels, no_console_errors
 
     with server["app"].app_context():
