@@ -17,5 +17,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(pages_blp)
     if app.config["DEV_PLATFORM"]:
         from lti.dev_platform import blp as dev_platform_blp
+        from lti.dev_platform_services import blp as dev_platform_services_blp
 
         app.register_blueprint(dev_platform_blp)
+        app.register_blueprint(dev_platform_services_blp)

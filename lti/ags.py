@@ -12,7 +12,6 @@ post_score returns the outcome, since that is the call the worker branches on.
 
 from __future__ import annotations
 
-import enum
 import json
 import logging
 from collections.abc import Iterator, Mapping
@@ -22,6 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
+from lti.ags_vocabulary import ActivityProgress, GradingProgress
 from lti.service_calls import (
     Delivered,
     Outcome,
@@ -50,22 +50,6 @@ RESULT_CONTAINER = "application/vnd.ims.lis.v2.resultcontainer+json"
 CANVAS_SUBMISSION = "https://canvas.instructure.com/lti/submission"
 # A platform whose pages never end must not keep the worker forever.
 MAX_PAGES = 100
-
-
-class ActivityProgress(enum.StrEnum):
-    INITIALIZED = "Initialized"
-    STARTED = "Started"
-    IN_PROGRESS = "InProgress"
-    SUBMITTED = "Submitted"
-    COMPLETED = "Completed"
-
-
-class GradingProgress(enum.StrEnum):
-    FULLY_GRADED = "FullyGraded"
-    PENDING = "Pending"
-    PENDING_MANUAL = "PendingManual"
-    FAILED = "Failed"
-    NOT_READY = "NotReady"
 
 
 # --- what the platform holds -----------------------------------------------------------------

@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from lti.ags_vocabulary import ActivityProgress, GradingProgress
 from lti.gradebook_vocabulary import CanvasCriteria, DeliveryStatus, LineItemTag
 from service.models import Base, Centre, UTCDateTime, _values, utcnow
 
@@ -159,6 +160,76 @@ class DevPlatformMessage(Base):
     kind: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DevLineItem(Base):
+    """A gradebook column of the development platform, made by the tool through AGS or by a
+    deep link that declared a lineItem. Development only."""
+
+    __tablename__ = "dev_line_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    context_id: Mapped[str] = mapped_column(String(255), index=True)
+    label: Mapped[str] = mapped_column(String(255))
+    score_maximum: Mapped[float] = mapped_column(Double)
+    resource_id: Mapped[str | None] = mapped_column(String(255))
+    resource_link_id: Mapped[str | None] = mapped_column(String(255))
+    tag: Mapped[str | None] = mapped_column(String(255))
+    # Kept as sent and only handed back: never queried.
+    submission_review: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def _activity_progress():
+    return Enum(ActivityProgress, native_enum=False, length=24, values_callable=_values)
+
+
+def _grading_progress():
+    return Enum(GradingProgress, native_enum=False, length=24, values_callable=_values)
+
+
+class DevResult(Base):
+    """The development platform's current result for one learner on one line item: the
+    latest score accepted. Development only."""
+
+    __tablename__ = "dev_results"
+    __table_args__ = (UniqueConstraint("line_item_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_item_id: Mapped[int] = mapped_column(ForeignKey("dev_line_items.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(255))
+    # Blank unless the last score was FullyGraded (as Moodle does).
+    score_given: Mapped[float | None] = mapped_column(Double)
+    score_maximum: Mapped[float | None] = mapped_column(Double)
+    activity_progress: Mapped[ActivityProgress] = mapped_column(_activity_progress())
+    grading_progress: Mapped[GradingProgress] = mapped_column(_grading_progress())
+    comment: Mapped[str | None] = mapped_column(Text)
+    # The tool's timestamp of the score: a later score must be newer (in whole seconds).
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DevScore(Base):
+    """Every well-formed score the tool posted to the development platform, accepted or
+    refused as stale, for its page's log. Development only."""
+
+    __tablename__ = "dev_scores"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_item_id: Mapped[int] = mapped_column(
+        ForeignKey("dev_line_items.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[str] = mapped_column(String(255))
+    score_given: Mapped[float | None] = mapped_column(Double)
+    score_maximum: Mapped[float | None] = mapped_column(Double)
+    activity_progress: Mapped[ActivityProgress] = mapped_column(_activity_progress())
+    grading_progress: Mapped[GradingProgress] = mapped_column(_grading_progress())
+    comment: Mapped[str | None] = mapped_column(Text)
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    line_item: Mapped[DevLineItem] = relationship()
 
 
 class LtiServiceToken(Base):

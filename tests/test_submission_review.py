@@ -29,6 +29,9 @@ def _review_launch(app, client, user, for_user, link="dev-link-1", extra=None):
     def mutate(claims):
         claims["https://purl.imsglobal.org/spec/lti/claim/message_type"] = REVIEW
         claims["https://purl.imsglobal.org/spec/lti/claim/resource_link"]["id"] = link
+        # A review launch names the line item whose grade was clicked.
+        ags = claims["https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"]
+        ags["lineitem"] = ags["lineitems"].split("?")[0] + "/1"
         claims[FOR_USER] = {
             "user_id": for_user,
             "email": "learner@example.org",
