@@ -283,13 +283,18 @@ def test_submit_sends_the_pending_grade_and_the_criteria_with_one_token(
     # One token for every call.
     assert len(gradebook.calls("POST", "token.php")) == 1
 
-    # The next learner's criterion scores go to the stored URLs: no lookup, no new column.
-    before = len(gradebook.calls("GET", r"/lineitems\?"))
+    # The next learner's scores go to the stored URLs: a column is looked up and made once.
     _submitted(session, link)
     _worker(app, clock).run(once=True)
-    assert len(gradebook.calls("GET", r"/lineitems\?")) == before
-    assert len(gradebook.calls("POST", r"/lineitems\?")) == len(made)
+    looked_up = [parse_qs(urlsplit(r.url).query)["resource_id"][0] for r in _lookups(gradebook)]
+    assert len(looked_up) == len(set(looked_up))
+    made = [r.json()["resourceId"] for r in gradebook.calls("POST", r"/lineitems\?")]
+    assert len(made) == len(set(made))
     assert len(gradebook.calls("POST", "token.php")) == 1
+
+
+def _lookups(gradebook) -> list:
+    return gradebook.calls("GET", r"/lineitems\?")
 
 
 def test_marking_sends_fully_graded_and_never_the_superseded_state(app, session, clock, gradebook):
@@ -378,12 +383,13 @@ def test_429_waits_as_long_as_the_platform_asks(app, session, clock, gradebook):
     )
     attempt = _submitted(session, link)
     worker = _worker(app, clock, batch=1)
+    before = clock.now
     worker.run(once=True)
     row = _grade_row(session, attempt)
     assert row.status == DeliveryStatus.PENDING and row.tries == 1
     assert "HTTP 429" in row.last_error
     # Longer than the backoff (capped at 2 s here): the platform's 30 s.
-    assert row.next_try_at >= clock.now + timedelta(seconds=30)
+    assert row.next_try_at >= before + timedelta(seconds=30)
     clock.advance(29)
     worker.run(once=True)
     assert _grade_row(session, attempt).status == DeliveryStatus.PENDING
