@@ -67,22 +67,38 @@ def _not_blocked(now: datetime):
     )
     same_learner = exists().where(live, busy.user_sub == ScoreDelivery.user_sub)
     same_item = exists().where(live)
-    return and_(~same_learner, or_(LtiLineItem.url.is_not(None), ~same_item))
+    url = select(LtiLineItem.url).where(LtiLineItem.id == ScoreDelivery.line_item_id)
+    return and_(~same_learner, or_(url.scalar_subquery().is_not(None), ~same_item))
 
 
-def _one_per_key(rows: list[tuple[ScoreDelivery, str | None]]) -> list[ScoreDelivery]:
-    """Within one claim too: one row per learner and line item, and one row per line item
-    whose URL is unknown. The others wait for the next claim."""
-    kept, learners, unresolved = [], set(), set()
-    for row, url in rows:
-        learner = (row.line_item_id, row.user_sub)
-        if learner in learners or (url is None and row.line_item_id in unresolved):
-            continue
-        learners.add(learner)
-        if url is None:
-            unresolved.add(row.line_item_id)
-        kept.append(row)
-    return kept
+def _claimable(now: datetime):
+    return and_(_due(now), _not_blocked(now))
+
+
+def _candidates(session: Session, now: datetime, batch: int, postgres: bool) -> list[int]:
+    query = select(ScoreDelivery.id).where(_claimable(now)).order_by(ScoreDelivery.id).limit(batch)
+    if postgres:
+        # A row being recorded or superseded by another transaction is left for later.
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def _take(session: Session, row_id: int, now: datetime, lease_until: datetime) -> bool:
+    """Mark one candidate sending, if it is still claimable. The check is repeated in the
+    update because SQLite's read is not locked: a second worker may have claimed the row (or
+    a row of the same learner and line item, or of the same unresolved line item) since.
+    Within one claim it also keeps one row per such key, as the rows taken before count."""
+    taken = session.execute(
+        update(ScoreDelivery)
+        .where(ScoreDelivery.id == row_id, _claimable(now))
+        .values(
+            status=DeliveryStatus.SENDING,
+            lease_until=lease_until,
+            tries=ScoreDelivery.tries + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return taken.rowcount == 1
 
 
 def claim(engine: Engine, now: datetime, batch: int, lease: timedelta) -> list[Claimed]:
@@ -91,23 +107,15 @@ def claim(engine: Engine, now: datetime, batch: int, lease: timedelta) -> list[C
         postgres = engine.dialect.name == "postgresql"
         if postgres:
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK})
-        query = (
-            select(ScoreDelivery, LtiLineItem.url)
-            .join(LtiLineItem, LtiLineItem.id == ScoreDelivery.line_item_id)
-            .where(_due(now), _not_blocked(now))
-            .order_by(ScoreDelivery.id)
-            .limit(batch)
-        )
-        if postgres:
-            # A row being recorded or superseded by another transaction is left for later.
-            query = query.with_for_update(skip_locked=True, of=ScoreDelivery)
-        rows = _one_per_key([(row, url) for row, url in session.execute(query)])
         lease_until = now + lease
-        for row in rows:
-            row.status = DeliveryStatus.SENDING
-            row.lease_until = lease_until
-            row.tries += 1
-        return [Claimed(r.id, r.line_item_id, lease_until, r.tries) for r in rows]
+        candidates = _candidates(session, now, batch, postgres)
+        ids = [row_id for row_id in candidates if _take(session, row_id, now, lease_until)]
+        rows = session.execute(
+            select(ScoreDelivery.id, ScoreDelivery.line_item_id, ScoreDelivery.tries)
+            .where(ScoreDelivery.id.in_(ids))
+            .order_by(ScoreDelivery.id)
+        )
+        return [Claimed(row_id, item, lease_until, tries) for row_id, item, tries in rows]
 
 
 def _ours(claimed: Claimed):

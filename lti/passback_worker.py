@@ -17,7 +17,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from flask import Flask, url_for
@@ -41,6 +41,7 @@ from lti.service_calls import (
     Outcome,
     RetryLater,
     ServiceFailure,
+    ServiceSettings,
     StaleTimestamp,
     in_words,
 )
@@ -183,11 +184,10 @@ class Worker:
 
     @classmethod
     def for_app(cls, app: Flask, **overrides) -> Worker:
-        settings = WorkerSettings.from_config(app.config)
-        if overrides:
-            settings = WorkerSettings(**{**settings.__dict__, **overrides})
-        tokens = SharedTokens(app.extensions["db_engine"], ServiceTokens.for_app(app).settings)
-        return cls(app.extensions["db_engine"], tokens, settings, review_url(app))
+        settings = replace(WorkerSettings.from_config(app.config), **overrides)
+        engine = app.extensions["db_engine"]
+        tokens = SharedTokens(engine, ServiceSettings.from_config(app.config))
+        return cls(engine, tokens, settings, review_url(app))
 
     # -- the loop
 
@@ -213,12 +213,22 @@ class Worker:
             self.engine, self.clock(), self.settings.batch, self.settings.lease
         )
         with Session(self.engine) as session:
-            jobs = [_job(session, claimed, self.review_url) for claimed in claims]
+            jobs = [job for claimed in claims if (job := self._job(session, claimed))]
         for future in [pool.submit(self._send_guarded, job) for job in jobs]:
             future.result()
         return len(jobs)
 
     # -- one row
+
+    def _job(self, session: Session, claimed: Claimed) -> Job | None:
+        """None for a row no platform would take as it is (a score the payload rules refuse):
+        it fails at once rather than stopping the batch."""
+        try:
+            return _job(session, claimed, self.review_url)
+        except ValueError as error:
+            passback_outbox.mark_failed(self.engine, claimed, f"not sendable: {error}")
+            log.warning("score %s failed: not sendable", claimed.id)
+            return None
 
     def _slots(self, platform_id: int) -> threading.Semaphore:
         with self._slots_lock:
