@@ -79,9 +79,14 @@ class Config:
             "LTI_PASSBACK_BACKOFF_SECONDS",
             "LTI_PASSBACK_BACKOFF_CAP_SECONDS",
             "LTI_PASSBACK_MAX_TRIES",
+            "LTI_PASSBACK_SEND_BUDGET_SECONDS",
         ):
             if env.get(key):
                 setattr(self, key, float(env[key]))
+        # Platform services (tokens, AGS) on http://127.0.0.1 or localhost: for a benchmark's or
+        # a test's fake platform only. Never in production: it lets platform URLs reach the
+        # tool's own host. (The embedded default allows them anyway, for /dev-platform/.)
+        self.LTI_SERVICES_ON_LOOPBACK = env.get("LTI_SERVICES_ON_LOOPBACK", "0") == "1"
         # The development test platform: off unless asked for (scripts/serve.sh does, on the
         # embedded SQLite default); create_app refuses it with any other database.
         self.DEV_PLATFORM = env.get("DEV_PLATFORM", "0") == "1"

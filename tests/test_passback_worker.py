@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -20,15 +24,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from sqlalchemy import create_engine, select, update
+from sqlalchemy import select, update
 
 from lti import keys, passback_outbox
 from lti.ags import AGS_SCOPES, CANVAS_SUBMISSION
 from lti.gradebook_vocabulary import CanvasCriteria, DeliveryStatus, LineItemTag
 from lti.models import LtiDeployment, LtiLineItem, LtiPlatform, LtiResourceLink, ScoreDelivery
-from lti.passback_worker import SharedTokens, Worker, WorkerSettings
-from lti.service_calls import ServiceSettings
+from lti.passback_worker import Worker
 from service import attempt_access, attempts, bank, db
+from service.config import PROJECT_ROOT
 from service.grading.scoring import EXTENDED
 from service.grading.vocabulary import AttemptStatus
 from tests.conftest import bearer, isolated_database, make_app, on_postgres
@@ -616,36 +620,76 @@ def platform_server():
     server.server_close()
 
 
-def _separate_worker(app, database_url: str) -> tuple[Worker, object]:
-    """A worker as another process would have it: its own engine and token cache."""
-    engine = create_engine(database_url)
-    settings = WorkerSettings(batch=5, poll_seconds=0.05, per_platform=2, threads=4)
-    tokens = SharedTokens(engine, ServiceSettings.from_config(app.config))
-    return Worker(engine, tokens, settings), engine
+def _worker_process(database_url: str) -> subprocess.Popen:
+    """`assessment worker` as its own process, on this checkout's code."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "LTI_SERVICES_ON_LOOPBACK": "1",
+        "LTI_PASSBACK_PER_PLATFORM": "2",
+    }
+    command = [sys.executable, "-c", "from service.cli import main; main()", "worker"]
+    return subprocess.Popen(
+        [*command, "--batch", "3", "--poll", "0.05"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+class RivalClaims(threading.Thread):
+    """On SQLite, where one worker runs: a second claimer racing it, which gives back at once
+    whatever it gets. Each give-back must find the row still its own (never also the
+    worker's), and the worker sends the row later."""
+
+    def __init__(self, engine) -> None:
+        super().__init__(daemon=True)
+        self.engine = engine
+        self.stopping = threading.Event()
+        self.taken = 0
+        self.lost: list[int] = []
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            now = datetime.now(UTC)
+            for claimed in passback_outbox.claim(self.engine, now, 2, timedelta(seconds=30)):
+                self.taken += 1
+                if not passback_outbox.release(self.engine, claimed):
+                    self.lost.append(claimed.id)
+            self.stopping.wait(0.01)
 
 
 def test_concurrent_workers_deliver_each_newest_state_exactly_once(app, session, platform_server):
     platform = _platform(session, issuer=platform_server, token_url=f"{platform_server}/token")
     link = _link(session, platform, base=platform_server)
     learners = [_submitted(session, link) for _ in range(4)]
-    count = 2 if on_postgres() else 1  # SQLite has one writer: one worker there
-    workers = [_separate_worker(app, app.config["DATABASE_URL"]) for _ in range(count)]
-    threads = [threading.Thread(target=w.run) for w, _ in workers]
-    for thread in threads:
-        thread.start()
+    # SQLite has one writer: one worker there, raced by a second claimer in this process.
+    count = 2 if on_postgres() else 1
+    processes = [_worker_process(app.config["DATABASE_URL"]) for _ in range(count)]
+    rival = None if on_postgres() else RivalClaims(app.extensions["db_engine"])
+    if rival:
+        rival.start()
     try:
         # Marks land while the workers send: some submit-time states are superseded unsent.
         for attempt in learners:
             _mark_all(session, attempt)
         _wait_until_drained(session)
     finally:
-        for worker, _ in workers:
-            worker.stopping.set()
-        for thread in threads:
-            thread.join(timeout=30)
-        for _, engine in workers:
-            engine.dispose()
+        if rival:
+            rival.stopping.set()
+            rival.join(timeout=10)
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        outputs = [process.communicate(timeout=30)[0] for process in processes]
 
+    # SIGTERM: each worker finished what it had and exited cleanly.
+    for process, output in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, output
+        assert "worker stopped" in output
+    if rival:
+        assert rival.lost == []
     received = [(path, s["userId"], s["timestamp"]) for path, s in FakePlatform.scores]
     assert len(received) == len(set(received)), "a score arrived twice"
     received_set = set(received)
