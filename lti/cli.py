@@ -377,6 +377,11 @@ def worker_command(once: bool, batch: int | None, poll: float | None) -> None:
 
     for sig in previous:
         signal.signal(sig, stop)
+    settings = worker.settings
+    click.echo(
+        f"worker started: batch {settings.batch}, {settings.per_platform} per platform, "
+        + ("until nothing is due" if once else f"polling every {settings.poll_seconds:g} s")
+    )
     try:
         claimed = worker.run(once=once)
     finally:

@@ -639,6 +639,17 @@ def _worker_process(database_url: str) -> subprocess.Popen:
     )
 
 
+def _started(process: subprocess.Popen) -> str:
+    """Wait for the worker to say it runs (a SIGTERM before would kill it mid-import); what
+    it printed so far."""
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith("worker started"):
+            break
+    return "".join(lines)
+
+
 class RivalClaims(threading.Thread):
     """On SQLite, where one worker runs: a second claimer racing it, which gives back at once
     whatever it gets. Each give-back must find the row still its own (never also the
@@ -664,10 +675,11 @@ class RivalClaims(threading.Thread):
 def test_concurrent_workers_deliver_each_newest_state_exactly_once(app, session, platform_server):
     platform = _platform(session, issuer=platform_server, token_url=f"{platform_server}/token")
     link = _link(session, platform, base=platform_server)
-    learners = [_submitted(session, link) for _ in range(4)]
     # SQLite has one writer: one worker there, raced by a second claimer in this process.
     count = 2 if on_postgres() else 1
     processes = [_worker_process(app.config["DATABASE_URL"]) for _ in range(count)]
+    learners = [_submitted(session, link) for _ in range(4)]
+    early = [_started(process) for process in processes]
     rival = None if on_postgres() else RivalClaims(app.extensions["db_engine"])
     if rival:
         rival.start()
@@ -682,7 +694,10 @@ def test_concurrent_workers_deliver_each_newest_state_exactly_once(app, session,
             rival.join(timeout=10)
         for process in processes:
             process.send_signal(signal.SIGTERM)
-        outputs = [process.communicate(timeout=30)[0] for process in processes]
+        outputs = [
+            head + process.communicate(timeout=30)[0]
+            for head, process in zip(early, processes, strict=True)
+        ]
 
     # SIGTERM: each worker finished what it had and exited cleanly.
     for process, output in zip(processes, outputs, strict=True):
