@@ -208,7 +208,8 @@ class Worker:
 
     def run_batch(self, pool: ThreadPoolExecutor) -> int:
         """Claim one batch and send it; returns when every send has been recorded, so a stop
-        request lets the in-flight sends finish."""
+        request lets the in-flight sends finish. Returns how many rows were claimed (those
+        failed as not sendable count: more may be due behind them)."""
         claims = passback_outbox.claim(
             self.engine, self.clock(), self.settings.batch, self.settings.lease
         )
@@ -216,7 +217,7 @@ class Worker:
             jobs = [job for claimed in claims if (job := self._job(session, claimed))]
         for future in [pool.submit(self._send_guarded, job) for job in jobs]:
             future.result()
-        return len(jobs)
+        return len(claims)
 
     # -- one row
 
