@@ -745,3 +745,62 @@ def _wait_until_drained(session, seconds: float = 30) -> None:
             return
         threading.Event().wait(0.05)
     raise AssertionError("the workers did not drain the queue")
+
+
+# --- claims ----------------------------------------------------------------------------------
+
+
+def test_claims_are_serial_per_learner_and_line_item(app, session, clock, gradebook):
+    link = _link(session, _platform(session))
+    attempt = _submitted(session, link)
+    engine = app.extensions["db_engine"]
+    grade = _grade_row(session, attempt)
+    # One worker is sending the grade's submit-time state when the marking queues the next.
+    first = passback_outbox.claim(engine, clock.now, 1, timedelta(seconds=60))
+    assert [c.id for c in first] == [grade.id]
+    _mark_all(session, attempt)
+    newer = _grade_row_newest(session, attempt)
+    assert newer.id != grade.id and newer.status == DeliveryStatus.PENDING
+    # Another worker's claim leaves the newer state until the first send is recorded.
+    taken = passback_outbox.claim(engine, clock.now, 100, timedelta(seconds=60))
+    assert newer.id not in {c.id for c in taken}
+    passback_outbox.mark_sent(engine, first[0], clock.now)
+    for claimed in taken:
+        passback_outbox.release(engine, claimed)
+    again = passback_outbox.claim(engine, clock.now, 100, timedelta(seconds=60))
+    assert newer.id in {c.id for c in again}
+
+
+def test_an_unresolved_line_item_is_resolved_by_one_claim_at_a_time(app, session, clock):
+    link = _link(session, _platform(session))
+    first, second = _submitted(session, link), _submitted(session, link)
+    engine = app.extensions["db_engine"]
+    unresolved = {
+        r.line_item_id
+        for attempt in (first, second)
+        for r in _rows(session, attempt)
+        if r.line_item.url is None
+    }
+    assert unresolved
+    # Two workers claim in turn: neither holds two rows of a line item whose URL is unknown,
+    # and the second holds none of those the first is resolving.
+    one = passback_outbox.claim(engine, clock.now, 100, timedelta(seconds=60))
+    two = passback_outbox.claim(engine, clock.now, 100, timedelta(seconds=60))
+    for claims in (one, two):
+        items = [c.line_item_id for c in claims if c.line_item_id in unresolved]
+        assert len(items) == len(set(items))
+    resolving = {c.line_item_id for c in one} & unresolved
+    assert resolving and not resolving & {c.line_item_id for c in two}
+
+
+def test_backoff_is_jittered_capped_and_never_shorter_than_retry_after():
+    backoff = passback_outbox.Backoff(base_seconds=10, cap_seconds=60, max_tries=12)
+    for tries in range(1, 12):
+        delay = backoff.delay(tries, None).total_seconds()
+        assert 0 <= delay <= min(60, 10 * 2 ** (tries - 1))
+    assert backoff.delay(1, 300).total_seconds() == 300
+
+
+def _grade_row_newest(session, attempt) -> ScoreDelivery:
+    rows = [r for r in _rows(session, attempt) if r.line_item.tag == LineItemTag.ASSESSMENT]
+    return rows[-1]
