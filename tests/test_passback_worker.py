@@ -579,6 +579,10 @@ class FakePlatform(BaseHTTPRequestHandler):
     scores: list[tuple[str, dict]] = []
     items: list[dict] = []
     lock = threading.Lock()
+    # How long a score takes, and how many were being answered at once (at most).
+    score_delay = 0.0
+    in_flight = 0
+    most_in_flight = 0
 
     def log_message(self, *args) -> None:
         pass
@@ -606,6 +610,7 @@ class FakePlatform(BaseHTTPRequestHandler):
         if path == "/token":
             self._answer(200, {"access_token": "t", "token_type": "Bearer", "expires_in": 600})
         elif path.endswith("/scores"):
+            self._slow_score()
             with self.lock:
                 self.scores.append((path.removesuffix("/scores"), json.loads(body)))
             self._answer(200, {})
@@ -615,6 +620,15 @@ class FakePlatform(BaseHTTPRequestHandler):
                 self.items.append(item)
             self._answer(201, item)
 
+    def _slow_score(self) -> None:
+        cls = type(self)
+        with self.lock:
+            cls.in_flight += 1
+            cls.most_in_flight = max(cls.most_in_flight, cls.in_flight)
+        threading.Event().wait(cls.score_delay)
+        with self.lock:
+            cls.in_flight -= 1
+
     def _base(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
@@ -622,6 +636,7 @@ class FakePlatform(BaseHTTPRequestHandler):
 @pytest.fixture()
 def platform_server():
     FakePlatform.scores, FakePlatform.items = [], []
+    FakePlatform.score_delay, FakePlatform.in_flight, FakePlatform.most_in_flight = 0.0, 0, 0
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakePlatform)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -804,3 +819,15 @@ def test_backoff_is_jittered_capped_and_never_shorter_than_retry_after():
 def _grade_row_newest(session, attempt) -> ScoreDelivery:
     rows = [r for r in _rows(session, attempt) if r.line_item.tag == LineItemTag.ASSESSMENT]
     return rows[-1]
+
+
+def test_at_most_per_platform_requests_are_in_flight(app, session, clock, platform_server):
+    # A real server: requests-mock answers one request at a time.
+    platform = _platform(session, issuer=platform_server, token_url=f"{platform_server}/token")
+    link = _link(session, platform, base=platform_server)
+    for _ in range(3):
+        _submitted(session, link)
+    # Each score takes a moment on the platform, so the worker's threads overlap.
+    FakePlatform.score_delay = 0.05
+    _worker(app, clock, per_platform=2, threads=8).run(once=True)
+    assert FakePlatform.most_in_flight == 2
