@@ -831,3 +831,29 @@ def test_at_most_per_platform_requests_are_in_flight(app, session, clock, platfo
     FakePlatform.score_delay = 0.05
     _worker(app, clock, per_platform=2, threads=8).run(once=True)
     assert FakePlatform.most_in_flight == 2
+
+
+def test_a_token_the_platform_keeps_refusing_fails_the_score(app, session, clock, gradebook):
+    link = _link(session, _platform(session))
+    gradebook.answer_scores([{"status_code": 401, "json": {"error": "invalid token"}}])
+    attempt = _submitted(session, link)
+    _worker(app, clock, batch=1).run(once=True)
+    row = _grade_row(session, attempt)
+    assert row.status == DeliveryStatus.FAILED and row.tries == 1
+    assert row.last_error.startswith("score: TokenRejected: HTTP 401")
+    # The refused token was replaced once before giving up.
+    assert len(gradebook.calls("POST", "token.php")) >= 2
+
+
+def test_the_worker_logs_row_ids_and_outcomes_never_learners(
+    app, session, clock, gradebook, caplog
+):
+    link = _link(session, _platform(session))
+    gradebook.answer_scores([{"status_code": 400, "json": {"error": "bad"}}])
+    attempt = _submitted(session, link)
+    with caplog.at_level("DEBUG"):
+        _worker(app, clock).run(once=True)
+    logged = caplog.text
+    assert f"score {_grade_row(session, attempt).id} try 1: Refused" in logged
+    assert attempt.lti_sub not in logged
+    assert "Bearer" not in logged and "access_token" not in logged
