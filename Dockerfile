@@ -23,4 +23,7 @@ RUN pip install --no-cache-dir -c constraints.txt -e . && chown -R app:app /app
 USER 10001
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD ["python", "-c", "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz')"]
+# The web server. Grade passback needs one or more workers as processes of their own, from the
+# same image and DATABASE_URL, e.g. `docker run ... IMAGE assessment worker` (it runs until
+# SIGTERM, finishing the sends in flight; run several for more throughput: they share the queue).
 CMD ["sh", "-c", "assessment db upgrade && assessment content load && exec gunicorn --bind 0.0.0.0:${PORT} --workers ${WEB_CONCURRENCY:-2} service.wsgi:app"]

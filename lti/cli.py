@@ -1,16 +1,28 @@
 """`assessment lti ...`: LTI 1.3 registrations, the tool's signing keys and the pre-flight
-check of a registration's grade services; `assessment grades ...`: gradebook reconciliation."""
+check of a registration's grade services; `assessment grades ...`: gradebook reconciliation,
+the outbox's newest scores and retries; `assessment worker`: sends the outbox."""
 
 from __future__ import annotations
 
+import signal
+
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
-from lti import keys, platforms, preflight, reconcile, resource_links, url_policy
-from lti.gradebook_vocabulary import CanvasCriteria
+from lti import (
+    keys,
+    passback_admin,
+    platforms,
+    preflight,
+    reconcile,
+    resource_links,
+    url_policy,
+)
+from lti.gradebook_vocabulary import CanvasCriteria, DeliveryStatus
 from lti.models import LtiKey, LtiResourceLink
+from lti.passback_worker import Worker
 from lti.service_tokens import ServiceTokens
 from service import db
 from service.catalogue import Page
@@ -297,3 +309,82 @@ def grades_reconcile(platform_id: int, link_pk: int | None, resend: bool) -> Non
         queued = reconcile.resend(session, outcome.mismatches, utcnow())
         session.commit()
         click.echo(f"{len(queued)} score(s) queued again")
+
+
+@grades_group.command(
+    "list",
+    help="Each learner's newest score per line item: status, tries and the platform's last "
+    "answer, newest first.",
+)
+@click.option(
+    "--status",
+    type=click.Choice([s.value for s in DeliveryStatus]),
+    help="Only those whose newest score is in this status",
+)
+@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+def grades_list(status: str | None, limit: int) -> None:
+    wanted = DeliveryStatus(status) if status else None
+    total, entries = passback_admin.newest(db.session(), wanted, Page(1, limit))
+    for entry in entries:
+        row = entry.row
+        click.echo(
+            f"{row.id:>7}  {row.status.value:<10} tries={row.tries}  "
+            f"platform={entry.link.platform_id} link={entry.link.id}  "
+            f"line item {entry.line_item.id} ({entry.line_item.label})  "
+            f"attempt={row.attempt_id}  timestamp={row.timestamp:%Y-%m-%d %H:%M:%S}"
+            + (f"\n         {row.last_error}" if row.last_error else "")
+        )
+    click.echo(f"{len(entries)} of {total} shown")
+
+
+@grades_group.command(
+    "retry",
+    help="Send scores ID... (or every failed one) again now, their tries counted afresh. "
+    "Only failed or pending scores; a superseded one never is.",
+)
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--failed", "all_failed", is_flag=True, help="Every failed score")
+def grades_retry(ids: tuple[int, ...], all_failed: bool) -> None:
+    if not ids and not all_failed:
+        raise click.UsageError("name score ids, or --failed")
+    session = db.session()
+    wanted = list(ids) + (passback_admin.failed_ids(session) if all_failed else [])
+    result = passback_admin.retry(session, wanted, utcnow())
+    session.commit()
+    for row_id, reason in result.skipped.items():
+        click.echo(f"{row_id}: not retried: {reason}")
+    click.echo(f"{len(result.retried)} score(s) queued to send now")
+
+
+@click.command(
+    "worker",
+    help="Send queued scores to the platforms' gradebooks until SIGTERM or SIGINT (in-flight "
+    "sends finish first); --once sends what is due and exits.",
+)
+@click.option("--once", is_flag=True, help="Drain what is due now, then exit")
+@click.option("--batch", type=click.IntRange(1, 1000), help="Rows claimed at a time")
+@click.option("--poll", type=click.FloatRange(0.05), help="Seconds between looks when idle")
+@with_appcontext
+def worker_command(once: bool, batch: int | None, poll: float | None) -> None:
+    overrides = {"batch": batch, "poll_seconds": poll}
+    worker = Worker.for_app(current_app, **{k: v for k, v in overrides.items() if v is not None})
+    # The session of the app context is not used: each send has its own short transactions.
+    db.session().close()
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def stop(signum, _frame) -> None:
+        worker.stopping.set()
+
+    for sig in previous:
+        signal.signal(sig, stop)
+    settings = worker.settings
+    click.echo(
+        f"worker started: batch {settings.batch}, {settings.per_platform} per platform, "
+        + ("until nothing is due" if once else f"polling every {settings.poll_seconds:g} s")
+    )
+    try:
+        claimed = worker.run(once=once)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    click.echo(f"worker stopped; {claimed} score(s) handled")

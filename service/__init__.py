@@ -108,6 +108,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def _register_blueprints(app: Flask, api: Api) -> None:
     from service.api.attempts import blp as attempts_blp
     from service.api.bank import blp as bank_blp
+    from service.api.grade_sync_admin import blp as grade_sync_admin_blp
     from service.api.health import blp as health_blp
     from service.api.lti_admin import blp as lti_admin_blp
     from service.api.units import blp as units_blp
@@ -120,5 +121,6 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     api.register_blueprint(case_v1p0_blp)
     api.register_blueprint(case_v1p1_blp)
     api.register_blueprint(lti_admin_blp)
+    api.register_blueprint(grade_sync_admin_blp)
     # Probes stay out of the OpenAPI document: they are for the orchestrator, not for centres.
     app.register_blueprint(health_blp)

@@ -119,11 +119,12 @@ def clients_revoke(client_id: str) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from lti.cli import grades_group, lti_group
+    from lti.cli import grades_group, lti_group, worker_command
 
     groups = (db_group, content_group, centres_group, clients_group, lti_group, grades_group)
     for group in groups:
         app.cli.add_command(group)
+    app.cli.add_command(worker_command)
 
 
 def _create_app() -> Flask:

@@ -67,6 +67,26 @@ class Config:
         self.LTI_SESSION_MARGIN_MINUTES = int(env.get("LTI_SESSION_MARGIN_MINUTES", "30"))
         self.LTI_SESSION_ROTATE_MINUTES = int(env.get("LTI_SESSION_ROTATE_MINUTES", "15"))
         self.LTI_SESSION_OVERLAP_MINUTES = int(env.get("LTI_SESSION_OVERLAP_MINUTES", "10"))
+        # `assessment worker` (lti/passback_worker.py): rows claimed at a time, a claim's lease,
+        # requests in flight per platform, and the retry schedule (exponential with jitter
+        # from the base, capped; failed after the tries). Absent: the worker's defaults.
+        for key in (
+            "LTI_PASSBACK_BATCH",
+            "LTI_PASSBACK_POLL_SECONDS",
+            "LTI_PASSBACK_LEASE_SECONDS",
+            "LTI_PASSBACK_PER_PLATFORM",
+            "LTI_PASSBACK_THREADS",
+            "LTI_PASSBACK_BACKOFF_SECONDS",
+            "LTI_PASSBACK_BACKOFF_CAP_SECONDS",
+            "LTI_PASSBACK_MAX_TRIES",
+            "LTI_PASSBACK_SEND_BUDGET_SECONDS",
+        ):
+            if env.get(key):
+                setattr(self, key, float(env[key]))
+        # Platform services (tokens, AGS) on http://127.0.0.1 or localhost: for a benchmark's or
+        # a test's fake platform only. Never in production: it lets platform URLs reach the
+        # tool's own host. (The embedded default allows them anyway, for /dev-platform/.)
+        self.LTI_SERVICES_ON_LOOPBACK = env.get("LTI_SERVICES_ON_LOOPBACK", "0") == "1"
         # The development test platform: off unless asked for (scripts/serve.sh does, on the
         # embedded SQLite default); create_app refuses it with any other database.
         self.DEV_PLATFORM = env.get("DEV_PLATFORM", "0") == "1"

@@ -1,0 +1,206 @@
+"""The worker's short transactions on the score outbox (lti.models.ScoreDelivery): claiming due
+rows under a lease, storing a line item's URL, and recording what the platform answered.
+
+Each function is one transaction on its own Session, committed here: the worker loop is the
+edge, and no transaction stays open while a platform answers (lti/passback_worker.py).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, and_, exists, func, or_, select, text, update
+from sqlalchemy.orm import Session, aliased
+
+from lti.gradebook_vocabulary import DeliveryStatus
+from lti.models import LtiLineItem, ScoreDelivery
+
+# Claims on PostgreSQL take this transaction-scoped advisory lock first (an arbitrary constant
+# of this tool). Without it, two claims that start at the same moment could each see the
+# other's rows as still pending, and claim two states of one learner and line item at once.
+CLAIM_LOCK = 0x5C0DE
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """One claimed row: what the sender needs, read while the claim held it."""
+
+    id: int
+    line_item_id: int
+    lease_until: datetime
+    tries: int
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """How long a retried row waits: exponential with full jitter, capped, and never less than
+    the platform asked (Retry-After)."""
+
+    base_seconds: float = 10.0
+    cap_seconds: float = 900.0
+    max_tries: int = 12
+
+    def delay(self, tries: int, retry_after: float | None) -> timedelta:
+        ceiling = min(self.cap_seconds, self.base_seconds * 2 ** max(tries - 1, 0))
+        return timedelta(seconds=max(retry_after or 0.0, random.uniform(0.0, ceiling)))
+
+
+def _due(now: datetime):
+    """Pending and due, or sending under a lease that ran out (a worker died mid-send)."""
+    return or_(
+        and_(ScoreDelivery.status == DeliveryStatus.PENDING, ScoreDelivery.next_try_at <= now),
+        and_(ScoreDelivery.status == DeliveryStatus.SENDING, ScoreDelivery.lease_until < now),
+    )
+
+
+def _not_blocked(now: datetime):
+    """Sends per learner and line item are serial; and while a live lease is on a line item
+    whose URL is unknown, no other row of it goes out (two workers must not both create it)."""
+    busy = aliased(ScoreDelivery)
+    live = and_(
+        busy.status == DeliveryStatus.SENDING,
+        busy.lease_until >= now,
+        busy.line_item_id == ScoreDelivery.line_item_id,
+        busy.id != ScoreDelivery.id,
+    )
+    same_learner = exists().where(live, busy.user_sub == ScoreDelivery.user_sub)
+    same_item = exists().where(live)
+    url = select(LtiLineItem.url).where(LtiLineItem.id == ScoreDelivery.line_item_id)
+    return and_(~same_learner, or_(url.scalar_subquery().is_not(None), ~same_item))
+
+
+def _claimable(now: datetime):
+    return and_(_due(now), _not_blocked(now))
+
+
+def _candidates(session: Session, now: datetime, batch: int, postgres: bool) -> list[int]:
+    query = select(ScoreDelivery.id).where(_claimable(now)).order_by(ScoreDelivery.id).limit(batch)
+    if postgres:
+        # A row being recorded or superseded by another transaction is left for later.
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def _take(session: Session, row_id: int, now: datetime, lease_until: datetime) -> bool:
+    """Mark one candidate sending, if it is still claimable. The check is repeated in the
+    update because SQLite's read is not locked: a second worker may have claimed the row (or
+    a row of the same learner and line item, or of the same unresolved line item) since.
+    Within one claim it also keeps one row per such key, as the rows taken before count."""
+    taken = session.execute(
+        update(ScoreDelivery)
+        .where(ScoreDelivery.id == row_id, _claimable(now))
+        .values(
+            status=DeliveryStatus.SENDING,
+            lease_until=lease_until,
+            tries=ScoreDelivery.tries + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return taken.rowcount == 1
+
+
+def claim(engine: Engine, now: datetime, batch: int, lease: timedelta) -> list[Claimed]:
+    """Mark up to `batch` due rows (oldest first) sending under a lease, and commit."""
+    with Session(engine) as session, session.begin():
+        postgres = engine.dialect.name == "postgresql"
+        if postgres:
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK})
+        lease_until = now + lease
+        candidates = _candidates(session, now, batch, postgres)
+        ids = [row_id for row_id in candidates if _take(session, row_id, now, lease_until)]
+        rows = session.execute(
+            select(ScoreDelivery.id, ScoreDelivery.line_item_id, ScoreDelivery.tries)
+            .where(ScoreDelivery.id.in_(ids))
+            .order_by(ScoreDelivery.id)
+        )
+        return [Claimed(row_id, item, lease_until, tries) for row_id, item, tries in rows]
+
+
+def _ours(claimed: Claimed):
+    """The row is still sending under our lease (not reclaimed after it ran out)."""
+    return and_(
+        ScoreDelivery.id == claimed.id,
+        ScoreDelivery.status == DeliveryStatus.SENDING,
+        ScoreDelivery.lease_until == claimed.lease_until,
+    )
+
+
+def _finish(engine: Engine, claimed: Claimed, **values) -> bool:
+    """Update our claimed row in one transaction; False if the lease was no longer ours."""
+    with Session(engine) as session, session.begin():
+        result = session.execute(
+            update(ScoreDelivery)
+            .where(_ours(claimed))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
+
+
+def mark_sent(engine: Engine, claimed: Claimed, now: datetime, note: str | None = None) -> bool:
+    return _finish(
+        engine,
+        claimed,
+        status=DeliveryStatus.SENT,
+        sent_at=now,
+        lease_until=None,
+        last_error=note,
+    )
+
+
+def mark_failed(engine: Engine, claimed: Claimed, error: str) -> bool:
+    return _finish(
+        engine, claimed, status=DeliveryStatus.FAILED, lease_until=None, last_error=error
+    )
+
+
+def mark_retry(
+    engine: Engine,
+    claimed: Claimed,
+    now: datetime,
+    backoff: Backoff,
+    error: str,
+    retry_after: float | None,
+) -> bool:
+    """Pending again after a delay; failed once the tries are used up."""
+    if claimed.tries >= backoff.max_tries:
+        return mark_failed(engine, claimed, f"gave up after {claimed.tries} tries: {error}")
+    return _finish(
+        engine,
+        claimed,
+        status=DeliveryStatus.PENDING,
+        next_try_at=now + backoff.delay(claimed.tries, retry_after),
+        lease_until=None,
+        last_error=error,
+    )
+
+
+def release(engine: Engine, claimed: Claimed) -> bool:
+    """Give a row back untried (its lease would run out before it could be sent)."""
+    return _finish(
+        engine,
+        claimed,
+        status=DeliveryStatus.PENDING,
+        lease_until=None,
+        tries=ScoreDelivery.tries - 1,
+    )
+
+
+def store_line_item_url(engine: Engine, line_item_id: int, url: str) -> str:
+    """Keep the URL the platform gave; if another worker stored one first, theirs stands."""
+    with Session(engine) as session, session.begin():
+        session.execute(
+            update(LtiLineItem)
+            .where(LtiLineItem.id == line_item_id, LtiLineItem.url.is_(None))
+            .values(url=url)
+            .execution_options(synchronize_session=False)
+        )
+        return session.scalar(select(LtiLineItem.url).where(LtiLineItem.id == line_item_id))
+
+
+def due_count(engine: Engine, now: datetime) -> int:
+    """Rows due now (blocked or not): how much work is left, for --once and logs."""
+    with Session(engine) as session:
+        return session.scalar(select(func.count()).select_from(ScoreDelivery).where(_due(now)))

@@ -1,0 +1,293 @@
+"""`assessment worker`: sends the score outbox (lti/grade_sync.py) to the platforms' gradebooks
+(LTI AGS), so that every learner's newest state arrives, once, in order.
+
+A loop of batches: claim due rows under a lease (lti/passback_outbox.py, one short
+transaction), send them on a thread pool with at most `per_platform` requests in flight per
+platform, record each outcome (one short transaction per row, only if the lease is still
+ours), repeat. A worker killed mid-send leaves rows `sending`; once their lease runs out the
+next claim takes them again, and the platform's timestamp check makes a repeat harmless.
+
+Logs carry row ids and outcomes only: never user ids, scores or tokens.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from flask import Flask, url_for
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from lti import passback_outbox
+from lti.ags import (
+    AgsClient,
+    AgsEndpoint,
+    CanvasSubmission,
+    NewLineItem,
+    SubmissionReview,
+    score_payload,
+)
+from lti.gradebook_vocabulary import LineItemTag
+from lti.models import LtiLineItem, LtiResourceLink, ScoreDelivery
+from lti.passback_outbox import Backoff, Claimed
+from lti.service_calls import (
+    Delivered,
+    Outcome,
+    RetryLater,
+    ServiceFailure,
+    ServiceSettings,
+    StaleTimestamp,
+    in_words,
+)
+from lti.service_tokens import ServiceTokens
+from service.models import utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    batch: int = 20
+    poll_seconds: float = 5.0
+    lease: timedelta = timedelta(seconds=120)
+    per_platform: int = 4
+    threads: int = 8
+    backoff: Backoff = Backoff()
+    # A row is sent only if its lease outlasts this (a line item lookup, creation and the
+    # score, each within the request timeouts); else it is given back for a later claim.
+    send_budget: timedelta = timedelta(seconds=75)
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> WorkerSettings:
+        """From the app's config (LTI_PASSBACK_*); absent keys keep the defaults."""
+
+        def number(key: str, default: float) -> float:
+            return float(config.get(key, default))
+
+        return cls(
+            batch=int(number("LTI_PASSBACK_BATCH", cls.batch)),
+            poll_seconds=number("LTI_PASSBACK_POLL_SECONDS", cls.poll_seconds),
+            lease=timedelta(seconds=number("LTI_PASSBACK_LEASE_SECONDS", 120)),
+            per_platform=int(number("LTI_PASSBACK_PER_PLATFORM", cls.per_platform)),
+            threads=int(number("LTI_PASSBACK_THREADS", cls.threads)),
+            backoff=Backoff(
+                base_seconds=number("LTI_PASSBACK_BACKOFF_SECONDS", Backoff.base_seconds),
+                cap_seconds=number("LTI_PASSBACK_BACKOFF_CAP_SECONDS", Backoff.cap_seconds),
+                max_tries=int(number("LTI_PASSBACK_MAX_TRIES", Backoff.max_tries)),
+            ),
+            send_budget=timedelta(seconds=number("LTI_PASSBACK_SEND_BUDGET_SECONDS", 75)),
+        )
+
+
+class SharedTokens(ServiceTokens):
+    """The worker's threads ask for tokens one at a time: with an empty cache, a platform's
+    first batch then costs one token request, not one per thread."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._lock = threading.Lock()
+
+    def get(self, *args, **kwargs) -> str:
+        with self._lock:
+            return super().get(*args, **kwargs)
+
+
+@dataclass(frozen=True)
+class Job:
+    """What one send needs, read in the claim's wake (no ORM objects cross threads)."""
+
+    claimed: Claimed
+    platform_id: int
+    endpoint: AgsEndpoint
+    canvas: bool
+    line_item_url: str | None
+    new_line_item: NewLineItem
+    score: dict
+
+
+def _new_line_item(item: LtiLineItem, link: LtiResourceLink, review_url: str | None):
+    """Canvas makes each line item with a resourceLinkId part of that link's assignment, and
+    only the first reaches the gradebook: its criterion columns are separate assignments."""
+    separate = link.product_family == "canvas" and item.tag == LineItemTag.CRITERION
+    return NewLineItem(
+        label=item.label,
+        score_maximum=item.score_maximum,
+        resource_id=item.resource_id,
+        tag=item.tag.value,
+        resource_link_id=None if separate else link.resource_link_id,
+        submission_review=SubmissionReview(url=review_url),
+    )
+
+
+def _job(session: Session, claimed: Claimed, review_url: str | None) -> Job:
+    row = session.get(ScoreDelivery, claimed.id)
+    item = row.line_item
+    link = item.resource_link
+    canvas = link.product_family == "canvas"
+    score = score_payload(
+        user_id=row.user_sub,
+        activity_progress=row.activity_progress,
+        grading_progress=row.grading_progress,
+        timestamp=row.timestamp,
+        score_given=row.score_given,
+        score_maximum=row.score_maximum,
+        comment=row.comment,
+        canvas_submission=CanvasSubmission() if canvas else None,
+    )
+    return Job(
+        claimed=claimed,
+        platform_id=link.platform_id,
+        endpoint=AgsEndpoint(link.scopes, link.ags_lineitems, link.ags_lineitem),
+        canvas=canvas,
+        line_item_url=item.url,
+        new_line_item=_new_line_item(item, link, review_url),
+        score=score,
+    )
+
+
+def review_url(app: Flask) -> str | None:
+    """Where a gradebook click opens the tool: the launch URL, when PUBLIC_BASE_URL says
+    where the tool lives (the worker has no request to take a host from). Without it the
+    platform opens the link's own launch URL, which is the same place."""
+    base = app.config.get("PUBLIC_BASE_URL")
+    if not base:
+        return None
+    with app.test_request_context(base_url=base):
+        return url_for("lti.launch", _external=True)
+
+
+class Worker:
+    def __init__(
+        self,
+        engine: Engine,
+        tokens: ServiceTokens,
+        settings: WorkerSettings,
+        review_url: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.engine = engine
+        self.tokens = tokens
+        self.settings = settings
+        self.review_url = review_url
+        self.clock = clock
+        self.stopping = threading.Event()
+        self._platform_slots: dict[int, threading.Semaphore] = defaultdict(
+            lambda: threading.Semaphore(settings.per_platform)
+        )
+        self._slots_lock = threading.Lock()
+
+    @classmethod
+    def for_app(cls, app: Flask, **overrides) -> Worker:
+        settings = replace(WorkerSettings.from_config(app.config), **overrides)
+        engine = app.extensions["db_engine"]
+        tokens = SharedTokens(engine, ServiceSettings.from_config(app.config))
+        return cls(engine, tokens, settings, review_url(app))
+
+    # -- the loop
+
+    def run(self, once: bool = False) -> int:
+        """Send batches until stopped (or, with `once`, until nothing is due). Returns how
+        many rows were claimed."""
+        total = 0
+        with ThreadPoolExecutor(self.settings.threads, "passback") as pool:
+            while not self.stopping.is_set():
+                claimed = self.run_batch(pool)
+                total += claimed
+                if claimed:
+                    continue
+                if once:
+                    break
+                self.stopping.wait(self.settings.poll_seconds)
+        return total
+
+    def run_batch(self, pool: ThreadPoolExecutor) -> int:
+        """Claim one batch and send it; returns when every send has been recorded, so a stop
+        request lets the in-flight sends finish. Returns how many rows were claimed (those
+        failed as not sendable count: more may be due behind them)."""
+        claims = passback_outbox.claim(
+            self.engine, self.clock(), self.settings.batch, self.settings.lease
+        )
+        with Session(self.engine) as session:
+            jobs = [job for claimed in claims if (job := self._job(session, claimed))]
+        for future in [pool.submit(self._send_guarded, job) for job in jobs]:
+            future.result()
+        return len(claims)
+
+    # -- one row
+
+    def _job(self, session: Session, claimed: Claimed) -> Job | None:
+        """None for a row no platform would take as it is (a score the payload rules refuse):
+        it fails at once rather than stopping the batch."""
+        try:
+            return _job(session, claimed, self.review_url)
+        except ValueError as error:
+            passback_outbox.mark_failed(self.engine, claimed, f"not sendable: {error}")
+            log.warning("score %s failed: not sendable", claimed.id)
+            return None
+
+    def _slots(self, platform_id: int) -> threading.Semaphore:
+        with self._slots_lock:
+            return self._platform_slots[platform_id]
+
+    def _send_guarded(self, job: Job) -> None:
+        """A bug in one send must not stop the others: the row stays sending, its lease runs
+        out and a later claim tries it again."""
+        try:
+            with self._slots(job.platform_id):
+                self._send(job)
+        except Exception:
+            log.exception("score %s: the send failed unexpectedly", job.claimed.id)
+
+    def _send(self, job: Job) -> None:
+        claimed = job.claimed
+        if self.clock() + self.settings.send_budget > claimed.lease_until:
+            passback_outbox.release(self.engine, claimed)
+            log.info("score %s given back: its lease would end mid-send", claimed.id)
+            return
+        client = AgsClient(self.tokens, job.platform_id, job.endpoint)
+        try:
+            url = job.line_item_url or self._resolve(client, job)
+        except ServiceFailure as failure:
+            self._record(claimed, failure.outcome, "line item")
+            return
+        self._record(claimed, client.post_score(url, job.score), "score")
+
+    def _resolve(self, client: AgsClient, job: Job) -> str:
+        """Find the line item (by resourceId and tag, on this link unless separate) or create
+        it, and keep its URL."""
+        found = client.find_or_create_line_item(job.new_line_item)
+        url = passback_outbox.store_line_item_url(self.engine, job.claimed.line_item_id, found.id)
+        log.info("line item %s resolved", job.claimed.line_item_id)
+        return url
+
+    def _record(self, claimed: Claimed, outcome: Outcome, step: str) -> None:
+        now = self.clock()
+        if isinstance(outcome, Delivered):
+            ours = passback_outbox.mark_sent(self.engine, claimed, now)
+        elif isinstance(outcome, StaleTimestamp):
+            note = f"the platform already held a newer score: {outcome.detail}"
+            ours = passback_outbox.mark_sent(self.engine, claimed, now, note)
+        elif isinstance(outcome, RetryLater):
+            ours = passback_outbox.mark_retry(
+                self.engine,
+                claimed,
+                now,
+                self.settings.backoff,
+                f"{step}: {in_words(outcome)}",
+                outcome.retry_after,
+            )
+        else:  # Refused, TokenRejected: a person must look; never retried by itself.
+            ours = passback_outbox.mark_failed(self.engine, claimed, f"{step}: {in_words(outcome)}")
+        log.info(
+            "score %s try %s: %s%s",
+            claimed.id,
+            claimed.tries,
+            type(outcome).__name__,
+            "" if ours else " (lease lost; not recorded)",
+        )
