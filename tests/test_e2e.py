@@ -1,14 +1,26 @@
 """End to end in headless Chromium: an instructor deep-links an assessment from the
 development platform, a learner launches it, answers, submits and sees the result; the
-assessor marks the written answer and the learner then sees a grade."""
+assessor marks the written answer and the learner then sees a grade; the passback worker sends
+the scores and the development platform's gradebook shows the grade and the criteria met."""
 
 from __future__ import annotations
 
 import re
 
+from lti.passback_worker import Worker
 from tests.browser_fixtures import LANDING
 
 DEEP_LINK = "Choose an assessment (deep linking, as Ian Instructor)"
+
+
+def _gradebook_row(page, base, learner="Ada Learner") -> str:
+    """The learner's row of the development platform's gradebook, after the worker has sent
+    what was due (as `assessment worker`, started by scripts/serve.sh, does)."""
+    page.goto(f"{base}/dev-platform/")
+    row = page.get_by_role("table", name=re.compile("^Gradebook")).get_by_role(
+        "row", name=re.compile(learner)
+    )
+    return row.inner_text()
 
 
 def _answer_everything(page) -> None:
@@ -63,6 +75,13 @@ def test_deep_link_launch_answer_submit_mark(server, page):
     assert "Waiting for your assessor" in result
     assert result.count("CSC-01.AC") >= 8
 
+    # Submitted: the grade awaits the assessor (the platform shows no grade yet, as Moodle
+    # does), while the criteria the machine decided already have their columns.
+    assert Worker.for_app(server["app"]).run(once=True) > 0
+    row = _gradebook_row(page, base)
+    assert "PendingManual" in row and "Submitted" in row
+    assert "1 (met)" in row or "0 (not yet met)" in row
+
     # The instructor marks the written answer from the course link.
     page.goto(f"{base}/dev-platform/")
     with page.expect_navigation(url=LANDING):
@@ -78,3 +97,11 @@ def test_deep_link_launch_answer_submit_mark(server, page):
         page.get_by_role("button", name="Launch as learner (Ada Learner)").click()
     final = page.locator("main").inner_text()
     assert "Your result" in final and "Waiting for your assessor" not in final
+
+    # Marked: the grade and every criterion decision reach the gradebook.
+    assert Worker.for_app(server["app"]).run(once=True) > 0
+    row = _gradebook_row(page, base)
+    assert "FullyGraded" in row and "Completed" in row and "Criteria met:" in row
+    criteria_headers = page.locator("table thead th", has_text=re.compile(r"^CSC-01\.AC"))
+    assert criteria_headers.count() >= 8
+    assert row.count("(met)") + row.count("(not yet met)") >= 8
