@@ -38,7 +38,7 @@ class Backoff:
     """How long a retried row waits: exponential with full jitter, capped, and never less than
     the platform asked (Retry-After)."""
 
-    base_seconds: float = 10.0
+    base_seconds: float = 2.0
     cap_seconds: float = 900.0
     max_tries: int = 12
 
@@ -67,7 +67,8 @@ def _not_blocked(now: datetime):
     )
     same_learner = exists().where(live, busy.user_sub == ScoreDelivery.user_sub)
     same_item = exists().where(live)
-    url = select(LtiLineItem.url).where(LtiLineItem.id == ScoreDelivery.line_item_id)
+    item = aliased(LtiLineItem)  # not the claim query's own join of line items
+    url = select(item.url).where(item.id == ScoreDelivery.line_item_id)
     return and_(~same_learner, or_(url.scalar_subquery().is_not(None), ~same_item))
 
 
@@ -76,16 +77,34 @@ def _claimable(now: datetime):
 
 
 def _candidates(session: Session, now: datetime, batch: int, postgres: bool) -> list[int]:
-    query = select(ScoreDelivery.id).where(_claimable(now)).order_by(ScoreDelivery.id).limit(batch)
+    """Due rows, oldest first, at most one per learner and line item, and one per line item
+    whose URL is unknown (the rows taken before in this claim count, as in _not_blocked)."""
+    query = (
+        select(
+            ScoreDelivery.id, ScoreDelivery.line_item_id, ScoreDelivery.user_sub, LtiLineItem.url
+        )
+        .join(LtiLineItem, LtiLineItem.id == ScoreDelivery.line_item_id)
+        .where(_claimable(now))
+        .order_by(ScoreDelivery.id)
+        .limit(batch)
+    )
     if postgres:
         # A row being recorded or superseded by another transaction is left for later.
-        query = query.with_for_update(skip_locked=True)
-    return list(session.scalars(query))
+        query = query.with_for_update(skip_locked=True, of=ScoreDelivery)
+    learners, unresolved, ids = set(), set(), []
+    for row_id, line_item_id, user_sub, url in session.execute(query):
+        if (line_item_id, user_sub) in learners or line_item_id in unresolved:
+            continue
+        learners.add((line_item_id, user_sub))
+        if url is None:
+            unresolved.add(line_item_id)
+        ids.append(row_id)
+    return ids
 
 
 def _take(session: Session, row_id: int, now: datetime, lease_until: datetime) -> bool:
-    """Mark one candidate sending, if it is still claimable. The check is repeated in the
-    update because SQLite's read is not locked: a second worker may have claimed the row (or
+    """SQLite: mark one candidate sending, if it is still claimable. The check is repeated in
+    the update because SQLite's read is not locked: a second worker may have claimed the row (or
     a row of the same learner and line item, or of the same unresolved line item) since.
     Within one claim it also keeps one row per such key, as the rows taken before count."""
     taken = session.execute(
@@ -109,7 +128,21 @@ def claim(engine: Engine, now: datetime, batch: int, lease: timedelta) -> list[C
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK})
         lease_until = now + lease
         candidates = _candidates(session, now, batch, postgres)
-        ids = [row_id for row_id in candidates if _take(session, row_id, now, lease_until)]
+        if postgres:
+            # Under the claim lock and the rows' locks nothing can change them: one update.
+            session.execute(
+                update(ScoreDelivery)
+                .where(ScoreDelivery.id.in_(candidates))
+                .values(
+                    status=DeliveryStatus.SENDING,
+                    lease_until=lease_until,
+                    tries=ScoreDelivery.tries + 1,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            ids = candidates
+        else:
+            ids = [row_id for row_id in candidates if _take(session, row_id, now, lease_until)]
         rows = session.execute(
             select(ScoreDelivery.id, ScoreDelivery.line_item_id, ScoreDelivery.tries)
             .where(ScoreDelivery.id.in_(ids))

@@ -1,10 +1,10 @@
 """`assessment worker`: sends the score outbox (lti/grade_sync.py) to the platforms' gradebooks
 (LTI AGS), so that every learner's newest state arrives, once, in order.
 
-A loop of batches: claim due rows under a lease (lti/passback_outbox.py, one short
-transaction), send them on a thread pool with at most `per_platform` requests in flight per
-platform, record each outcome (one short transaction per row, only if the lease is still
-ours), repeat. A worker killed mid-send leaves rows `sending`; once their lease runs out the
+A pipeline: claim due rows under a lease (lti/passback_outbox.py, one short transaction)
+whenever threads are free, send them on a thread pool with at most `per_platform` requests in
+flight per platform, record each outcome (one short transaction per row, only if the lease is
+still ours). A worker killed mid-send leaves rows `sending`; once their lease runs out the
 next claim takes them again, and the platform's timestamp check makes a repeat harmless.
 
 Logs carry row ids and outcomes only: never user ids, scores or tokens.
@@ -16,7 +16,7 @@ import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -49,6 +49,12 @@ from lti.service_tokens import ServiceTokens
 from service.models import utcnow
 
 log = logging.getLogger(__name__)
+
+
+def _done() -> Future:
+    future: Future = Future()
+    future.set_result(None)
+    return future
 
 
 @dataclass(frozen=True)
@@ -192,32 +198,44 @@ class Worker:
     # -- the loop
 
     def run(self, once: bool = False) -> int:
-        """Send batches until stopped (or, with `once`, until nothing is due). Returns how
-        many rows were claimed."""
+        """Send until stopped (or, with `once`, until nothing is due or in flight). Returns how
+        many rows were claimed.
+
+        A pipeline, not a loop of batches: sends are kept in flight on the pool, and more rows
+        are claimed as soon as half the threads are free, so one slow answer (a platform that
+        times out) does not hold up the rest. Stopping lets the in-flight sends finish."""
         total = 0
+        in_flight: set[Future] = set()
+        refill = max(1, self.settings.threads // 2)
         with ThreadPoolExecutor(self.settings.threads, "passback") as pool:
             while not self.stopping.is_set():
-                claimed = self.run_batch(pool)
-                total += claimed
-                if claimed:
+                free = self.settings.threads - len(in_flight)
+                started: set[Future] = set()
+                if free >= refill or not in_flight:
+                    started = self._claim_and_start(pool, min(free, self.settings.batch))
+                    total += len(started)
+                    in_flight |= started
+                if not in_flight:
+                    if once:
+                        break
+                    self.stopping.wait(self.settings.poll_seconds)
                     continue
-                if once:
-                    break
-                self.stopping.wait(self.settings.poll_seconds)
+                # Claim again at once if the claim was full; otherwise when a send finishes,
+                # or after a poll interval (rows may fall due meanwhile).
+                if started and len(started) == min(free, self.settings.batch):
+                    timeout = 0
+                else:
+                    timeout = self.settings.poll_seconds
+                done, in_flight = wait(in_flight, timeout=timeout, return_when=FIRST_COMPLETED)
         return total
 
-    def run_batch(self, pool: ThreadPoolExecutor) -> int:
-        """Claim one batch and send it; returns when every send has been recorded, so a stop
-        request lets the in-flight sends finish. Returns how many rows were claimed (those
-        failed as not sendable count: more may be due behind them)."""
-        claims = passback_outbox.claim(
-            self.engine, self.clock(), self.settings.batch, self.settings.lease
-        )
+    def _claim_and_start(self, pool: ThreadPoolExecutor, how_many: int) -> set[Future]:
+        """Claim up to `how_many` due rows and start sending them. Rows failed as not
+        sendable count as claimed (more may be due behind them): they get a done future."""
+        claims = passback_outbox.claim(self.engine, self.clock(), how_many, self.settings.lease)
         with Session(self.engine) as session:
-            jobs = [job for claimed in claims if (job := self._job(session, claimed))]
-        for future in [pool.submit(self._send_guarded, job) for job in jobs]:
-            future.result()
-        return len(claims)
+            jobs = [self._job(session, claimed) for claimed in claims]
+        return {pool.submit(self._send_guarded, job) if job else _done() for job in jobs}
 
     # -- one row
 
