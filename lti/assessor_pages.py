@@ -1,4 +1,5 @@
-"""The assessor's pages: the attempts of the linked assessment in the platform's centre, and
+"""The assessor's pages: the attempts of the linked assessment started from the course activity
+the instructor launched from (never the rest of the centre), and
 marking extended responses with the rubric."""
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from flask import (
 )
 from sqlalchemy import select
 
-from lti.models import LtiSession
+from lti import resource_links
+from lti.models import LtiResourceLink, LtiSession
 from lti.pages import (
     GRADE_WORDS,
     LOCAL_TIME_NAME,
@@ -68,6 +70,17 @@ def _display_name(attempt: Attempt, names: dict[int, str]) -> str:
     return f"Learner {attempt.lti_sub or attempt.learner_ref}"
 
 
+def _course_link(lti_session: LtiSession) -> LtiResourceLink | None:
+    """The course activity this staff launch came from (None for a launch without one)."""
+    return resource_links.find(db.session(), lti_session.platform_id, lti_session.resource_link_id)
+
+
+def _course_scope(lti_session: LtiSession) -> attempt_access.Scope:
+    """Only the learners of the course and activity the instructor launched from."""
+    link = _course_link(lti_session)
+    return attempt_access.course_scope(lti_session.platform, link.id if link else None)
+
+
 @blp.get("/assessor")
 def assessor():
     lti_session = current_session("staff")
@@ -81,8 +94,7 @@ def assessor():
                 "your learners' attempts.",
             ],
         )
-    scope = attempt_access.platform_scope(lti_session.platform)
-    rows = attempt_access.attempts_at(db.session(), scope, assessment)
+    rows = attempt_access.attempts_at(db.session(), _course_scope(lti_session), assessment)
     order = {
         AttemptStatus.PENDING_MANUAL: 0,
         AttemptStatus.IN_PROGRESS: 1,
@@ -127,15 +139,15 @@ def _scoped_attempt(lti_session: LtiSession, attempt_uuid: str) -> Attempt:
     assessment = _linked_assessment(lti_session)
     found = None
     if assessment is not None and attempt_uuid:
-        scope = attempt_access.platform_scope(lti_session.platform)
+        scope = _course_scope(lti_session)
         found = attempt_access.find(db.session(), scope, attempt_uuid, assessment.id)
     if found is None:
         abort(
             _message(
                 "Attempt not found",
                 [
-                    "There is no such attempt among your centre's attempts at the assessment "
-                    "linked to this activity.",
+                    "There is no such attempt among this course activity's attempts at the "
+                    "assessment linked to it.",
                     "Go back to the list of attempts and choose one from there.",
                 ],
                 404,

@@ -2,7 +2,9 @@
 
 - A centre's API client sees its centre's attempts only; the awarding body's clients see all.
 - LTI staff see the linked assessment's attempts in their platform's centre; for a platform
-  with no centre, only that platform's own learners (by the attempt's lti_platform_id column).
+  with no centre, only that platform's own learners (by the attempt's lti_platform_id column);
+  and only those started from the course activity they launched from (lti_resource_link_id):
+  an instructor of one course must not see another course's learners at the same centre.
 - A learner (API learner_ref, or LTI platform + sub) has at most one open attempt per assessment.
 Anything outside the scope is answered exactly like a missing attempt.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 
 from service.models import Assessment, Attempt
@@ -27,6 +29,10 @@ class Scope:
     centre_id: int | None = None
     lti_platform_id: int | None = None
     everything: bool = False
+    # LTI staff: the course activity (lti_resource_links.id) they launched from. course_only
+    # with no link (a launch without a resource link) sees nothing rather than everything.
+    lti_resource_link_id: int | None = None
+    course_only: bool = False
 
     def conditions(self) -> list:
         if self.everything:
@@ -34,6 +40,12 @@ class Scope:
         conditions = [Attempt.centre_id.is_not_distinct_from(self.centre_id)]
         if self.lti_platform_id is not None:
             conditions.append(Attempt.lti_platform_id == self.lti_platform_id)
+        if self.course_only:
+            # `== None` would be IS NULL (the API's attempts): a missing link matches nothing.
+            if self.lti_resource_link_id is None:
+                conditions.append(false())
+            else:
+                conditions.append(Attempt.lti_resource_link_id == self.lti_resource_link_id)
         return conditions
 
 
@@ -64,6 +76,18 @@ def platform_scope(platform) -> Scope:
     if platform.centre_id is None:
         return Scope(centre_id=None, lti_platform_id=platform.id)
     return Scope(centre_id=platform.centre_id)
+
+
+def course_scope(platform, resource_link_pk: int | None) -> Scope:
+    """LTI staff of one course activity: platform_scope narrowed to the attempts started from
+    that resource link (lti_resource_links.id); None (no link) sees no attempt."""
+    base = platform_scope(platform)
+    return Scope(
+        centre_id=base.centre_id,
+        lti_platform_id=base.lti_platform_id,
+        lti_resource_link_id=resource_link_pk,
+        course_only=True,
+    )
 
 
 def lti_learner(platform, sub: str) -> Learner:
