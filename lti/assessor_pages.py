@@ -227,7 +227,7 @@ def _marking_page(
         if body["type"] != "extended_response":
             continue
         code = body["id"]
-        posted = chosen is not None and chosen["item"] == code
+        posted = chosen is not None and chosen.get("item") == code
         levels = chosen["levels"] if posted else attempt.marks.get(code, {})
         posted_comments = chosen.get("comments", {}) if posted else {}
         rows = []

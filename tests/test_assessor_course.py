@@ -10,8 +10,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import lxml.html
 import pytest
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from service import attempts as attempt_service
+from service import db
+from service.models import AttemptComment
 from tests import lti_flow
 from tests.test_lti_pages import _bodies, _submit_keyed, _uuid, _view
 
@@ -96,6 +100,12 @@ def _doc(response):
     return lxml.html.fromstring(response.get_data(as_text=True))
 
 
+def _stored(app, attempt_uuid, read):
+    """`read(attempt)` of the attempt as stored now."""
+    with app.app_context():
+        return read(attempt_service.find_attempt(db.session(), attempt_uuid))
+
+
 def _extended(app, learner) -> dict:
     bodies = _bodies(app, learner["sub"])
     return next(b for b in bodies.values() if b["type"] == "extended_response")
@@ -150,3 +160,360 @@ def test_the_course_scope_never_matches_api_attempts_without_a_link(app):
 
     scope = attempt_access.course_scope(Platform(), None)
     assert "false" in str(scope.conditions()[-1]).lower() or "0 = 1" in str(scope.conditions()[-1])
+
+
+# ---------------------------------------------------------------------------- 2. NRPS roster
+
+TOKEN_URL = f"{lti_flow.ISS}/token"
+
+
+def _nrps_url(course) -> str:
+    return f"{lti_flow.ISS}/nrps/{course['context']}"
+
+
+def _member(user_id, name, roles=("Learner",), **extra):
+    return {
+        "status": "Active",
+        "roles": list(roles),
+        "user_id": user_id,
+        "name": name,
+        "email": f"{user_id}@example.com",
+        **extra,
+    }
+
+
+def test_the_roster_adds_learners_who_have_not_started(app, lti_client, requests_mock, caplog):
+    course = _course("roster")
+    learner = _submitted(app, lti_client, course, name="Started Learner")
+    token = requests_mock.post(TOKEN_URL, json={"access_token": "nrps-token", "expires_in": 3600})
+    url = _nrps_url(course)
+    second = f"{url}?page=2"
+    first_page = requests_mock.get(
+        url,
+        json={
+            "id": url,
+            "context": {"id": course["context"]},
+            "members": [
+                _member(learner["sub"], "Started Learner"),
+                _member("u-nadia", "Nadia Notstarted"),
+                _member("u-teacher", "Tess Teacher", roles=["Instructor"]),
+                _member("u-gone", "Gina Gone", status="Inactive"),
+            ],
+        },
+        headers={"Link": f'<{second}>; rel="next"'},
+    )
+    requests_mock.get(
+        second,
+        json={
+            "id": url,
+            "members": [
+                _member(
+                    "u-omar",
+                    "Omar Notstarted",
+                    roles=["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"],
+                )
+            ],
+        },
+    )
+    _path, staff = _launch(app, lti_client, "instructor-1", course)
+    caplog.set_level("DEBUG")
+    listing = lti_client.get("/lti/assessor", query_string={"ls": staff})
+    assert listing.status_code == 200
+    doc = _doc(listing)
+    rows = {
+        row.xpath("./th")[0].text_content(): row.xpath("./td")[0].text_content()
+        for row in doc.xpath("//tbody/tr")
+    }
+    assert rows == {
+        "Started Learner": "Waiting for marking",
+        "Nadia Notstarted": "Not started",
+        "Omar Notstarted": "Not started",
+    }
+    html = listing.get_data(as_text=True)
+    assert "example.com" not in html and "Tess Teacher" not in html
+    assert "2 learners have not started yet" in html
+    # What the request carried: the membership container type and the token for its scope.
+    sent = first_page.request_history[0]
+    assert sent.headers["Accept"] == "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
+    assert sent.headers["Authorization"] == "Bearer nrps-token"
+    if token.called:
+        scopes = parse_qs(token.request_history[-1].text)["scope"][0]
+        assert "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly" in scopes
+    # Names are for display only: never in the log.
+    assert "Notstarted" not in caplog.text and "example.com" not in caplog.text
+    # Cached briefly: a reload does not ask the platform again.
+    calls = first_page.call_count
+    assert lti_client.get("/lti/assessor", query_string={"ls": staff}).status_code == 200
+    assert first_page.call_count == calls
+
+
+def test_without_the_roster_the_list_has_the_attempts_only_and_says_so(
+    app, lti_client, requests_mock
+):
+    # The platform offered no names and roles service.
+    course = _course("no-nrps")
+    learner = _submitted(app, lti_client, course)
+    _path, staff = _launch(app, lti_client, "instructor-1", course, nrps=False)
+    html = lti_client.get("/lti/assessor", query_string={"ls": staff}).get_data(as_text=True)
+    assert learner["uuid"] in html and "Not started" not in html
+    assert "shows only learners who have started" in html
+
+    # The platform refuses the memberships (not granted).
+    refused = _course("nrps-refused")
+    learner = _submitted(app, lti_client, refused)
+    requests_mock.post(TOKEN_URL, json={"access_token": "nrps-token", "expires_in": 3600})
+    requests_mock.get(_nrps_url(refused), status_code=403, text="not allowed")
+    _path, staff = _launch(app, lti_client, "instructor-1", refused)
+    listing = lti_client.get("/lti/assessor", query_string={"ls": staff})
+    html = listing.get_data(as_text=True)
+    assert listing.status_code == 200 and learner["uuid"] in html
+    assert "shows only learners who have started" in html
+
+    # A next page on another site is not followed (the token would go there).
+    elsewhere = _course("nrps-elsewhere")
+    _submitted(app, lti_client, elsewhere)
+    requests_mock.get(
+        _nrps_url(elsewhere),
+        json={"members": [_member("u-x", "Xavier Elsewhere")]},
+        headers={"Link": '<https://evil.example/more>; rel="next"'},
+    )
+    other_site = requests_mock.get("https://evil.example/more", json={"members": []})
+    _path, staff = _launch(app, lti_client, "instructor-1", elsewhere)
+    html = lti_client.get("/lti/assessor", query_string={"ls": staff}).get_data(as_text=True)
+    assert not other_site.called and "Xavier Elsewhere" not in html
+    assert "shows only learners who have started" in html
+
+
+def test_learners_of_a_page_keeps_active_learners_of_the_moodle_capture():
+    import json
+
+    from lti import nrps
+    from tests.conftest import CAPTURES
+
+    page = json.loads((CAPTURES / "nrps-memberships.json").read_text())
+    assert nrps.learners_of(page) == [nrps.Member("4", "Student1 Test")]
+
+
+# ---------------------------------------------------------------------------- 3. the queue
+
+
+def test_save_and_mark_next_opens_the_attempt_waiting_longest(app, lti_client):
+    course = _course("queue")
+    first = _submitted(app, lti_client, course)
+    second = _submitted(app, lti_client, course)
+    third = _submitted(app, lti_client, course)
+    _path, staff = _launch(app, lti_client, "instructor-1", course, nrps=False)
+    listing = _doc(lti_client.get("/lti/assessor", query_string={"ls": staff}))
+    links = listing.xpath("//tbody/tr//a/@href")
+    for learner, link in zip((first, second, third), links, strict=True):
+        assert learner["uuid"] in link
+    longest = listing.xpath("//a[text()='Mark the attempt waiting longest']/@href")
+    assert first["uuid"] in longest[0]
+
+    page = _doc(
+        lti_client.get(f"/lti/assessor/attempt/{first['uuid']}", query_string={"ls": staff})
+    )
+    assert page.xpath("//button[@name='then'][@value='next']")
+    body = _extended(app, first)
+    saved = _post(
+        lti_client, "/lti/assessor/mark", _mark_form(staff, first, body) + [("then", "next")]
+    )
+    assert saved.status_code == 303
+    assert f"/lti/assessor/attempt/{second['uuid']}" in saved.headers["Location"]
+    # The marks were saved on the way.
+    assert body["id"] in _stored(app, first["uuid"], lambda a: a.marks)
+
+    # Plain save stays on the attempt.
+    body = _extended(app, second)
+    stay = _post(lti_client, "/lti/assessor/mark", _mark_form(staff, second, body))
+    assert f"/lti/assessor/attempt/{second['uuid']}" in stay.headers["Location"]
+
+
+def test_save_and_mark_next_with_nothing_left_goes_back_to_the_list(app, lti_client):
+    course = _course("queue-end")
+    learner = _submitted(app, lti_client, course, needs=("extended_response",))
+    _path, staff = _launch(app, lti_client, "instructor-1", course, nrps=False)
+    body = _extended(app, learner)
+    saved = _post(
+        lti_client, "/lti/assessor/mark", _mark_form(staff, learner, body) + [("then", "next")]
+    )
+    assert saved.status_code == 303 and urlsplit(saved.headers["Location"]).path == "/lti/assessor"
+    after = lti_client.get(saved.headers["Location"]).get_data(as_text=True)
+    assert "No other attempt is waiting for marking" in after
+
+
+# ---------------------------------------------------------------------------- 4. comments
+
+
+def _latest_score_comment(app, learner) -> tuple[int, str | None]:
+    """(how many scores are queued for the learner's activity line item, the newest comment)."""
+    from lti.gradebook_vocabulary import LineItemTag
+    from lti.models import LtiLineItem, ScoreDelivery
+
+    with app.app_context():
+        rows = (
+            db.session()
+            .scalars(
+                select(ScoreDelivery)
+                .join(LtiLineItem, LtiLineItem.id == ScoreDelivery.line_item_id)
+                .where(
+                    ScoreDelivery.user_sub == learner["sub"],
+                    LtiLineItem.tag == LineItemTag.ASSESSMENT,
+                )
+                .order_by(ScoreDelivery.id)
+            )
+            .all()
+        )
+        return len(rows), rows[-1].comment if rows else None
+
+
+def test_comments_reach_the_learner_and_the_score_comment(app, lti_client):
+    course = _course("comments")
+    learner = _submitted(app, lti_client, course)
+    _path, staff = _launch(app, lti_client, "instructor-1", course, nrps=False)
+    body = _extended(app, learner)
+    criterion = f"CSC-01.{body['criteria'][0]}"
+    queued_before, _ = _latest_score_comment(app, learner)
+
+    form = _mark_form(staff, learner, body) + [(f"comment-{criterion}", "You named BR1 well.")]
+    marked = _post(lti_client, "/lti/assessor/mark", form)
+    assert marked.status_code == 303, marked.get_data(as_text=True)
+    page = lti_client.get(marked.headers["Location"])
+    doc = _doc(page)
+    # The comment box is labelled and shows what is stored.
+    box = doc.xpath(f"//textarea[@name='comment-{criterion}']")[0]
+    assert box.text == "You named BR1 well."
+    assert doc.xpath(f"//label[@for='{box.get('id')}']")
+
+    overall = _post(
+        lti_client,
+        "/lti/assessor/comment",
+        [("ls", staff), ("attempt", learner["uuid"]), ("comment", "Well done overall.")],
+    )
+    assert overall.status_code == 303
+    assert "Your comment to the learner is saved" in lti_client.get(
+        overall.headers["Location"]
+    ).get_data(as_text=True)
+
+    # Stored as rows: one per criterion, one (criterion NULL) for the attempt.
+    rows = _stored(
+        app,
+        learner["uuid"],
+        lambda a: sorted(
+            (c.criterion_code or "", c.text, c.author)
+            for c in db.session().scalars(
+                select(AttemptComment).where(AttemptComment.attempt_id == a.id)
+            )
+        ),
+    )
+    author = rows[0][2]
+    assert author.startswith("lti:") and author.endswith(":dev-instructor-1")
+    assert [(code, text) for code, text, _ in rows] == [
+        ("", "Well done overall."),
+        (criterion, "You named BR1 well."),
+    ]
+
+    # The score queued for the gradebook carries both; the comment alone queued a new state.
+    queued_after, comment = _latest_score_comment(app, learner)
+    assert queued_after >= queued_before + 2
+    assert f"{criterion}: You named BR1 well." in comment
+    assert comment.endswith("Well done overall.")
+
+    # The learner sees them with the result.
+    result = lti_client.get("/lti/attempt", query_string={"ls": learner["ls"]})
+    html = result.get_data(as_text=True)
+    assert "Well done overall." in html and "You named BR1 well." in html
+    assert "Your assessor&#39;s comment" in html or "Your assessor's comment" in html
+
+    # Emptying the overall comment removes it everywhere.
+    _post(
+        lti_client,
+        "/lti/assessor/comment",
+        [("ls", staff), ("attempt", learner["uuid"]), ("comment", "")],
+    )
+    _count, comment = _latest_score_comment(app, learner)
+    assert "Well done overall." not in comment
+    html = lti_client.get("/lti/attempt", query_string={"ls": learner["ls"]}).get_data(as_text=True)
+    assert "Well done overall." not in html
+
+
+def test_a_too_long_comment_gets_the_error_summary(app, lti_client):
+    course = _course("long-comment")
+    learner = _submitted(app, lti_client, course)
+    _path, staff = _launch(app, lti_client, "instructor-1", course, nrps=False)
+    too_long = _post(
+        lti_client,
+        "/lti/assessor/comment",
+        [("ls", staff), ("attempt", learner["uuid"]), ("comment", "x" * 2001)],
+    )
+    assert too_long.status_code == 422
+    doc = _doc(too_long)
+    summary = doc.xpath("//div[@class='error-summary']//a")
+    assert summary and summary[0].get("href") == "#comment-attempt"
+    assert doc.xpath("//textarea[@id='comment-attempt']")[0].text == "x" * 2001
+
+
+# ---------------------------------------------------------------------------- 5. decision history
+
+
+def test_every_decision_is_kept_and_concurrent_marking_is_refused(app, lti_client):
+    course = _course("history")
+    learner = _submitted(app, lti_client, course)
+    _path, first = _launch(app, lti_client, "instructor-1", course, nrps=False, name="Ann First")
+    _path, second = _launch(
+        app,
+        lti_client,
+        "instructor-1",
+        course,
+        sub="dev-instructor-2",
+        name="Bo Second",
+        nrps=False,
+    )
+    body = _extended(app, learner)
+    criteria = [f"CSC-01.{c}" for c in body["criteria"]]
+    # Both open the page with the item unmarked; the first saves.
+    saved = _post(
+        lti_client, "/lti/assessor/mark", _mark_form(first, learner, body, "met", previous={})
+    )
+    assert saved.status_code == 303
+    # The second's page showed it unmarked: refused, nothing overwritten.
+    stale = _post(
+        lti_client,
+        "/lti/assessor/mark",
+        _mark_form(second, learner, body, "not_yet_met", previous={}),
+    )
+    assert stale.status_code == 409
+    assert "Another assessor changed the marks" in stale.get_data(as_text=True)
+    assert set(_stored(app, learner["uuid"], lambda a: a.marks[body["id"]]).values()) == {"met"}
+    # Having seen the first's levels, the second changes them.
+    changed = _post(
+        lti_client,
+        "/lti/assessor/mark",
+        _mark_form(second, learner, body, "not_yet_met", previous=dict.fromkeys(criteria, "met")),
+    )
+    assert changed.status_code == 303
+
+    events = _stored(
+        app,
+        learner["uuid"],
+        lambda a: [
+            (e.criterion_code, e.old_quality, e.new_quality, e.marked_by.rsplit(":", 1)[1])
+            for e in attempt_service.mark_history(db.session(), a.id)
+        ],
+    )
+    assert events == [(c, None, "met", "dev-instructor-1") for c in sorted(criteria)] + [
+        (c, "met", "not_yet_met", "dev-instructor-2") for c in sorted(criteria)
+    ]
+    page = lti_client.get(changed.headers["Location"])
+    doc = _doc(page)
+    table = doc.xpath("//h2[text()='Marking history']/following-sibling::table[1]")[0]
+    headers = [th.text_content() for th in table.xpath(".//thead//th")]
+    assert headers[1:] == ["Assessor", "Question", "Criterion", "Level before", "Level chosen"]
+    assert all(th.get("scope") == "col" for th in table.xpath(".//thead//th"))
+    rows = [
+        [cell.text_content() for cell in row.xpath("./*")] for row in table.xpath(".//tbody/tr")
+    ]
+    assert len(rows) == 2 * len(criteria)
+    # Newest first.
+    assert rows[0][1:] == ["Bo Second", rows[0][2], sorted(criteria)[-1], "Met", "Not yet met"]
+    assert rows[-1][1] == "Ann First" and rows[-1][4:] == ["Not marked", "Met"]
