@@ -8,6 +8,7 @@ def init_app(app: Flask) -> None:
         assessor_pages,
         learner_pages,
         models,  # noqa: F401 - the LTI tables
+        review_pages,
     )
     from lti.pages import blp as pages_blp
     from lti.views import blp as views_blp

@@ -193,6 +193,9 @@ def deep_link_choose():
         .set_score_maximum(100)
         .set_resource_id(assessment.code)
         .set_tag("assessment")
+        # The gradebook may open a learner's submitted or marked work in the tool
+        # (LTI Submission Review 1.0); the review launch goes to the tool's launch URL.
+        .set_submission_review(["Submitted", "Completed"], label="Review in the tool")
     )
     resource = (
         DeepLinkResource()

@@ -57,6 +57,9 @@ def strings(value: object) -> list[str] | None:
     return None
 
 
+SUBMISSION_REVIEW = "LtiSubmissionReviewRequest"
+
+
 def message_types(config: dict) -> set[str] | None:
     """The message types a platform's OpenID configuration says it supports, if it says."""
     platform = config.get(PLATFORM_CONFIGURATION)
@@ -93,6 +96,15 @@ def tool_registration(urls: ToolUrls, config: dict) -> dict:
     messages.append(
         {"type": "LtiResourceLinkRequest", "target_link_uri": urls.launch, "label": TOOL_NAME}
     )
+    if types is None or SUBMISSION_REVIEW in types:
+        # Opening a learner's work from the gradebook (LTI Submission Review 1.0).
+        messages.append(
+            {
+                "type": SUBMISSION_REVIEW,
+                "target_link_uri": urls.launch,
+                "label": f"{TOOL_NAME}: review a submission",
+            }
+        )
     return {
         "application_type": "web",
         "response_types": ["id_token"],
@@ -160,7 +172,7 @@ def manual_configuration(urls: ToolUrls) -> dict:
         "target_link_uri": urls.launch,
         "deep_linking_url": urls.launch,
         "scopes": SCOPES,
-        "messages": ["LtiResourceLinkRequest", "LtiDeepLinkingRequest"],
+        "messages": ["LtiResourceLinkRequest", "LtiDeepLinkingRequest", SUBMISSION_REVIEW],
         "custom_fields": {},
         "privacy": "The tool receives the user id and name; it never stores email addresses.",
     }

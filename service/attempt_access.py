@@ -116,6 +116,23 @@ def attempts_at(session: Session, scope: Scope, assessment: Assessment) -> list[
     )
 
 
+def latest_in_scope(
+    session: Session, scope: Scope, assessment: Assessment, lti_platform_id: int, lti_sub: str
+):
+    """An LTI learner's newest attempt at the assessment among those `scope` may see."""
+    return session.scalars(
+        select(Attempt)
+        .where(
+            Attempt.assessment_id == assessment.id,
+            Attempt.lti_platform_id == lti_platform_id,
+            Attempt.lti_sub == lti_sub,
+            *scope.conditions(),
+        )
+        .order_by(Attempt.id.desc())
+        .limit(1)
+    ).first()
+
+
 def learner_attempts(session: Session, assessment: Assessment, learner: Learner):
     """The learner's attempts at the assessment, oldest first."""
     return session.scalars(
