@@ -517,3 +517,139 @@ def test_every_decision_is_kept_and_concurrent_marking_is_refused(app, lti_clien
     # Newest first.
     assert rows[0][1:] == ["Bo Second", rows[0][2], sorted(criteria)[-1], "Met", "Not yet met"]
     assert rows[-1][1] == "Ann First" and rows[-1][4:] == ["Not marked", "Met"]
+
+
+# ---------------------------------------------------------------------------- 6. submission review
+
+FOR_USER = LTI + "for_user"
+
+
+def _review(app, client, user, course, for_user, sub=None, **changes):
+    """An LtiSubmissionReviewRequest from `course`'s gradebook for `for_user`'s work; the
+    review's claims carry no custom values (the course activity's assessment is used)."""
+
+    def mutate(claims):
+        claims[LTI + "message_type"] = "LtiSubmissionReviewRequest"
+        claims.pop(LTI + "custom", None)
+        if for_user is not None:
+            claims[FOR_USER] = {
+                "user_id": for_user,
+                "name": "Someone Reviewed",
+                "email": "reviewed@example.com",
+            }
+        for claim, value in changes.items():
+            claims[claim] = value
+
+    def change(claims):
+        claims[LTI + "resource_link"]["id"] = course["link"]
+        claims[LTI + "context"]["id"] = course["context"]
+        del claims[NRPS_CLAIM]
+        if sub:
+            claims["sub"] = sub
+        mutate(claims)
+
+    response, _token, _state = lti_flow.launch(app, client, user, mutate=change)
+    return response
+
+
+def _landing(response):
+    assert response.status_code == 303, response.get_data(as_text=True)
+    location = response.headers["Location"]
+    return urlsplit(location).path, parse_qs(urlsplit(location).query)["ls"][0]
+
+
+def test_an_instructor_reviews_a_learners_latest_attempt_of_this_course(app, lti_client):
+    course, other = _course("review"), _course("review-other")
+    learner = _submitted(app, lti_client, course)
+    body = _extended(app, learner)
+    _path, staff = _launch(app, lti_client, "instructor-1", course, nrps=False)
+    _post(lti_client, "/lti/assessor/mark", _mark_form(staff, learner, body))
+
+    path, ls = _landing(_review(app, lti_client, "instructor-1", course, learner["sub"]))
+    assert path == "/lti/review"
+    page = lti_client.get(path, query_string={"ls": ls})
+    assert page.status_code == 200
+    doc = _doc(page)
+    assert doc.xpath("//h1")[0].text_content().startswith("Marking: ")
+    criterion = f"CSC-01.{body['criteria'][0]}"
+    assert doc.xpath(f"//input[@name='level-{criterion}'][@checked]/@value") == ["met"]
+    assert doc.xpath("//h2[text()='Decisions for each criterion']")
+    # What the review's for_user carried beyond the user id is not kept.
+    from lti.models import LtiSession
+
+    with app.app_context():
+        kept = (
+            db.session().scalars(select(LtiSession.claims).order_by(LtiSession.id.desc())).first()
+        )
+    assert kept[FOR_USER] == {"user_id": learner["sub"]}
+    # The review did not rewrite the activity (its claims had no custom assessment).
+    assert lti_client.get("/lti/assessor", query_string={"ls": ls}).status_code == 200
+    from lti.models import LtiResourceLink
+
+    with app.app_context():
+        link = db.session().scalar(
+            select(LtiResourceLink).where(LtiResourceLink.resource_link_id == course["link"])
+        )
+        assert link.assessment_code == ASSESSMENT
+
+    # Another course's gradebook cannot open this learner's attempt.
+    _launch(app, lti_client, "instructor-1", other, nrps=False)
+    path, ls = _landing(_review(app, lti_client, "instructor-1", other, learner["sub"]))
+    missing = lti_client.get(path, query_string={"ls": ls})
+    assert missing.status_code == 404 and "Submission not found" in missing.get_data(as_text=True)
+
+
+def test_a_learner_reviews_only_their_own_result(app, lti_client):
+    course = _course("review-learner")
+    learner = _submitted(app, lti_client, course)
+    someone = _submitted(app, lti_client, course)
+    path, ls = _landing(
+        _review(app, lti_client, "learner-1", course, learner["sub"], sub=learner["sub"])
+    )
+    own = lti_client.get(path, query_string={"ls": ls})
+    assert own.status_code == 200 and "Your result" in own.get_data(as_text=True)
+
+    path, ls = _landing(
+        _review(app, lti_client, "learner-1", course, someone["sub"], sub=learner["sub"])
+    )
+    assert lti_client.get(path, query_string={"ls": ls}).status_code == 403
+    # A review session is not a way into the other pages' roles either.
+    assert lti_client.get("/lti/assessor", query_string={"ls": ls}).status_code == 403
+
+
+def test_review_launches_are_validated(app, lti_client):
+    course = _course("review-bad")
+    learner = _submitted(app, lti_client, course)
+    _launch(app, lti_client, "instructor-1", course, nrps=False)
+    # No for_user: refused (pylti1p3 and the claim checks).
+    assert _review(app, lti_client, "instructor-1", course, None).status_code == 400
+    bad = _review(app, lti_client, "instructor-1", course, None, **{FOR_USER: {"user_id": 7}})
+    assert bad.status_code == 400
+    # A resource link the tool has never seen: refused.
+    unknown = _review(app, lti_client, "instructor-1", _course("never"), learner["sub"])
+    assert unknown.status_code == 400
+
+
+def test_the_registration_and_deep_links_offer_submission_review(app, lti_client):
+    import jwt
+
+    from lti import tool_config
+
+    urls = tool_config.ToolUrls(
+        login="https://tool.example/lti/login",
+        launch="https://tool.example/lti/launch",
+        jwks="https://tool.example/lti/jwks",
+        logo="https://tool.example/lti/logo.svg",
+    )
+    sent = tool_config.tool_registration(urls, {})
+    messages = {m["type"]: m for m in sent[tool_config.TOOL_CONFIGURATION]["messages"]}
+    assert messages["LtiSubmissionReviewRequest"]["target_link_uri"] == urls.launch
+    assert "LtiSubmissionReviewRequest" in tool_config.manual_configuration(urls)["messages"]
+
+    response, _token, _state = lti_flow.launch(app, lti_client, "instructor-1", "deep_link")
+    ls = parse_qs(urlsplit(response.headers["Location"]).query)["ls"][0]
+    chosen = lti_client.post("/lti/deep-link", data={"ls": ls, "assessment": ASSESSMENT})
+    token = chosen.get_data(as_text=True).split('name="JWT" value="')[1].split('"')[0]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    item = claims["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"][0]
+    assert item["lineItem"]["submissionReview"]["reviewableStatus"] == ["Submitted", "Completed"]
