@@ -232,6 +232,10 @@ def test_the_roster_adds_learners_who_have_not_started(app, lti_client, requests
     html = listing.get_data(as_text=True)
     assert "example.com" not in html and "Tess Teacher" not in html
     assert "2 learners have not started yet" in html
+    # What this course's gradebook gets (lti/preflight.py), said on the page.
+    assert "This course&#39;s gradebook gets the grade" in html or (
+        "This course's gradebook gets the grade" in html
+    )
     # What the request carried: the membership container type and the token for its scope.
     sent = first_page.request_history[0]
     assert sent.headers["Accept"] == "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
