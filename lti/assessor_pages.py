@@ -251,9 +251,12 @@ def _marking_page(
                 "comment": posted_comments.get(
                     full, comments[full].text if full in comments else ""
                 ),
+                "comment_error": errors.get(f"comment-{full}") if posted else None,
             }
             if row["error"]:
                 summary.append((f"{slug}-{row['levels'][0]['quality']}", row["error"]))
+            if row["comment_error"]:
+                summary.append((f"comment-{slug}", row["comment_error"]))
             rows.append(row)
         if posted and errors.get("item"):
             summary.append((f"mark-{code}", errors["item"]))
@@ -439,7 +442,7 @@ def assessor_mark():
             errors[full] = f"Choose a level for {full}: {texts.get(full, '')}".rstrip(": ")
     for code, text in comments.items():
         if len(text.strip()) > attempt_service.COMMENT_MAX:
-            errors[code] = (
+            errors[f"comment-{code}"] = (
                 f"Write at most {attempt_service.COMMENT_MAX} characters in the comment on {code}"
             )
     if errors:

@@ -456,6 +456,18 @@ def test_a_too_long_comment_gets_the_error_summary(app, lti_client):
     assert summary and summary[0].get("href") == "#comment-attempt"
     assert doc.xpath("//textarea[@id='comment-attempt']")[0].text == "x" * 2001
 
+    # A criterion's comment too long: the summary links to its box; nothing is marked.
+    body = _extended(app, learner)
+    criterion = f"CSC-01.{body['criteria'][0]}"
+    form = _mark_form(staff, learner, body) + [(f"comment-{criterion}", "y" * 2001)]
+    refused = _post(lti_client, "/lti/assessor/mark", form)
+    assert refused.status_code == 422
+    doc = _doc(refused)
+    target = doc.xpath("//div[@class='error-summary']//a/@href")[0].lstrip("#")
+    box = doc.xpath(f"//textarea[@id='{target}']")[0]
+    assert box.get("name") == f"comment-{criterion}" and box.text == "y" * 2001
+    assert _stored(app, learner["uuid"], lambda a: a.marks) == {}
+
 
 # ---------------------------------------------------------------------------- 5. decision history
 
