@@ -195,7 +195,7 @@ def deep_link_choose():
         .set_tag("assessment")
         # The gradebook may open a learner's submitted or marked work in the tool
         # (LTI Submission Review 1.0); the review launch goes to the tool's launch URL.
-        .set_submission_review(["Submitted", "Completed"], label="Review in the tool")
+        .set_submission_review(["Submitted", "Completed"])
     )
     resource = (
         DeepLinkResource()

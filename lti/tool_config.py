@@ -96,8 +96,9 @@ def tool_registration(urls: ToolUrls, config: dict) -> dict:
     messages.append(
         {"type": "LtiResourceLinkRequest", "target_link_uri": urls.launch, "label": TOOL_NAME}
     )
-    if types is None or SUBMISSION_REVIEW in types:
-        # Opening a learner's work from the gradebook (LTI Submission Review 1.0).
+    if types is not None and SUBMISSION_REVIEW in types:
+        # Opening a learner's work from the gradebook (LTI Submission Review 1.0), only where
+        # the platform says it sends them: an unknown message type can fail a registration.
         messages.append(
             {
                 "type": SUBMISSION_REVIEW,

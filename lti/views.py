@@ -146,12 +146,11 @@ def launch():
     if claims[LTI + "message_type"] == SUBMISSION_REVIEW:
         # A review opens work of a course activity launched before: the link is looked up,
         # never rewritten from the review's claims (which need not carry its custom values).
+        # A link never launched has no attempts: the review page says there is nothing.
         link = resource_links.find(
             db.session(), message.platform.id, claims[LTI + "resource_link"]["id"]
         )
-        if link is None:
-            return rejected("launch: submission review of an unknown resource link")
-        linked_code = link.assessment_code
+        linked_code = link.assessment_code if link is not None else None
     else:
         # Where this activity's grades go and whose course it is, committed with the session.
         resource_links.remember(db.session(), message.platform, claims)

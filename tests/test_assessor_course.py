@@ -583,7 +583,10 @@ def test_an_instructor_reviews_a_learners_latest_attempt_of_this_course(app, lti
 
     path, ls = _landing(_review(app, lti_client, "instructor-1", course, learner["sub"]))
     assert path == "/lti/review"
-    page = lti_client.get(path, query_string={"ls": ls})
+    opened = lti_client.get(path, query_string={"ls": ls})
+    assert opened.status_code == 303
+    assert urlsplit(opened.headers["Location"]).path == f"/lti/assessor/attempt/{learner['uuid']}"
+    page = lti_client.get(opened.headers["Location"])
     assert page.status_code == 200
     doc = _doc(page)
     assert doc.xpath("//h1")[0].text_content().startswith("Marking: ")
@@ -612,7 +615,12 @@ def test_an_instructor_reviews_a_learners_latest_attempt_of_this_course(app, lti
     _launch(app, lti_client, "instructor-1", other, nrps=False)
     path, ls = _landing(_review(app, lti_client, "instructor-1", other, learner["sub"]))
     missing = lti_client.get(path, query_string={"ls": ls})
-    assert missing.status_code == 404 and "Submission not found" in missing.get_data(as_text=True)
+    html = missing.get_data(as_text=True)
+    assert missing.status_code == 200 and "No attempt to review" in html
+    assert learner["uuid"] not in html
+    # Nor can that course's session open it directly.
+    direct = lti_client.get(f"/lti/assessor/attempt/{learner['uuid']}", query_string={"ls": ls})
+    assert direct.status_code == 404
 
 
 def test_a_learner_reviews_only_their_own_result(app, lti_client):
@@ -623,7 +631,9 @@ def test_a_learner_reviews_only_their_own_result(app, lti_client):
         _review(app, lti_client, "learner-1", course, learner["sub"], sub=learner["sub"])
     )
     own = lti_client.get(path, query_string={"ls": ls})
-    assert own.status_code == 200 and "Your result" in own.get_data(as_text=True)
+    assert own.status_code == 303 and urlsplit(own.headers["Location"]).path == "/lti/attempt"
+    result = lti_client.get(own.headers["Location"])
+    assert result.status_code == 200 and "Your result" in result.get_data(as_text=True)
 
     path, ls = _landing(
         _review(app, lti_client, "learner-1", course, someone["sub"], sub=learner["sub"])
@@ -641,9 +651,18 @@ def test_review_launches_are_validated(app, lti_client):
     assert _review(app, lti_client, "instructor-1", course, None).status_code == 400
     bad = _review(app, lti_client, "instructor-1", course, None, **{FOR_USER: {"user_id": 7}})
     assert bad.status_code == 400
-    # A resource link the tool has never seen: refused.
-    unknown = _review(app, lti_client, "instructor-1", _course("never"), learner["sub"])
-    assert unknown.status_code == 400
+    # A resource link the tool has never seen: nothing to review, and no link made from it.
+    never = _course("never")
+    path, ls = _landing(_review(app, lti_client, "instructor-1", never, learner["sub"]))
+    page = lti_client.get(path, query_string={"ls": ls})
+    assert page.status_code == 200 and "No attempt to review" in page.get_data(as_text=True)
+    from lti.models import LtiResourceLink
+
+    with app.app_context():
+        made = db.session().scalar(
+            select(LtiResourceLink).where(LtiResourceLink.resource_link_id == never["link"])
+        )
+    assert made is None
 
 
 def test_the_registration_and_deep_links_offer_submission_review(app, lti_client):
@@ -657,9 +676,19 @@ def test_the_registration_and_deep_links_offer_submission_review(app, lti_client
         jwks="https://tool.example/lti/jwks",
         logo="https://tool.example/lti/logo.svg",
     )
-    sent = tool_config.tool_registration(urls, {})
+    platform = {
+        tool_config.PLATFORM_CONFIGURATION: {
+            "messages_supported": [{"type": "LtiSubmissionReviewRequest"}]
+        }
+    }
+    sent = tool_config.tool_registration(urls, platform)
     messages = {m["type"]: m for m in sent[tool_config.TOOL_CONFIGURATION]["messages"]}
     assert messages["LtiSubmissionReviewRequest"]["target_link_uri"] == urls.launch
+    # Not asked of a platform that does not say it sends them (Moodle 4.5).
+    moodle = tool_config.tool_registration(urls, {})
+    assert "LtiSubmissionReviewRequest" not in {
+        m["type"] for m in moodle[tool_config.TOOL_CONFIGURATION]["messages"]
+    }
     assert "LtiSubmissionReviewRequest" in tool_config.manual_configuration(urls)["messages"]
 
     response, _token, _state = lti_flow.launch(app, lti_client, "instructor-1", "deep_link")
@@ -668,4 +697,4 @@ def test_the_registration_and_deep_links_offer_submission_review(app, lti_client
     token = chosen.get_data(as_text=True).split('name="JWT" value="')[1].split('"')[0]
     claims = jwt.decode(token, options={"verify_signature": False})
     item = claims["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"][0]
-    assert item["lineItem"]["submissionReview"]["reviewableStatus"] == ["Submitted", "Completed"]
+    assert item["lineItem"]["submissionReview"] == {"reviewableStatus": ["Submitted", "Completed"]}
