@@ -82,12 +82,18 @@ def _course_scope(lti_session: LtiSession) -> attempt_access.Scope:
     return attempt_access.course_scope(lti_session.platform, link.id if link else None)
 
 
-def _queue(lti_session: LtiSession, assessment) -> list[Attempt]:
-    """The attempts of this course activity awaiting marking, oldest submitted first: the
-    order assessors work through them ("Save and mark next")."""
-    rows = attempt_access.attempts_at(db.session(), _course_scope(lti_session), assessment)
+def _queue_of(rows: list[Attempt]) -> list[Attempt]:
+    """The attempts awaiting marking, oldest submitted first: the order assessors work
+    through them ("Save and mark next")."""
     waiting = [a for a in rows if a.status == AttemptStatus.PENDING_MANUAL]
     return sorted(waiting, key=lambda a: (a.submitted_at or a.started_at, a.id))
+
+
+def _queue(lti_session: LtiSession, assessment) -> list[Attempt]:
+    """This course activity's marking queue."""
+    return _queue_of(
+        attempt_access.attempts_at(db.session(), _course_scope(lti_session), assessment)
+    )
 
 
 def _roster(lti_session: LtiSession, link: LtiResourceLink | None) -> nrps.Roster:
@@ -114,7 +120,7 @@ def assessor():
     rows = attempt_access.attempts_at(session, _course_scope(lti_session), assessment)
     # The marking queue first (oldest submitted first), then attempts in progress and marked
     # ones, newest first.
-    queue = _queue(lti_session, assessment)
+    queue = _queue_of(rows)
     others = sorted(
         (a for a in rows if a.status != AttemptStatus.PENDING_MANUAL),
         key=lambda a: (
