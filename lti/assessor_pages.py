@@ -1,4 +1,5 @@
-"""The assessor's pages: the attempts of the linked assessment in the platform's centre, and
+"""The assessor's pages: the attempts of the linked assessment started from the course activity
+the instructor launched from (never the rest of the centre), and
 marking extended responses with the rubric."""
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from flask import (
 )
 from sqlalchemy import select
 
-from lti.models import LtiSession
+from lti import nrps, preflight, resource_links
+from lti.models import LtiResourceLink, LtiSession
 from lti.pages import (
     GRADE_WORDS,
     LOCAL_TIME_NAME,
@@ -33,6 +35,7 @@ from lti.pages import (
 from service import attempt_access, bank, db
 from service import attempts as attempt_service
 from service.attempts import AttemptError, MarksChanged, NotSubmitted
+from service.comments import current_comments
 from service.grading.vocabulary import AttemptStatus
 from service.models import Attempt, utcnow
 
@@ -68,6 +71,37 @@ def _display_name(attempt: Attempt, names: dict[int, str]) -> str:
     return f"Learner {attempt.lti_sub or attempt.learner_ref}"
 
 
+def _course_link(lti_session: LtiSession) -> LtiResourceLink | None:
+    """The course activity this staff launch came from (None for a launch without one)."""
+    return resource_links.find(db.session(), lti_session.platform_id, lti_session.resource_link_id)
+
+
+def _course_scope(lti_session: LtiSession) -> attempt_access.Scope:
+    """Only the learners of the course and activity the instructor launched from."""
+    link = _course_link(lti_session)
+    return attempt_access.course_scope(lti_session.platform, link.id if link else None)
+
+
+def _queue_of(rows: list[Attempt]) -> list[Attempt]:
+    """The attempts awaiting marking, oldest submitted first: the order assessors work
+    through them ("Save and mark next")."""
+    waiting = [a for a in rows if a.status == AttemptStatus.PENDING_MANUAL]
+    return sorted(waiting, key=lambda a: (a.submitted_at or a.started_at, a.id))
+
+
+def _queue(lti_session: LtiSession, assessment) -> list[Attempt]:
+    """This course activity's marking queue."""
+    return _queue_of(
+        attempt_access.attempts_at(db.session(), _course_scope(lti_session), assessment)
+    )
+
+
+def _roster(lti_session: LtiSession, link: LtiResourceLink | None) -> nrps.Roster:
+    if link is None:
+        return nrps.Roster(problem="the launch came from no resource link")
+    return nrps.roster(lti_session.platform_id, link.id, link.nrps_url)
+
+
 @blp.get("/assessor")
 def assessor():
     lti_session = current_session("staff")
@@ -81,17 +115,20 @@ def assessor():
                 "your learners' attempts.",
             ],
         )
-    scope = attempt_access.platform_scope(lti_session.platform)
-    rows = attempt_access.attempts_at(db.session(), scope, assessment)
-    order = {
-        AttemptStatus.PENDING_MANUAL: 0,
-        AttemptStatus.IN_PROGRESS: 1,
-        AttemptStatus.FULLY_GRADED: 2,
-    }
-    found = sorted(
-        rows,
-        key=lambda a: (order.get(a.status, 3), -(a.submitted_at or a.started_at).timestamp()),
+    session = db.session()
+    link = _course_link(lti_session)
+    rows = attempt_access.attempts_at(session, _course_scope(lti_session), assessment)
+    # The marking queue first (oldest submitted first), then attempts in progress and marked
+    # ones, newest first.
+    queue = _queue_of(rows)
+    others = sorted(
+        (a for a in rows if a.status != AttemptStatus.PENDING_MANUAL),
+        key=lambda a: (
+            a.status != AttemptStatus.IN_PROGRESS,
+            -(a.submitted_at or a.started_at).timestamp(),
+        ),
     )
+    found = queue + others
     names = _learner_names(found)
     now = utcnow()
     listed = [
@@ -112,12 +149,38 @@ def assessor():
         }
         for a in found
     ]
+    # Learners of the course (NRPS) with no attempt here yet. Matched by the platform's user
+    # id, which is the attempt's lti_sub.
+    roster = _roster(lti_session, link)
+    started = {a.lti_sub for a in rows if a.lti_platform_id == lti_session.platform_id}
+    not_started = sorted(
+        (m.name or f"Learner {m.user_id}" for m in roster.learners if m.user_id not in started),
+        key=str.casefold,
+    )
+    listed += [
+        {
+            "uuid": None,
+            "name": name,
+            "status": "not_started",
+            "status_words": "Not started",
+            "grade": None,
+            "percent": None,
+            "submitted": None,
+        }
+        for name in not_started
+    ]
+    gradebook = preflight.summary_for_link(session, link) if link is not None else None
     return _page(
         "lti/assessor.html",
         ls=request.values["ls"],
         assessment=assessment,
         attempts=listed,
-        pending=sum(1 for a in listed if a["status"] == "pending_manual"),
+        pending=len(queue),
+        next_uuid=queue[0].uuid if queue else None,
+        roster_available=roster.available,
+        not_started=len(not_started),
+        gradebook=gradebook.sentence if gradebook else None,
+        queue_done=request.args.get("queue") == "done",
         zone=LOCAL_TIME_NAME,
     )
 
@@ -127,15 +190,15 @@ def _scoped_attempt(lti_session: LtiSession, attempt_uuid: str) -> Attempt:
     assessment = _linked_assessment(lti_session)
     found = None
     if assessment is not None and attempt_uuid:
-        scope = attempt_access.platform_scope(lti_session.platform)
+        scope = _course_scope(lti_session)
         found = attempt_access.find(db.session(), scope, attempt_uuid, assessment.id)
     if found is None:
         abort(
             _message(
                 "Attempt not found",
                 [
-                    "There is no such attempt among your centre's attempts at the assessment "
-                    "linked to this activity.",
+                    "There is no such attempt among this course activity's attempts at the "
+                    "assessment linked to it.",
                     "Go back to the list of attempts and choose one from there.",
                 ],
                 404,
@@ -153,8 +216,11 @@ def _marking_page(
     status: int = 200,
 ):
     """`chosen` and `errors` are for the one item whose marks were just posted:
-    {"item": code, "levels": {criterion: quality}} and {criterion or "item": message}."""
+    {"item": code, "levels": {criterion: quality}, "comments": {criterion: text}} and
+    {criterion or "item": message}; for the attempt's comment form, {"comment": text} and
+    {"comment": message}."""
     session = db.session()
+    comments = current_comments(session, attempt.id)
     assessment = attempt.assessment
     unit = assessment.unit
     criteria = {c.code: c for c in unit.criteria}
@@ -167,8 +233,9 @@ def _marking_page(
         if body["type"] != "extended_response":
             continue
         code = body["id"]
-        posted = chosen is not None and chosen["item"] == code
+        posted = chosen is not None and chosen.get("item") == code
         levels = chosen["levels"] if posted else attempt.marks.get(code, {})
+        posted_comments = chosen.get("comments", {}) if posted else {}
         rows = []
         for short in body["criteria"]:
             full = f"{unit.code}.{short}"
@@ -187,9 +254,15 @@ def _marking_page(
                 "chosen": levels.get(full),
                 "stored": attempt.marks.get(code, {}).get(full, ""),
                 "error": errors.get(full) if posted else None,
+                "comment": posted_comments.get(
+                    full, comments[full].text if full in comments else ""
+                ),
+                "comment_error": errors.get(f"comment-{full}") if posted else None,
             }
             if row["error"]:
                 summary.append((f"{slug}-{row['levels'][0]['quality']}", row["error"]))
+            if row["comment_error"]:
+                summary.append((f"comment-{slug}", row["comment_error"]))
             rows.append(row)
         if posted and errors.get("item"):
             summary.append((f"mark-{code}", errors["item"]))
@@ -222,6 +295,12 @@ def _marking_page(
             }
             for c in attempt.result["criteria"]
         ]
+    history = _history(attempt, questions, criteria)
+    chosen_overall = (chosen or {}).get("comment")
+    overall = comments[None].text if None in comments else ""
+    if errors.get("comment"):
+        summary.append(("comment-attempt", errors["comment"]))
+    queue = [a.uuid for a in _queue(lti_session, assessment) if a.id != attempt.id]
     marked = request.args.get("marked")
     return _page(
         "lti/marking.html",
@@ -239,14 +318,92 @@ def _marking_page(
         score=_number(attempt.score),
         percent=_number(attempt.percent),
         marked_number=next((q["number"] for q in questions if q["id"] == marked), None),
+        commented=request.args.get("commented") == "1",
         scenario_labels=SCENARIO_LABELS,
+        overall_comment=chosen_overall if chosen_overall is not None else overall,
+        comment_error=errors.get("comment"),
+        comment_max=attempt_service.COMMENT_MAX,
+        history=history,
+        others_waiting=len(queue),
+        zone=LOCAL_TIME_NAME,
     )
+
+
+def _history(attempt: Attempt, questions: list[dict], criteria: dict) -> list[dict]:
+    """The attempt's marking decisions, newest first, in words."""
+    events = attempt_service.mark_history(db.session(), attempt.id)
+    numbers = {q["id"]: q["number"] for q in questions}
+    who = _staff_names({e.marked_by for e in events if e.marked_by})
+    return [
+        {
+            "when": f"{_clock(e.marked_at)}, {_date_words(e.marked_at)}",
+            "who": who.get(e.marked_by or "", "Someone using the API")
+            if e.marked_by
+            else "Unknown",
+            "question": f"Question {numbers[e.item_code]}"
+            if e.item_code in numbers
+            else e.item_code,
+            "criterion": e.criterion_code,
+            "old": QUALITY_WORDS.get(e.old_quality or "", e.old_quality)
+            if e.old_quality
+            else "Not marked",
+            "new": QUALITY_WORDS.get(e.new_quality, e.new_quality),
+        }
+        for e in reversed(events)
+    ]
+
+
+def _staff_names(marked_by: set[str]) -> dict[str, str]:
+    """marked_by ("lti:{platform}:{sub}", or an API client id) -> the assessor's name from
+    their newest launch that gave one; "Assessor {sub}" without one, the client id for API
+    clients."""
+    wanted = {}
+    for value in marked_by:
+        parts = value.split(":", 2)
+        if len(parts) == 3 and parts[0] == "lti" and parts[1].isdigit():
+            wanted[value] = (int(parts[1]), parts[2])
+    names = {value: value for value in marked_by}
+    for value, (_platform_id, sub) in wanted.items():
+        names[value] = f"Assessor {sub}"
+    if wanted:
+        rows = db.session().execute(
+            select(LtiSession.platform_id, LtiSession.user_sub, LtiSession.user_name)
+            .where(
+                LtiSession.platform_id.in_({p for p, _ in wanted.values()}),
+                LtiSession.user_sub.in_({s for _, s in wanted.values()}),
+                LtiSession.user_name.is_not(None),
+            )
+            .order_by(LtiSession.id)
+        )
+        by_user = {(platform_id, sub): name for platform_id, sub, name in rows if name}
+        for value, key in wanted.items():
+            if key in by_user:
+                names[value] = by_user[key]
+    return names
 
 
 @blp.get("/assessor/attempt/<string:attempt_uuid>")
 def assessor_attempt(attempt_uuid: str):
     lti_session = current_session("staff")
     return _marking_page(lti_session, _scoped_attempt(lti_session, attempt_uuid))
+
+
+def _author(lti_session: LtiSession) -> str:
+    return f"lti:{lti_session.platform_id}:{lti_session.user_sub}"
+
+
+def _after_saving(lti_session: LtiSession, attempt: Attempt, **shown):
+    """Where a saved marking form goes: "Save and mark next" opens the attempt waiting
+    longest (the list, saying so, when none is left); otherwise this attempt's page again."""
+    ls = request.form.get("ls")
+    if request.form.get("then") == "next":
+        waiting = [a for a in _queue(lti_session, attempt.assessment) if a.id != attempt.id]
+        if not waiting:
+            return redirect(url_for(".assessor", ls=ls, queue="done"), code=303)
+        return redirect(url_for(".assessor_attempt", attempt_uuid=waiting[0].uuid, ls=ls), code=303)
+    return redirect(
+        url_for(".assessor_attempt", attempt_uuid=attempt.uuid, ls=ls, **shown), code=303
+    )
 
 
 @blp.post("/assessor/mark")
@@ -266,7 +423,13 @@ def assessor_mark():
         for key, value in request.form.items()
         if key.startswith("previous-") and value
     }
-    chosen = {"item": item_code, "levels": levels}
+    # What the assessor wrote to the learner about each criterion of this item ("" clears).
+    comments = {
+        key.removeprefix("comment-"): value
+        for key, value in request.form.items()
+        if key.startswith("comment-")
+    }
+    chosen = {"item": item_code, "levels": levels, "comments": comments}
     unit_code = attempt.assessment.unit.code
     bodies = {v.body["id"]: v.body for _, v in attempt_service.form_items(session, attempt)}
     body = bodies.get(item_code)
@@ -283,13 +446,20 @@ def assessor_mark():
         full = f"{unit_code}.{short}"
         if full not in levels:
             errors[full] = f"Choose a level for {full}: {texts.get(full, '')}".rstrip(": ")
+    for code, text in comments.items():
+        if len(text.strip()) > attempt_service.COMMENT_MAX:
+            errors[f"comment-{code}"] = (
+                f"Write at most {attempt_service.COMMENT_MAX} characters in the comment on {code}"
+            )
     if errors:
         return _marking_page(lti_session, attempt, chosen, errors, status=422)
-    marked_by = f"lti:{lti_session.platform_id}:{lti_session.user_sub}"
+    author = _author(lti_session)
     try:
         attempt_service.mark(
-            session, attempt, item_code, levels, marked_by=marked_by, previous=previous
+            session, attempt, item_code, levels, marked_by=author, previous=previous
         )
+        # In the marking's transaction: the score it queues carries the comments too.
+        attempt_service.comment(session, attempt, comments, author=author)
         session.commit()
     except AttemptError as exc:
         session.rollback()
@@ -302,12 +472,25 @@ def assessor_mark():
         if not details:
             details = {"item": exc.message}
         return _marking_page(lti_session, attempt, chosen, details, status=422)
-    return redirect(
-        url_for(
-            ".assessor_attempt",
-            attempt_uuid=attempt.uuid,
-            ls=request.form.get("ls"),
-            marked=item_code,
-        ),
-        code=303,
-    )
+    return _after_saving(lti_session, attempt, marked=item_code)
+
+
+@blp.post("/assessor/comment")
+def assessor_comment():
+    """The assessor's comment to the learner on the attempt as a whole."""
+    lti_session = current_session("staff")
+    attempt = _scoped_attempt(lti_session, request.form.get("attempt", ""))
+    session = db.session()
+    text = request.form.get("comment", "")
+    if len(text.strip()) > attempt_service.COMMENT_MAX:
+        error = f"Write at most {attempt_service.COMMENT_MAX} characters in your comment"
+        return _marking_page(
+            lti_session, attempt, {"comment": text}, {"comment": error}, status=422
+        )
+    try:
+        attempt_service.comment(session, attempt, {None: text}, author=_author(lti_session))
+        session.commit()
+    except AttemptError as exc:
+        session.rollback()
+        return _marking_page(lti_session, attempt, problem=exc.message, status=409)
+    return _after_saving(lti_session, attempt, commented="1")

@@ -8,7 +8,8 @@ Per attempt started from an LTI course activity with the score scope:
 - the activity's line item: scoreGiven is the percentage (the deep link declares
   scoreMaximum 100), `Submitted` + `PendingManual` while extended responses await an assessor
   (Moodle blanks the gradebook cell until `FullyGraded`), then `Completed` + `FullyGraded`;
-  its comment names the criteria met and not yet met;
+  its comment names the criteria met and not yet met, then the assessor's comments to the
+  learner (per criterion and on the whole attempt: service.attempts.comment);
 - where the platform shows criterion columns (line item scope; on Canvas only if the deployment
   chose assignments): one line item per criterion, 1 met, 0 not yet met, nothing while pending.
 A state equal to the last one queued for that learner and line item is not queued again.
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 from lti.ags import SCOPE_LINEITEM, SCOPE_SCORE, ActivityProgress, GradingProgress
 from lti.gradebook_vocabulary import CanvasCriteria, DeliveryStatus, LineItemTag
 from lti.models import LtiDeployment, LtiLineItem, LtiResourceLink, ScoreDelivery
+from service.comments import current_comments
 from service.grading.vocabulary import AttemptStatus, Decision
 from service.models import Attempt, Criterion, CriterionVersion
 from service.upserts import insert_for
@@ -159,8 +161,12 @@ def _line_item(session: Session, link: LtiResourceLink, **values) -> LtiLineItem
     ).one()
 
 
-def _outcomes(session: Session, attempt: Attempt) -> list[CriterionOutcome]:
-    """The attempt's criterion decisions with their current wording, in criterion order."""
+def _outcomes(
+    session: Session, attempt: Attempt, comments: dict | None = None
+) -> list[CriterionOutcome]:
+    """The attempt's criterion decisions with their current wording and the assessor's
+    comment on each (`comments`: service.comments.current_comments), in criterion order."""
+    comments = comments or {}
     decisions = {d.criterion_code: d.decision for d in attempt.decision_rows}
     rows = session.execute(
         select(Criterion.code, CriterionVersion.text)
@@ -172,7 +178,15 @@ def _outcomes(session: Session, attempt: Attempt) -> list[CriterionOutcome]:
         .where(Criterion.code.in_(decisions))
         .order_by(Criterion.position)
     )
-    return [CriterionOutcome(code, text, Decision(decisions[code])) for code, text in rows]
+    return [
+        CriterionOutcome(
+            code,
+            text,
+            Decision(decisions[code]),
+            comments[code].text if code in comments else None,
+        )
+        for code, text in rows
+    ]
 
 
 def canvas_choice(session: Session, link: LtiResourceLink) -> CanvasCriteria:
@@ -191,7 +205,9 @@ def desired_states(
 ) -> list[tuple[LtiLineItem, ScoreState]]:
     """Every line item of the link this attempt's grading should show, with its state."""
     canvas_criteria = canvas_choice(session, link)
-    outcomes = _outcomes(session, attempt)
+    comments = current_comments(session, attempt.id)
+    outcomes = _outcomes(session, attempt, comments)
+    overall = comments[None].text if None in comments else None
     assessment = attempt.assessment
     wanted = [
         (
@@ -204,7 +220,7 @@ def desired_states(
                 score_maximum=100.0,
                 url=link.ags_lineitem,
             ),
-            activity_state(AttemptStatus(attempt.status), attempt.percent, outcomes),
+            activity_state(AttemptStatus(attempt.status), attempt.percent, outcomes, overall),
         )
     ]
     if shows_criterion_columns(link, canvas_criteria):

@@ -26,7 +26,7 @@ a real learner because their course has a long title):
 | lti deployment_id, context.id, resource_link.id | 255 characters | refused |
 | custom | object, at most 100 scalars; names 255, values 4096 characters | refused |
 | custom.assessment | a string of at most 24 characters (an assessment code) | refused |
-| for_user.user_id (submission review) | 1..255 characters | refused |
+| for_user.user_id (a submission review, which needs resource_link.id too) | 1..255 | refused |
 | name | 255 characters | cut (lti.sessions) |
 | context.title / label, resource_link.title / description | 255 characters | cut |
 | the claims kept with the session (service endpoints, settings) | 64 KiB as JSON | refused |
@@ -281,7 +281,8 @@ KEPT_CLAIMS_MAX_BYTES = 64 * 1024
 AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
 DEEP_LINKING = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
-# Submission review: whose work the platform asks the tool to show (LTI AGS 2.0 §6).
+# LTI Submission Review 1.0: the learner whose work the reviewer opens from the gradebook.
+SUBMISSION_REVIEW = "LtiSubmissionReviewRequest"
 FOR_USER = LTI + "for_user"
 # Claims that must be JSON objects when present.
 OBJECT_CLAIMS = (
@@ -293,6 +294,7 @@ OBJECT_CLAIMS = (
     AGS,
     NRPS,
     DEEP_LINKING,
+    FOR_USER,
 )
 # Display-only text inside object claims: cut to DISPLAY_MAX by lti.sessions.
 DISPLAY_FIELDS = {
@@ -336,11 +338,10 @@ def claims_problem(body: dict) -> str | None:
         for field in DISPLAY_FIELDS[claim]:
             if value.get(field) is not None and not isinstance(value[field], str):
                 return f"{claim.rsplit('/', 1)[-1]}.{field} is not a string"
-    for_user = body.get(FOR_USER)
-    if for_user is not None and not (
-        isinstance(for_user, dict) and _text(for_user.get("user_id"), SUB_MAX)
-    ):
-        return "for_user is not an object with a user_id of at most 255 characters"
+    if body.get(LTI + "message_type") == SUBMISSION_REVIEW:
+        problem = _review_problem(body)
+        if problem:
+            return problem
     problem = _custom_problem(body.get(LTI + "custom") or {})
     if problem:
         return problem
@@ -350,6 +351,17 @@ def claims_problem(body: dict) -> str | None:
     kept = {claim: body[claim] for claim in OBJECT_CLAIMS if claim in body}
     if len(json.dumps(kept).encode()) > KEPT_CLAIMS_MAX_BYTES:
         return "the claims kept with the session are too large"
+    return None
+
+
+def _review_problem(body: dict) -> str | None:
+    """A submission review launch names whose work (for_user.user_id, a platform user id
+    like `sub`) and the course activity it belongs to (pylti1p3 checks the AGS line item)."""
+    for_user = body.get(FOR_USER)
+    if not isinstance(for_user, dict) or not _text(for_user.get("user_id"), SUB_MAX):
+        return "for_user.user_id is missing, not a string or too long"
+    if not (body.get(LTI + "resource_link") or {}).get("id"):
+        return "a submission review names no resource link"
     return None
 
 

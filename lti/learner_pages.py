@@ -36,6 +36,7 @@ from lti.pages import (
 from service import attempt_access, db
 from service import attempts as attempt_service
 from service.attempts import AttemptClosed, AttemptError, InvalidResponses, TimeLimitPassed
+from service.comments import current_comments
 from service.models import Assessment, Attempt, utcnow
 
 TIME_UP = (
@@ -266,12 +267,14 @@ def _result_page(attempt: Attempt, view: dict):
     result = view["result"]
     unit = attempt.assessment.unit
     texts = {c.code: c.current.text for c in unit.criteria}
+    comments = current_comments(db.session(), attempt.id)
     criteria = [
         {
             "code": c["criterion"],
             "text": texts.get(c["criterion"], ""),
             "decision": c["decision"],
             "words": DECISION_WORDS.get(c["decision"], c["decision"]),
+            "comment": comments[c["criterion"]].text if c["criterion"] in comments else None,
         }
         for c in result["criteria"]
     ]
@@ -300,6 +303,8 @@ def _result_page(attempt: Attempt, view: dict):
         max_score=result["max_score"],
         percent=_number(result["percent"]),
         criteria=criteria,
+        any_criterion_comment=any(c["comment"] for c in criteria),
+        overall_comment=comments[None].text if None in comments else None,
         questions=questions,
         submitted=f"{_clock(attempt.submitted_at)} {LOCAL_TIME_NAME} on "
         f"{_date_words(attempt.submitted_at)}"

@@ -34,8 +34,6 @@ from service.models import Assessment
 
 blp = Blueprint("lti_pages", __name__, url_prefix="/lti")
 register_error_pages(blp)
-# What the platform may open for review: work handed in, and work graded.
-REVIEWABLE = ["Submitted", "Completed"]
 
 # Learners and assessors are in the UK: times are shown in UK time (UTC without a tz database).
 try:
@@ -195,9 +193,9 @@ def deep_link_choose():
         .set_score_maximum(100)
         .set_resource_id(assessment.code)
         .set_tag("assessment")
-        # A click on a learner's grade in the gradebook opens their attempt in the tool
-        # (an LtiSubmissionReviewRequest to the link's own URL).
-        .set_submission_review(REVIEWABLE)
+        # The gradebook may open a learner's submitted or marked work in the tool
+        # (LTI Submission Review 1.0); the review launch goes to the tool's launch URL.
+        .set_submission_review(["Submitted", "Completed"])
     )
     resource = (
         DeepLinkResource()

@@ -1,35 +1,21 @@
-"""LTI Submission Review (AGS 2.0 §6): a click on a learner's grade in the platform's
-gradebook launches the tool with `LtiSubmissionReviewRequest` and `for_user`, the learner whose
-work to show. Staff get that learner's attempt in the course activity they launched from (the
-marking page, with the rubric marks, criterion decisions and history); a learner gets their own
-result, and never another learner's."""
+"""LTI Submission Review 1.0: the platform's gradebook opens one learner's work in the tool
+(an LtiSubmissionReviewRequest naming the learner in for_user).
+
+- Staff go to that learner's latest attempt in the course activity they came from, on the
+  marking page (rubric marks, criterion decisions, comments, history), within the assessor
+  pages' course scope: another course's attempt is not found.
+- A learner goes to their own result: a review naming someone else is refused.
+"""
 
 from __future__ import annotations
 
 from flask import redirect, request, url_for
-from sqlalchemy import select
 
-from lti import resource_links
-from lti.launch import FOR_USER
-from lti.pages import _message, _stop, blp, current_session
-from service import db
-from service.models import Attempt
-
-
-def _latest_attempt_at_link(lti_session, learner_sub: str) -> Attempt | None:
-    link = resource_links.find(db.session(), lti_session.platform_id, lti_session.resource_link_id)
-    if link is None:
-        return None
-    return db.session().scalar(
-        select(Attempt)
-        .where(
-            Attempt.lti_resource_link_id == link.id,
-            Attempt.lti_platform_id == lti_session.platform_id,
-            Attempt.lti_sub == learner_sub,
-        )
-        .order_by(Attempt.id.desc())
-        .limit(1)
-    )
+from lti import sessions
+from lti.assessor_pages import _course_scope
+from lti.learner_pages import _learner
+from lti.pages import _linked_assessment, _message, _stop, blp, current_session
+from service import attempt_access, db
 
 
 @blp.get("/review")
@@ -37,19 +23,37 @@ def review():
     lti_session = current_session()
     if lti_session.message_type != "LtiSubmissionReviewRequest":
         _stop("review page opened from another kind of launch")
-    learner_sub = (lti_session.claims.get(FOR_USER) or {}).get("user_id")
+    whose = sessions.for_user(lti_session)
+    assessment = _linked_assessment(lti_session)
     ls = request.values["ls"]
     if lti_session.role == "learner":
-        if learner_sub != lti_session.user_sub:
-            _stop("a learner asked to review another learner's work")
+        if whose != lti_session.user_sub:
+            # A learner may review their own work only.
+            _stop(
+                "review: a learner asked for another user's submission",
+                title="You can only see your own work",
+            )
+        own = (
+            attempt_access.latest_attempt(db.session(), assessment, _learner(lti_session))
+            if assessment is not None
+            else None
+        )
+        # Never start an attempt from a review: there is nothing to show yet.
+        if own is None:
+            return _nothing_to_review("You have not started this assessment yet.")
         return redirect(url_for(".attempt", ls=ls), code=303)
-    attempt = _latest_attempt_at_link(lti_session, learner_sub)
+    attempt = None
+    if assessment is not None and whose is not None:
+        attempt = attempt_access.latest_in_scope(
+            db.session(), _course_scope(lti_session), assessment, lti_session.platform_id, whose
+        )
     if attempt is None:
-        return _message(
-            "No attempt to review",
-            [
-                "This learner has not started the assessment linked to this activity, so there "
-                "is no work to review yet.",
-            ],
+        return _nothing_to_review(
+            "This learner has not started the assessment linked to this activity, so there is "
+            "no work to review yet."
         )
     return redirect(url_for(".assessor_attempt", attempt_uuid=attempt.uuid, ls=ls), code=303)
+
+
+def _nothing_to_review(why: str):
+    return _message("No attempt to review", [why])

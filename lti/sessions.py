@@ -57,10 +57,10 @@ def _kept_claims(claims: dict) -> dict:
     ):
         if claim in claims:
             kept[claim] = claims[claim]
-    if FOR_USER in claims:
-        # Submission review: only whose work to show; the claim may also carry their name,
-        # email and roles, which the tool does not need.
-        kept[FOR_USER] = {"user_id": claims[FOR_USER]["user_id"]}
+    # A submission review's learner: the user id only (the claim may carry names and emails).
+    for_user = claims.get(FOR_USER)
+    if isinstance(for_user, dict) and isinstance(for_user.get("user_id"), str):
+        kept[FOR_USER] = {"user_id": for_user["user_id"]}
     for claim, fields in DISPLAY_FIELDS.items():
         if claim in kept:
             kept[claim] = {**kept[claim]}
@@ -95,8 +95,16 @@ class Issued:
     session_id: int
 
 
-def start(session: Session, platform: LtiPlatform, claims: dict, duration: timedelta) -> Issued:
-    """Store the launch; return its token and the secret for the browser's cookie."""
+def start(
+    session: Session,
+    platform: LtiPlatform,
+    claims: dict,
+    duration: timedelta,
+    assessment_code: str | None = None,
+) -> Issued:
+    """Store the launch; return its token and the secret for the browser's cookie.
+    `assessment_code` is for launches whose claims need not carry it (a submission review
+    takes the course activity's)."""
     token, secret = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     role = role_of(claims)
     custom = claims.get(LTI + "custom") or {}
@@ -113,7 +121,7 @@ def start(session: Session, platform: LtiPlatform, claims: dict, duration: timed
         message_type=claims[LTI + "message_type"],
         context_id=(claims.get(LTI + "context") or {}).get("id"),
         resource_link_id=(claims.get(LTI + "resource_link") or {}).get("id"),
-        assessment_code=custom.get("assessment"),
+        assessment_code=custom.get("assessment") or assessment_code,
         claims=_kept_claims(claims),
         expires_at=now + duration,
     )
@@ -179,3 +187,8 @@ def rotate(session: Session, row: LtiSession, token: str, overlap: timedelta) ->
     ).rowcount
     session.commit()
     return fresh if changed else None
+
+
+def for_user(lti_session: LtiSession) -> str | None:
+    """The learner whose work a submission review launch opens (their platform user id)."""
+    return ((lti_session.claims or {}).get(FOR_USER) or {}).get("user_id")

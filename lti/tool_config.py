@@ -57,6 +57,9 @@ def strings(value: object) -> list[str] | None:
     return None
 
 
+SUBMISSION_REVIEW = "LtiSubmissionReviewRequest"
+
+
 def message_types(config: dict) -> set[str] | None:
     """The message types a platform's OpenID configuration says it supports, if it says."""
     platform = config.get(PLATFORM_CONFIGURATION)
@@ -93,10 +96,16 @@ def tool_registration(urls: ToolUrls, config: dict) -> dict:
     messages.append(
         {"type": "LtiResourceLinkRequest", "target_link_uri": urls.launch, "label": TOOL_NAME}
     )
-    if types is not None and "LtiSubmissionReviewRequest" in types:
-        # Only where the platform says it sends them: an unknown message type can fail a
-        # registration.
-        messages.append({"type": "LtiSubmissionReviewRequest", "target_link_uri": urls.launch})
+    if types is not None and SUBMISSION_REVIEW in types:
+        # Opening a learner's work from the gradebook (LTI Submission Review 1.0), only where
+        # the platform says it sends them: an unknown message type can fail a registration.
+        messages.append(
+            {
+                "type": SUBMISSION_REVIEW,
+                "target_link_uri": urls.launch,
+                "label": f"{TOOL_NAME}: review a submission",
+            }
+        )
     return {
         "application_type": "web",
         "response_types": ["id_token"],
@@ -164,11 +173,7 @@ def manual_configuration(urls: ToolUrls) -> dict:
         "target_link_uri": urls.launch,
         "deep_linking_url": urls.launch,
         "scopes": SCOPES,
-        "messages": [
-            "LtiResourceLinkRequest",
-            "LtiDeepLinkingRequest",
-            "LtiSubmissionReviewRequest",
-        ],
+        "messages": ["LtiResourceLinkRequest", "LtiDeepLinkingRequest", SUBMISSION_REVIEW],
         "custom_fields": {},
         "privacy": "The tool receives the user id and name; it never stores email addresses.",
     }

@@ -31,7 +31,7 @@ from lti import (
     tool_config,
     url_policy,
 )
-from lti.launch import LTI, LaunchRejected, ServiceMessageLaunch, origin
+from lti.launch import LTI, SUBMISSION_REVIEW, LaunchRejected, ServiceMessageLaunch, origin
 from lti.login import LOGIN_PARAMETERS, MAX_LOGIN_STATES, LoginRejected, start_login
 from lti.models import LtiLoginState
 from service import bank, db, errors
@@ -142,10 +142,20 @@ def launch():
             )
         return rejected(f"launch: {exc.reason}")
     claims = message.get_launch_data()
+    linked_code = None
+    if claims[LTI + "message_type"] == SUBMISSION_REVIEW:
+        # A review opens work of a course activity launched before: the link is looked up,
+        # never rewritten from the review's claims (which need not carry its custom values).
+        # A link never launched has no attempts: the review page says there is nothing.
+        link = resource_links.find(
+            db.session(), message.platform.id, claims[LTI + "resource_link"]["id"]
+        )
+        linked_code = link.assessment_code if link is not None else None
+    else:
+        # Where this activity's grades go and whose course it is, committed with the session.
+        resource_links.remember(db.session(), message.platform, claims)
     duration = _session_duration(claims)
-    # Where this activity's grades go and whose course it is, committed with the session.
-    resource_links.remember(db.session(), message.platform, claims)
-    issued = sessions.start(db.session(), message.platform, claims, duration)
+    issued = sessions.start(db.session(), message.platform, claims, duration, linked_code)
     response = redirect(_landing(claims, issued.token), code=303)
     response.delete_cookie(STATE_COOKIE + state[:16], path="/lti")
     # Binds the launch to this browser where the frame keeps cookies (lti/sessions.py).
@@ -184,7 +194,7 @@ def _landing(claims: dict, token: str) -> str:
     message_type = claims[LTI + "message_type"]
     if message_type == "LtiDeepLinkingRequest":
         return url_for("lti_pages.deep_link", ls=token)
-    if message_type == "LtiSubmissionReviewRequest":
+    if message_type == SUBMISSION_REVIEW:
         return url_for("lti_pages.review", ls=token)
     if sessions.role_of(claims) == "staff":
         return url_for("lti_pages.assessor", ls=token)

@@ -2,7 +2,9 @@
 
 - A centre's API client sees its centre's attempts only; the awarding body's clients see all.
 - LTI staff see the linked assessment's attempts in their platform's centre; for a platform
-  with no centre, only that platform's own learners (by the attempt's lti_platform_id column).
+  with no centre, only that platform's own learners (by the attempt's lti_platform_id column);
+  and only those started from the course activity they launched from (lti_resource_link_id):
+  an instructor of one course must not see another course's learners at the same centre.
 - A learner (API learner_ref, or LTI platform + sub) has at most one open attempt per assessment.
 Anything outside the scope is answered exactly like a missing attempt.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 
 from service.models import Assessment, Attempt
@@ -27,6 +29,10 @@ class Scope:
     centre_id: int | None = None
     lti_platform_id: int | None = None
     everything: bool = False
+    # LTI staff: the course activity (lti_resource_links.id) they launched from. course_only
+    # with no link (a launch without a resource link) sees nothing rather than everything.
+    lti_resource_link_id: int | None = None
+    course_only: bool = False
 
     def conditions(self) -> list:
         if self.everything:
@@ -34,6 +40,12 @@ class Scope:
         conditions = [Attempt.centre_id.is_not_distinct_from(self.centre_id)]
         if self.lti_platform_id is not None:
             conditions.append(Attempt.lti_platform_id == self.lti_platform_id)
+        if self.course_only:
+            # `== None` would be IS NULL (the API's attempts): a missing link matches nothing.
+            if self.lti_resource_link_id is None:
+                conditions.append(false())
+            else:
+                conditions.append(Attempt.lti_resource_link_id == self.lti_resource_link_id)
         return conditions
 
 
@@ -66,6 +78,18 @@ def platform_scope(platform) -> Scope:
     return Scope(centre_id=platform.centre_id)
 
 
+def course_scope(platform, resource_link_pk: int | None) -> Scope:
+    """LTI staff of one course activity: platform_scope narrowed to the attempts started from
+    that resource link (lti_resource_links.id); None (no link) sees no attempt."""
+    base = platform_scope(platform)
+    return Scope(
+        centre_id=base.centre_id,
+        lti_platform_id=base.lti_platform_id,
+        lti_resource_link_id=resource_link_pk,
+        course_only=True,
+    )
+
+
 def lti_learner(platform, sub: str) -> Learner:
     """LTI learners are kept under "lti:{platform}:{sub}"; a `sub` too long for that (LTI
     allows 255 characters) is replaced by its SHA-256 there. Their identity is the platform and
@@ -90,6 +114,23 @@ def attempts_at(session: Session, scope: Scope, assessment: Assessment) -> list[
             select(Attempt).where(Attempt.assessment_id == assessment.id, *scope.conditions())
         )
     )
+
+
+def latest_in_scope(
+    session: Session, scope: Scope, assessment: Assessment, lti_platform_id: int, lti_sub: str
+):
+    """An LTI learner's newest attempt at the assessment among those `scope` may see."""
+    return session.scalars(
+        select(Attempt)
+        .where(
+            Attempt.assessment_id == assessment.id,
+            Attempt.lti_platform_id == lti_platform_id,
+            Attempt.lti_sub == lti_sub,
+            *scope.conditions(),
+        )
+        .order_by(Attempt.id.desc())
+        .limit(1)
+    ).first()
 
 
 def learner_attempts(session: Session, assessment: Assessment, learner: Learner):

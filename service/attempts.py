@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from lti import grade_sync
 from service.attempt_access import Learner, learner_attempts
 from service.bank import keys_for, learner_view, rubric_levels, rubric_max_scores
+from service.comments import current_comments
 from service.feedback import feedback_for
 from service.grading.engine import (
     AttemptResult,
@@ -48,10 +49,12 @@ from service.item_keys import item_key
 from service.models import (
     Assessment,
     Attempt,
+    AttemptComment,
     AttemptCriterionDecision,
     AttemptItem,
     AttemptItemScore,
     AttemptMark,
+    AttemptMarkEvent,
     AttemptResponse,
     Item,
     ItemVersion,
@@ -102,6 +105,10 @@ class NotAnExtendedResponse(AttemptError):
 
 class InvalidMarks(AttemptError):
     """Rubric levels that do not fit the item's criteria; `details` per criterion."""
+
+
+class InvalidComment(AttemptError):
+    """A comment about a criterion the attempt does not assess, or too long; `details` says."""
 
 
 class MarksChanged(AttemptError):
@@ -435,10 +442,22 @@ def mark(
     now = now or utcnow()
     if attempt.status == AttemptStatus.IN_PROGRESS:
         raise NotSubmitted()
-    if previous is not None:
-        stored = _stored_marks(session, attempt).get(item_code, {})
-        if stored != previous:
-            raise MarksChanged(item_code, stored)
+    stored = _stored_marks(session, attempt).get(item_code, {})
+    if previous is not None and stored != previous:
+        raise MarksChanged(item_code, stored)
+    # Every decision is kept, with the level it replaced: attempt_marks keeps only the latest.
+    session.add_all(
+        AttemptMarkEvent(
+            attempt_id=attempt.id,
+            item_code=item_code,
+            criterion_code=criterion,
+            old_quality=stored.get(criterion),
+            new_quality=quality,
+            marked_by=marked_by,
+            marked_at=now,
+        )
+        for criterion, quality in sorted(levels.items())
+    )
     rows = [
         {
             "attempt_id": attempt.id,
@@ -459,6 +478,66 @@ def mark(
     )
     _record(session, attempt, _grade(session, attempt, list(keys.values()), rubrics), now)
     return attempt
+
+
+# ---------------------------------------------------------------------------- comments
+
+# Long enough for feedback on a criterion; a score comment must stay well within what LMS
+# gradebooks keep.
+COMMENT_MAX = 2000
+
+
+def comment(
+    session: Session,
+    attempt: Attempt,
+    texts: dict[str | None, str],
+    author: str | None = None,
+    now: datetime | None = None,
+) -> list[AttemptComment]:
+    """Write the assessor's comments to the learner: criterion code (None: the attempt as a
+    whole) -> text; "" clears one. Only changed ones get a new row. Any change queues the
+    gradebook's score again (its comment carries them), in the caller's transaction. Returns
+    the rows written."""
+    assessed = {d.criterion_code for d in attempt.decision_rows}
+    errors = {}
+    for code, text in texts.items():
+        if code is not None and code not in assessed:
+            errors[code] = ["This attempt does not assess this criterion."]
+        elif len(text) > COMMENT_MAX:
+            errors[code or "attempt"] = [f"Write at most {COMMENT_MAX} characters."]
+    if errors:
+        raise InvalidComment("These comments cannot be saved.", errors)
+    _lock(session, attempt)
+    now = now or utcnow()
+    if attempt.status == AttemptStatus.IN_PROGRESS:
+        raise NotSubmitted()
+    current = current_comments(session, attempt.id)
+    written = []
+    for code, text in texts.items():
+        text = text.strip()
+        before = current[code].text if code in current else ""
+        if text == before:
+            continue
+        row = AttemptComment(
+            attempt_id=attempt.id, criterion_code=code, text=text, author=author, written_at=now
+        )
+        session.add(row)
+        written.append(row)
+    if written:
+        session.flush()
+        grade_sync.record(session, attempt, now)
+    return written
+
+
+def mark_history(session: Session, attempt_id: int) -> list[AttemptMarkEvent]:
+    """Every marking decision of the attempt, oldest first."""
+    return list(
+        session.scalars(
+            select(AttemptMarkEvent)
+            .where(AttemptMarkEvent.attempt_id == attempt_id)
+            .order_by(AttemptMarkEvent.id)
+        )
+    )
 
 
 # ---------------------------------------------------------------------------- views

@@ -497,6 +497,42 @@ class AttemptCriterionDecision(Base):
     evidence: Mapped[list[str]] = mapped_column(JSON)
 
 
+class AttemptComment(Base):
+    """What an assessor wrote to the learner: about one criterion, or (criterion_code NULL) the
+    attempt as a whole. Rows are never changed: the newest per attempt and criterion is the one
+    shown and sent as the score comment; the older ones are its history. An empty text clears."""
+
+    __tablename__ = "attempt_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("attempts.id", ondelete="CASCADE"), index=True
+    )
+    criterion_code: Mapped[str | None] = mapped_column(String(24))
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(255))  # client id or lti:{platform}:{sub}
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AttemptMarkEvent(Base):
+    """One marking decision, kept for good: who chose which level for a criterion of an item,
+    when, and the level it replaced (NULL: the first mark). attempt_marks holds only the
+    current levels."""
+
+    __tablename__ = "attempt_mark_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("attempts.id", ondelete="CASCADE"), index=True
+    )
+    item_code: Mapped[str] = mapped_column(String(24))
+    criterion_code: Mapped[str] = mapped_column(String(24))
+    old_quality: Mapped[str | None] = mapped_column(String(24))
+    new_quality: Mapped[str] = mapped_column(String(24))
+    marked_by: Mapped[str | None] = mapped_column(String(255))
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class OAuthClient(Base, ClientMixin):
     """An API client (OAuth 2.0 client credentials), bound to the awarding body (no centre)
     or to one centre. Only a hash of the secret is stored."""

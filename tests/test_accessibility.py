@@ -165,14 +165,16 @@ def test_every_page_passes_axe_wcag_22_aa(server, page):
     fits_320_css_pixels(page)
     form = page.locator("section.marking form").first
     with page.expect_navigation(wait_until="load"):
-        form.get_by_role("button").click()  # no level chosen
+        form.get_by_role(
+            "button", name="Save marks for question", exact=False
+        ).click()  # no level chosen
     assert page.locator(".error-summary").is_visible()
     check_axe(page, "marking page with an error summary")
     form = page.locator("section.marking form").first
     for group in form.locator("fieldset").all():
         group.get_by_role("radio", name="Met", exact=False).last.check()
     with page.expect_navigation(wait_until="load"):
-        form.get_by_role("button").click()
+        form.get_by_role("button", name="Save marks for question", exact=False).click()
     assert "fully graded" in page.locator("[role=status]").inner_text()
     check_axe(page, "marking page after marking")
     no_console_errors(page)

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 
-from lti import dev_platform, tool_config
+from lti import tool_config
 from lti.launch import FOR_USER
 from lti.tool_config import ToolUrls
 from service import db
@@ -25,8 +25,10 @@ from tests.test_lti_pages import (  # noqa: F401
 REVIEW = "LtiSubmissionReviewRequest"
 
 
-def _review_launch(app, client, user, for_user, link="dev-link-1", extra=None):
+def _review_launch(app, client, user, for_user, link="dev-link-1", extra=None, sub=None):
     def mutate(claims):
+        if sub:
+            claims["sub"] = sub
         claims["https://purl.imsglobal.org/spec/lti/claim/message_type"] = REVIEW
         claims["https://purl.imsglobal.org/spec/lti/claim/resource_link"]["id"] = link
         # A review launch names the line item whose grade was clicked.
@@ -82,11 +84,16 @@ def test_an_instructor_of_another_course_activity_finds_no_attempt(app, lti_clie
 def test_a_learner_reviews_their_own_work_and_never_anothers(app, lti_client):  # noqa: F811
     learner = _learner(app, lti_client)
     _submit_keyed(app, lti_client, learner)
-    own = dev_platform.id_token_claims(lti_flow.BASE, "learner-1", REVIEW, "n")["sub"]
-    page, _ = _follow(lti_client, _review_launch(app, lti_client, "learner-1", own))
+    mine = _review_launch(app, lti_client, "learner-1", learner["sub"], sub=learner["sub"])
+    page, _ = _follow(lti_client, mine)
     assert page.status_code == 303 and urlsplit(page.headers["Location"]).path == "/lti/attempt"
-    other, _ = _follow(lti_client, _review_launch(app, lti_client, "learner-1", learner["sub"]))
-    assert other.status_code == 403
+    other = _review_launch(app, lti_client, "learner-1", learner["sub"], sub="review-someone-else")
+    refused, _ = _follow(lti_client, other)
+    assert refused.status_code == 403
+    # A review never starts a timed attempt: with none, there is nothing to show.
+    fresh = _review_launch(app, lti_client, "learner-1", "review-new", sub="review-new")
+    nothing, _ = _follow(lti_client, fresh)
+    assert nothing.status_code == 200 and "No attempt to review" in nothing.get_data(as_text=True)
 
 
 def test_a_review_launch_without_a_usable_for_user_is_refused(app, lti_client):  # noqa: F811

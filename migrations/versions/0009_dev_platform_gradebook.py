@@ -1,7 +1,7 @@
 """Development platform gradebook: its line items, current results and every score received
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-11-28 06:00:00
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-# Re-chained after 0007 at merge.
-down_revision: str | None = "0007"
+# Re-chained after 0008 at merge.
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
