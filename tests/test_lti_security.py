@@ -1122,6 +1122,30 @@ def test_forwarded_proto_is_honoured_only_behind_trusted_proxies(tmp_path, trust
             assert response.status_code == 400
 
 
+def test_http_activity_still_launches_after_the_tool_moves_to_https(tmp_path, requests_mock):
+    """Issue 8: an activity created while the tool ran on http (its target_link_uri is http)
+    keeps working once the same host serves https; an https target on an http tool does not."""
+    with make_app_context(tmp_path, TRUSTED_PROXIES=1) as app:
+        lti_flow.mock_platform_jwks(app, requests_mock)
+        client = app.test_client()
+        https = {"X-Forwarded-Proto": "https"}
+        response = client.get("/lti/login", query_string=login_params(), headers=https)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        query = parse_qs(urlsplit(response.headers["Location"]).query)
+        assert query["redirect_uri"] == ["https://localhost/lti/launch"]
+        payload = lti_flow.claims("learner-1", RESOURCE, query["nonce"][0])
+        assert payload[LTI + "target_link_uri"] == LAUNCH_URL  # http, as the LMS kept it
+        token = lti_flow.sign(app, payload)
+        launched = client.post(
+            "/lti/launch", data={"id_token": token, "state": query["state"][0]}, headers=https
+        )
+        assert launched.status_code == 303, launched.get_data(as_text=True)[:600]
+        assert "/lti/attempt?ls=" in launched.headers["Location"]
+        # Never the other way: an https activity on a tool that serves http is refused.
+        downgrade = login_params(target_link_uri="https://localhost/lti/launch")
+        assert client.get("/lti/login", query_string=downgrade).status_code == 400
+
+
 # --- what a real Moodle sends --------------------------------------------------------------
 
 
