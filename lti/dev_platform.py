@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from lti import keys, page_headers, url_policy
 from lti.models import DevPlatformMessage, LtiDeployment, LtiPlatform
+from lti.tool_config import DEEP_LINKING_QUERY
 from lti.views import host_url
 from service import db
 from service.identifiers import new_uuid
@@ -97,6 +98,7 @@ def id_token_claims(
     custom: dict | None = None,
     resource_link_id: str = "dev-link-1",
     deep_link_return_url: str | None = None,
+    target_link_uri: str | None = None,
 ) -> dict:
     """The claims a platform sends, shaped like the Moodle 4.5.6 captures."""
     role, name = USERS[user]
@@ -113,7 +115,7 @@ def id_token_claims(
         LTI + "deployment_id": DEPLOYMENT_ID,
         LTI + "message_type": message_type,
         LTI + "version": "1.3.0",
-        LTI + "target_link_uri": f"{base}/lti/launch",
+        LTI + "target_link_uri": target_link_uri or f"{base}/lti/launch",
         LTI + "roles": ROLE[role],
         LTI + "context": {
             "id": "dev-course-1",
@@ -180,6 +182,13 @@ def _linked() -> dict | None:
     return message.payload if message else None
 
 
+def _target_link_uri(base: str, kind: str | None) -> str:
+    """As Moodle does: the deep-linking URL the tool registers for "Select content"
+    (tool_config.ToolUrls.deep_linking), else the launch URL."""
+    launch = f"{base}/lti/launch"
+    return f"{launch}?{DEEP_LINKING_QUERY}" if kind == "deep_link" else launch
+
+
 @blp.get("/")
 def home():
     session = db.session()
@@ -206,7 +215,7 @@ def start():
     query = {
         "iss": issuer(base),
         "login_hint": user,
-        "target_link_uri": f"{base}/lti/launch",
+        "target_link_uri": _target_link_uri(base, kind),
         "lti_message_hint": json.dumps(hint),
         "client_id": CLIENT_ID,
         "lti_deployment_id": DEPLOYMENT_ID,
@@ -229,7 +238,12 @@ def auth():
         "LtiDeepLinkingRequest" if hint.get("message") == "deep_link" else "LtiResourceLinkRequest"
     )
     claims = id_token_claims(
-        base, user, message_type, args.get("nonce", ""), custom=linked.get("custom")
+        base,
+        user,
+        message_type,
+        args.get("nonce", ""),
+        custom=linked.get("custom"),
+        target_link_uri=_target_link_uri(base, hint.get("message")),
     )
     return render_template(
         "lti/dev_platform_post.html",

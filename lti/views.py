@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import uuid
 from datetime import timedelta
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from flask import (
     Blueprint,
@@ -31,7 +32,7 @@ from lti import (
     tool_config,
     url_policy,
 )
-from lti.launch import LTI, LaunchRejected, ServiceMessageLaunch, origin
+from lti.launch import LTI, LaunchRejected, ServiceMessageLaunch, browser_hash, origin
 from lti.login import LOGIN_PARAMETERS, MAX_LOGIN_STATES, LoginRejected, start_login
 from lti.models import LtiLoginState
 from service import bank, db, errors
@@ -79,7 +80,31 @@ register_error_pages(blp)
 
 
 def _secure_cookies() -> bool:
-    return current_app.config["LTI_SECURE_COOKIES"]
+    """Whether the tool's cookies are `Secure; SameSite=None; Partitioned`, the only kind a
+    browser keeps inside another site's frame. A browser keeps a Secure cookie from a secure
+    context: https, or a loopback host even over plain http (browsers treat http://127.0.0.1
+    and http://localhost as secure), so the scheme alone does not decide. Elsewhere over
+    plain http a Secure cookie would be dropped: a Lax one then works in a new window only.
+    LTI_SECURE_COOKIES=0 turns them off (plain-http test clients)."""
+    if not current_app.config["LTI_SECURE_COOKIES"]:
+        return False
+    base = host_url()
+    return request.is_secure or base.startswith("https://") or url_policy.is_loopback(base)
+
+
+def _set_browser_cookie(response, name: str, secret: str, max_age: int) -> None:
+    """The login's state cookie and the launch's session cookie: one rule for both."""
+    secure = _secure_cookies()
+    response.set_cookie(
+        name,
+        secret,
+        max_age=max_age,
+        path="/lti",
+        secure=secure,
+        httponly=True,
+        samesite="None" if secure else "Lax",
+        partitioned=secure,
+    )
 
 
 @blp.route("/login", methods=["GET", "POST"])
@@ -98,23 +123,40 @@ def login():
     if params.get("new_window") or not current_app.config["LTI_COOKIE_CHECK"]:
         response = redirect(started.auth_url, code=302)
     else:
-        # A page, not a redirect: it checks that the cookie stuck (or uses platform storage)
-        # and otherwise offers to open the tool in a new window.
+        # A page, not a redirect: it asks /lti/login/check whether the state cookie set here
+        # came back (or uses platform storage); otherwise a resource link offers a new window
+        # and deep linking, which must answer from the LMS frame, explains what to change.
         passed_on = {k: params[k] for k in LOGIN_PARAMETERS if params.get(k)}
         new_window_url = f"{url_for('lti.login')}?{urlencode({**passed_on, 'new_window': '1'})}"
         response = make_response(
-            render_template("lti/login.html", started=started, new_window_url=new_window_url)
+            render_template(
+                "lti/login.html",
+                started=started,
+                new_window_url=new_window_url,
+                check_url=url_for("lti.login_check", state=started.state),
+                secure_cookies=_secure_cookies(),
+                tool_host=urlsplit(host_url()).netloc,
+            )
         )
-    response.set_cookie(
-        STATE_COOKIE + started.state[:16],
-        started.browser_secret,
-        max_age=600,
-        path="/lti",
-        secure=_secure_cookies(),
-        httponly=True,
-        samesite="None" if _secure_cookies() else "Lax",
-        partitioned=_secure_cookies(),
+    _set_browser_cookie(response, STATE_COOKIE + started.state[:16], started.browser_secret, 600)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blp.get("/login/check")
+def login_check():
+    """Whether this request carried the state cookie the login just set for `state`. The login
+    page asks by a same-origin fetch from the LMS frame, so the probe is the very cookie the
+    launch needs, with its attributes, not a look-alike the browser may treat differently."""
+    state = request.args.get("state", "")
+    secret = request.cookies.get(STATE_COOKIE + state[:16]) if state else None
+    row = db.session().scalar(_state_query(state)) if secret else None
+    kept = bool(
+        row is not None
+        and row.used_at is None
+        and hmac.compare_digest(browser_hash(secret), row.browser_hash)
     )
+    response = jsonify({"cookie": kept})
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -149,15 +191,11 @@ def launch():
     response = redirect(_landing(claims, issued.token), code=303)
     response.delete_cookie(STATE_COOKIE + state[:16], path="/lti")
     # Binds the launch to this browser where the frame keeps cookies (lti/sessions.py).
-    response.set_cookie(
+    _set_browser_cookie(
+        response,
         sessions.COOKIE + str(issued.session_id),
         issued.browser_secret,
-        max_age=int(duration.total_seconds()),
-        path="/lti",
-        secure=_secure_cookies(),
-        httponly=True,
-        samesite="None" if _secure_cookies() else "Lax",
-        partitioned=_secure_cookies(),
+        int(duration.total_seconds()),
     )
     return response
 

@@ -191,8 +191,9 @@ def test_moodle_dynamic_registration_on_the_embedded_default_is_active_at_once(
     assert set(messages) == {"LtiResourceLinkRequest", "LtiDeepLinkingRequest"}
     deep_link = messages["LtiDeepLinkingRequest"]
     # Moodle reads the deep-linking message's target_link_uri (its ContentItemSelectionRequest
-    # URL) and offers it in the activity chooser ("ContentArea", as Moodle advertises).
-    assert deep_link["target_link_uri"] == f"{BASE}/lti/launch"
+    # URL) and offers it in the activity chooser ("ContentArea", as Moodle advertises). Its
+    # query tells the login that this is deep linking, which must stay in the frame (issue 8).
+    assert deep_link["target_link_uri"] == f"{BASE}/lti/launch?message=deep-linking"
     assert "ContentArea" in deep_link["placements"]
     assert deep_link["label"] and deep_link["icon_uri"] == f"{BASE}/lti/logo.svg"
 
