@@ -189,7 +189,16 @@ def launch():
     resource_links.remember(db.session(), message.platform, claims)
     issued = sessions.start(db.session(), message.platform, claims, duration)
     response = redirect(_landing(claims, issued.token), code=303)
-    response.delete_cookie(STATE_COOKIE + state[:16], path="/lti")
+    # With the attributes it was set with: a browser keeps a partitioned cookie otherwise.
+    secure = _secure_cookies()
+    response.delete_cookie(
+        STATE_COOKIE + state[:16],
+        path="/lti",
+        secure=secure,
+        httponly=True,
+        samesite="None" if secure else "Lax",
+        partitioned=secure,
+    )
     # Binds the launch to this browser where the frame keeps cookies (lti/sessions.py).
     _set_browser_cookie(
         response,
