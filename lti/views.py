@@ -42,6 +42,9 @@ blp = Blueprint(
     "lti", __name__, url_prefix="/lti", template_folder="templates", static_folder="static"
 )
 STATE_COOKIE = "lti-browser-"
+# Set by a login that fell back to a new window (+ the state's first 16 characters): only the
+# launch knows the message type when the login could not tell (lti/login.py).
+NEW_WINDOW_COOKIE = "lti-new-window-"
 
 
 @blp.after_request
@@ -139,6 +142,8 @@ def login():
             )
         )
     _set_browser_cookie(response, STATE_COOKIE + started.state[:16], started.browser_secret, 600)
+    if params.get("new_window"):
+        _set_browser_cookie(response, NEW_WINDOW_COOKIE + started.state[:16], "1", 600)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -184,6 +189,16 @@ def launch():
             )
         return rejected(f"launch: {exc.reason}")
     claims = message.get_launch_data()
+    if claims[LTI + "message_type"] == "LtiDeepLinkingRequest" and _in_our_new_window(state):
+        # Deep linking the login could not recognise, moved to a new window: its answer
+        # could not reach the LMS, which waits for it in the frame (Moodle's dialog). Say
+        # what to change rather than let the teacher choose in vain. No session starts.
+        page = render_template(
+            "lti/cookies_needed.html",
+            tool_host=urlsplit(host_url()).netloc,
+            secure_cookies=_secure_cookies(),
+        )
+        return page, 400
     duration = _session_duration(claims)
     # Where this activity's grades go and whose course it is, committed with the session.
     resource_links.remember(db.session(), message.platform, claims)
@@ -207,6 +222,16 @@ def launch():
         int(duration.total_seconds()),
     )
     return response
+
+
+def _in_our_new_window(state: str) -> bool:
+    """The launch arrived in the window the login's new-window fallback opened: that login set
+    NEW_WINDOW_COOKIE, and the browser says this is a top-level page (Sec-Fetch-Dest, sent
+    over https and on loopback), not a frame."""
+    return bool(
+        request.cookies.get(NEW_WINDOW_COOKIE + state[:16])
+        and request.headers.get("Sec-Fetch-Dest") == "document"
+    )
 
 
 def _session_duration(claims: dict) -> timedelta:

@@ -1184,6 +1184,29 @@ def test_what_a_login_can_tell_about_deep_linking_from_moodle_captures():
         assert not deep_linking_at_login({**activity, "lti_message_hint": hint}, launch)
 
 
+def test_deep_linking_the_login_could_not_tell_stops_in_the_new_window(flow):
+    """Issue 8: when the login could not tell deep linking (a platform that registered it on
+    the plain launch URL with an opaque hint) and fell back to a new window, the launch,
+    where the message type is known, explains instead of letting the teacher choose in vain."""
+    login = flow.login(user="instructor-1", message="deep_link")  # new_window=1
+    top_level = {"Sec-Fetch-Dest": "document"}
+    token = lti_flow.sign(flow.app, flow.claims(login.nonce, DEEP_LINK))
+    response = flow.launch(login, token, headers=top_level)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert 'id="lti-cookies-needed"' in page and "third-party cookies" in page
+    assert "new_window" not in page and "Location" not in response.headers
+    assert flow.sessions() == flow._sessions_before  # no session started
+    # A resource link in the same new window goes ahead, and so does deep linking that the
+    # LMS itself opened (no new-window cookie from our login).
+    login = flow.login()
+    flow.assert_accepted(flow.launch(login, flow.token(login), headers=top_level))
+    login = flow.login(user="instructor-1", message="deep_link")
+    login.client.delete_cookie("lti-new-window-" + login.state[:16], path="/lti")
+    token = lti_flow.sign(flow.app, flow.claims(login.nonce, DEEP_LINK))
+    flow.assert_accepted(flow.launch(login, token, headers=top_level), "/lti/deep-link?ls=")
+
+
 def test_deep_linking_through_the_registered_url_is_accepted(flow):
     login = flow.login(
         user="instructor-1", message="deep_link", target_link_uri=DEEP_LINKING_TARGET
