@@ -212,6 +212,8 @@ def test_moodle_dynamic_registration_on_the_embedded_default_is_active_at_once(
     html = response.get_data(as_text=True)
     assert "DvWxG2RKrK8ipKG" in html and "is active" in html
     assert "close.js" in html
+    # Moodle's registration cannot put the tool in the activity chooser: the page says how.
+    assert 'id="lti-moodle-chooser"' in html and "Show in activity chooser" in html
     # Active at once: Moodle can start a launch.
     started = login(client, MOODLE_HTTP, "DvWxG2RKrK8ipKG", "2")
     assert started.status_code == 302
@@ -340,6 +342,7 @@ def test_canvas_dynamic_registration_uses_canvas_placements(production, requests
     response = register(client, CANVAS_CONFIG_URL)
 
     assert response.status_code == 200, response.get_data(as_text=True)
+    assert "lti-moodle-chooser" not in response.get_data(as_text=True)  # Moodle's step only
     sent = posted_registration(requests_mock)
     # Canvas's required registration fields.
     assert sent["application_type"] == "web"
