@@ -137,6 +137,25 @@ def is_loopback(url: str) -> bool:
     return is_loopback_host(urlsplit(url).hostname or "")
 
 
+def browser_treats_as_secure(url: str) -> bool:
+    """Whether browsers give a page at `url` a secure context, and so keep its Secure cookies:
+    https, and over http only what the Secure Contexts spec calls potentially trustworthy
+    loopback, 127.0.0.0/8, ::1, localhost and names under .localhost (not every spelling
+    is_loopback_host accepts: localhost.localdomain and ::ffff:127.0.0.1 are not)."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() == "https":
+        return True
+    host = (parts.hostname or "").rstrip(".").lower()
+    if parts.scheme.lower() != "http" or not host:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def host_problem(host: str, embedded: bool) -> str | None:
     """What the host alone (no DNS) says: an internal literal or a loopback name."""
     if is_loopback_host(host):

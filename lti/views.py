@@ -91,8 +91,7 @@ def _secure_cookies() -> bool:
     LTI_SECURE_COOKIES=0 turns them off (plain-http test clients)."""
     if not current_app.config["LTI_SECURE_COOKIES"]:
         return False
-    base = host_url()
-    return request.is_secure or base.startswith("https://") or url_policy.is_loopback(base)
+    return request.is_secure or url_policy.browser_treats_as_secure(host_url())
 
 
 def _set_browser_cookie(response, name: str, secret: str, max_age: int) -> None:

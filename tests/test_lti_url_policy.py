@@ -277,3 +277,24 @@ def test_target_link_uri_on_the_tools_host_is_accepted(target, tool):
 )
 def test_target_link_uri_elsewhere_or_downgraded_is_refused(target, tool):
     assert not url_policy.on_tool_host(target, tool)
+
+
+@pytest.mark.parametrize(
+    ("url", "secure"),
+    [
+        ("https://assess.example", True),
+        ("http://127.0.0.1:5000", True),
+        ("http://127.8.9.10", True),
+        ("http://localhost:5000", True),
+        ("http://app.localhost", True),
+        ("http://[::1]:5000", True),
+        ("http://assess.example", False),
+        ("http://10.0.0.5", False),
+        ("http://localhost.localdomain", False),
+        ("http://[::ffff:127.0.0.1]", False),
+        ("ftp://localhost", False),
+    ],
+)
+def test_which_pages_browsers_treat_as_a_secure_context(url, secure):
+    """Where a Secure; SameSite=None; Partitioned cookie can be set (issue 8)."""
+    assert url_policy.browser_treats_as_secure(url) is secure
