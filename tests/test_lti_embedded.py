@@ -19,7 +19,7 @@ import pytest
 
 from lti import dev_platform
 from service import db
-from tests.browser_fixtures import ASSESSMENT, CHROMIUM, CHROMIUM_ARGS
+from tests.browser_fixtures import ASSESSMENT, CHROMIUM, CHROMIUM_ARGS, WCAG_TAGS
 
 DEEP_LINKING = "LtiDeepLinkingRequest"
 RESOURCE = "LtiResourceLinkRequest"
@@ -197,3 +197,12 @@ def test_deep_linking_with_cookies_blocked_explains_instead_of_a_new_window(bloc
     assert not frame.get_by_role("link", name=re.compile("new window")).count()
     # It stayed on the tool's login page: no launch went ahead without the cookie.
     assert "/lti/login?" in blocking_page.frame(name="tool").url
+
+    # The explanation passes axe (WCAG 2.2 AA), here opened on its own (cookies are blocked
+    # at the top level too, so it shows the same way).
+    from axe_playwright_python.sync_playwright import Axe
+
+    blocking_page.goto(login_url(sites, "instructor-1", "deep_link"))
+    blocking_page.locator("#lti-cookies-needed").wait_for(state="visible")
+    results = Axe().run(blocking_page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}})
+    assert results.violations_count == 0, results.generate_report()
