@@ -198,6 +198,11 @@ def test_deep_linking_with_cookies_blocked_explains_instead_of_a_new_window(bloc
     # It stayed on the tool's login page: no launch went ahead without the cookie.
     assert "/lti/login?" in blocking_page.frame(name="tool").url
 
+    # A learner's launch, by contrast, may move: the same browser is offered a new window.
+    frame = open_in_course(blocking_page, sites, "learner-1", "resource")
+    frame.get_by_role("link", name=re.compile("new window")).wait_for()
+    assert not frame.locator("#lti-cookies-needed").count()
+
     # The explanation passes axe (WCAG 2.2 AA), here opened on its own (cookies are blocked
     # at the top level too, so it shows the same way).
     from axe_playwright_python.sync_playwright import Axe
