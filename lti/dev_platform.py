@@ -39,6 +39,7 @@ from lti.models import (
     LtiDeployment,
     LtiPlatform,
 )
+from lti.tool_config import DEEP_LINKING_QUERY
 from lti.views import host_url
 from service import db
 from service.identifiers import new_uuid
@@ -156,6 +157,7 @@ def id_token_claims(
     resource_link_title: str = "Assessment",
     lineitem: str | None = None,
     deep_link_return_url: str | None = None,
+    target_link_uri: str | None = None,
 ) -> dict:
     """The claims a platform sends, shaped like the Moodle 4.5.6 captures. `lineitem` is the
     URL of the link's own line item, when the deep link that made the link declared one."""
@@ -173,7 +175,7 @@ def id_token_claims(
         LTI + "deployment_id": DEPLOYMENT_ID,
         LTI + "message_type": message_type,
         LTI + "version": "1.3.0",
-        LTI + "target_link_uri": f"{base}/lti/launch",
+        LTI + "target_link_uri": target_link_uri or f"{base}/lti/launch",
         LTI + "roles": ROLE[role],
         LTI + "context": {
             **CONTEXT,
@@ -314,6 +316,13 @@ def gradebook(session: Session) -> dict:
     return {"activities": activities, "criteria": criteria, "rows": rows, "scores": scores}
 
 
+def _target_link_uri(base: str, kind: str | None) -> str:
+    """As Moodle does: the deep-linking URL the tool registers for "Select content"
+    (tool_config.ToolUrls.deep_linking), else the launch URL."""
+    launch = f"{base}/lti/launch"
+    return f"{launch}?{DEEP_LINKING_QUERY}" if kind == "deep_link" else launch
+
+
 @blp.get("/")
 def home():
     session = db.session()
@@ -347,7 +356,7 @@ def start():
     query = {
         "iss": issuer(base),
         "login_hint": user,
-        "target_link_uri": f"{base}/lti/launch",
+        "target_link_uri": _target_link_uri(base, kind),
         "lti_message_hint": json.dumps(hint),
         "client_id": CLIENT_ID,
         "lti_deployment_id": DEPLOYMENT_ID,
@@ -379,7 +388,14 @@ def auth():
             "resource_link_title": linked.payload.get("title") or "Assessment",
             "lineitem": lineitem_url(issuer(base), item) if item else None,
         }
-    claims = id_token_claims(base, user, message_type, args.get("nonce", ""), **link)
+    claims = id_token_claims(
+        base,
+        user,
+        message_type,
+        args.get("nonce", ""),
+        target_link_uri=_target_link_uri(base, hint.get("message")),
+        **link,
+    )
     return render_template(
         "lti/dev_platform_post.html",
         action=args["redirect_uri"],

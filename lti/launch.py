@@ -48,7 +48,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lti import platform_keys
+from lti import platform_keys, url_policy
 from lti.housekeeping import sweep_expired
 from lti.models import LtiLoginState, LtiNonce, LtiPlatform
 from lti.tool_conf import DatabaseToolConf
@@ -78,7 +78,9 @@ def origin(url: str) -> str:
 
 
 def same_host(url: str, host_url: str) -> bool:
-    return origin(url) == origin(host_url)
+    """The target_link_uri rule (lti/url_policy.py on_tool_host): this tool's own origin, or
+    its http form once the tool serves https on the same host."""
+    return url_policy.on_tool_host(url, host_url)
 
 
 class ServiceMessageLaunch(FlaskMessageLaunch):

@@ -3,10 +3,11 @@ this browser, and send the browser to the platform's authorisation endpoint."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from sqlalchemy.orm import Session
 
@@ -14,6 +15,7 @@ from lti.housekeeping import cap_login_states, sweep_expired
 from lti.launch import browser_hash, origin, same_host
 from lti.models import LtiLoginState
 from lti.tool_conf import DatabaseToolConf
+from lti.tool_config import DEEP_LINKING_QUERY
 from service.models import utcnow
 
 STATE_LIFETIME = timedelta(minutes=10)
@@ -55,6 +57,31 @@ class LoginStarted:
     browser_secret: str
     storage_target: str | None
     platform_origin: str
+    # Known at login to be deep linking (deep_linking_at_login): it cannot move to a new window.
+    deep_linking: bool = False
+
+
+# Moodle 4.5 names a "Select content" login's launch "ltilaunch_ContentItemSelectionRequest"
+# followed by a number, in lti_message_hint's JSON (mod/lti's build_login_request); a course
+# activity's is "ltilaunch<instance>_<number>", with its cmid.
+MOODLE_DEEP_LINKING_LAUNCH = "ltilaunch_ContentItemSelectionRequest"
+
+
+def deep_linking_at_login(params, launch_url: str) -> bool:
+    """Whether this login starts deep linking, as far as the login can tell (the message type
+    is only in the id_token, after the login). Two signs: the target_link_uri the tool
+    registers for deep linking (tool_config.ToolUrls.deep_linking), and Moodle's
+    lti_message_hint, which also covers registrations made before that URL existed. Anything
+    else is treated as a resource link."""
+    target = urlsplit(params.get("target_link_uri") or "")
+    if target.path == urlsplit(launch_url).path and target.query == DEEP_LINKING_QUERY:
+        return True
+    try:
+        hint = json.loads(params.get("lti_message_hint") or "")
+    except ValueError:
+        return False  # Canvas and others send an opaque hint
+    launch_id = hint.get("launchid") if isinstance(hint, dict) else None
+    return isinstance(launch_id, str) and launch_id.startswith(MOODLE_DEEP_LINKING_LAUNCH)
 
 
 def start_login(
@@ -122,4 +149,5 @@ def start_login(
         browser_secret=secret,
         storage_target=storage_target,
         platform_origin=origin(platform.auth_login_url),
+        deep_linking=deep_linking_at_login(params, launch_url),
     )

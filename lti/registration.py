@@ -56,6 +56,18 @@ class Registered:
     platform: LtiPlatform
     created: bool
     deployment_ids: list[str] = field(default_factory=list)
+    # Moodle needs a step no registration field can do (the page after registration says it).
+    moodle: bool = False
+
+
+def is_moodle(config: dict) -> bool:
+    """The platform says it is Moodle. Moodle 4.5's dynamic registration always stores a tool
+    as "preconfigured", never in the activity chooser, and reads no registration field for
+    it (mod/lti/classes/local/ltiopenid/registration_helper.php): an administrator or teacher
+    has to switch "Show in activity chooser" on."""
+    platform = config.get(PLATFORM_CONFIGURATION)
+    product = platform.get("product_family_code") if isinstance(platform, dict) else None
+    return isinstance(product, str) and product.lower() == "moodle"
 
 
 def _fetch(what: str, method: str, url: str, token: str, embedded: bool, payload=None):
@@ -191,7 +203,8 @@ def store_dynamic(session: Session, config: dict, answer: dict, embedded: bool) 
     except IntegrityError as exc:  # the same registration stored twice at once
         session.rollback()
         raise RegistrationError("registration stored concurrently; try again", 409) from exc
-    return Registered(platform, created, [d.deployment_id for d in platform.deployments])
+    deployments = [d.deployment_id for d in platform.deployments]
+    return Registered(platform, created, deployments, moodle=is_moodle(config))
 
 
 def register_dynamic(

@@ -27,6 +27,8 @@ DEEP_LINKING_PLACEMENTS = [
     CANVAS + "assignment_selection",
     CANVAS + "link_selection",
 ]
+# What a deep-linking target_link_uri adds to the launch URL (ToolUrls.deep_linking).
+DEEP_LINKING_QUERY = "message=deep-linking"
 LOGO_SVG = (
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64" role="img" '
     'aria-label="Customer Service Assessments">'
@@ -48,6 +50,13 @@ class ToolUrls:
     @property
     def domain(self) -> str:
         return urlsplit(self.launch).netloc
+
+    @property
+    def deep_linking(self) -> str:
+        """The target_link_uri the tool registers for deep linking. The launch still posts to
+        `launch`; the query only tells the login, before any token, that this is deep
+        linking (lti/login.py), which must stay in the LMS frame."""
+        return f"{self.launch}?{DEEP_LINKING_QUERY}"
 
 
 def strings(value: object) -> list[str] | None:
@@ -86,7 +95,8 @@ def tool_registration(urls: ToolUrls, config: dict) -> dict:
         messages.append(
             {
                 "type": "LtiDeepLinkingRequest",
-                "target_link_uri": urls.launch,
+                # Moodle sends it as the login's target_link_uri for "Select content".
+                "target_link_uri": urls.deep_linking,
                 "label": f"{TOOL_NAME}: add an assessment",
                 "icon_uri": urls.logo,
                 "placements": DEEP_LINKING_PLACEMENTS,
@@ -135,7 +145,7 @@ def canvas_configuration(urls: ToolUrls) -> dict:
         {
             "placement": placement,
             "message_type": "LtiDeepLinkingRequest",
-            "target_link_uri": urls.launch,
+            "target_link_uri": urls.deep_linking,
             "text": f"{TOOL_NAME}: add an assessment",
             "icon_url": urls.logo,
         }
@@ -171,7 +181,7 @@ def manual_configuration(urls: ToolUrls) -> dict:
         "redirect_uris": [urls.launch],
         "public_jwk_url": urls.jwks,
         "target_link_uri": urls.launch,
-        "deep_linking_url": urls.launch,
+        "deep_linking_url": urls.deep_linking,
         "scopes": SCOPES,
         "messages": ["LtiResourceLinkRequest", "LtiDeepLinkingRequest", SUBMISSION_REVIEW],
         "custom_fields": {},

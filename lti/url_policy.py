@@ -137,6 +137,25 @@ def is_loopback(url: str) -> bool:
     return is_loopback_host(urlsplit(url).hostname or "")
 
 
+def browser_treats_as_secure(url: str) -> bool:
+    """Whether browsers give a page at `url` a secure context, and so keep its Secure cookies:
+    https, and over http only what the Secure Contexts spec calls potentially trustworthy
+    loopback, 127.0.0.0/8, ::1, localhost and names under .localhost (not every spelling
+    is_loopback_host accepts: localhost.localdomain and ::ffff:127.0.0.1 are not)."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() == "https":
+        return True
+    host = (parts.hostname or "").rstrip(".").lower()
+    if parts.scheme.lower() != "http" or not host:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def host_problem(host: str, embedded: bool) -> str | None:
     """What the host alone (no DNS) says: an internal literal or a loopback name."""
     if is_loopback_host(host):
@@ -203,3 +222,40 @@ def origin(url: str) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2].lower()}"
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _scheme_host_port(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port with the scheme's default filled in) of an http(s) URL without
+    user information, or None."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except (ValueError, TypeError, AttributeError):
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS or not parts.hostname or "@" in parts.netloc:
+        return None
+    return scheme, parts.hostname.lower(), port if port is not None else DEFAULT_PORTS[scheme]
+
+
+def on_tool_host(url: str, tool_base: str) -> bool:
+    """`url` (a target_link_uri from a platform) names this tool, served at `tool_base`.
+
+    The same scheme, host and port; or http on the same host while the tool now serves https:
+    activities created while the tool ran on http keep their http target_link_uri in the
+    LMS, and the tool moving to https must not break them. Only that upgrade: the port must
+    be the same explicit port, or each scheme's default (http://h and https://h, but not
+    http://h:5000 and https://h). Never https to http (a downgrade) and never another host."""
+    target, tool = _scheme_host_port(url), _scheme_host_port(tool_base)
+    if target is None or tool is None:
+        return False
+    if target == tool:
+        return True
+    (target_scheme, target_host, target_port), (tool_scheme, tool_host, tool_port) = target, tool
+    if (target_scheme, tool_scheme) != ("http", "https") or target_host != tool_host:
+        return False
+    defaults = (target_port, tool_port) == (DEFAULT_PORTS["http"], DEFAULT_PORTS["https"])
+    return defaults or target_port == tool_port

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import uuid
 from datetime import timedelta
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from flask import (
     Blueprint,
@@ -31,7 +32,14 @@ from lti import (
     tool_config,
     url_policy,
 )
-from lti.launch import LTI, SUBMISSION_REVIEW, LaunchRejected, ServiceMessageLaunch, origin
+from lti.launch import (
+    LTI,
+    SUBMISSION_REVIEW,
+    LaunchRejected,
+    ServiceMessageLaunch,
+    browser_hash,
+    origin,
+)
 from lti.login import LOGIN_PARAMETERS, MAX_LOGIN_STATES, LoginRejected, start_login
 from lti.models import LtiLoginState
 from service import bank, db, errors
@@ -41,6 +49,9 @@ blp = Blueprint(
     "lti", __name__, url_prefix="/lti", template_folder="templates", static_folder="static"
 )
 STATE_COOKIE = "lti-browser-"
+# Set by a login that fell back to a new window (+ the state's first 16 characters): only the
+# launch knows the message type when the login could not tell (lti/login.py).
+NEW_WINDOW_COOKIE = "lti-new-window-"
 
 
 @blp.after_request
@@ -79,7 +90,30 @@ register_error_pages(blp)
 
 
 def _secure_cookies() -> bool:
-    return current_app.config["LTI_SECURE_COOKIES"]
+    """Whether the tool's cookies are `Secure; SameSite=None; Partitioned`, the only kind a
+    browser keeps inside another site's frame. A browser keeps a Secure cookie from a secure
+    context: https, or a loopback host even over plain http (browsers treat http://127.0.0.1
+    and http://localhost as secure), so the scheme alone does not decide. Elsewhere over
+    plain http a Secure cookie would be dropped: a Lax one then works in a new window only.
+    LTI_SECURE_COOKIES=0 turns them off (plain-http test clients)."""
+    if not current_app.config["LTI_SECURE_COOKIES"]:
+        return False
+    return request.is_secure or url_policy.browser_treats_as_secure(host_url())
+
+
+def _set_browser_cookie(response, name: str, secret: str, max_age: int) -> None:
+    """The login's state cookie and the launch's session cookie: one rule for both."""
+    secure = _secure_cookies()
+    response.set_cookie(
+        name,
+        secret,
+        max_age=max_age,
+        path="/lti",
+        secure=secure,
+        httponly=True,
+        samesite="None" if secure else "Lax",
+        partitioned=secure,
+    )
 
 
 @blp.route("/login", methods=["GET", "POST"])
@@ -98,23 +132,42 @@ def login():
     if params.get("new_window") or not current_app.config["LTI_COOKIE_CHECK"]:
         response = redirect(started.auth_url, code=302)
     else:
-        # A page, not a redirect: it checks that the cookie stuck (or uses platform storage)
-        # and otherwise offers to open the tool in a new window.
+        # A page, not a redirect: it asks /lti/login/check whether the state cookie set here
+        # came back (or uses platform storage); otherwise a resource link offers a new window
+        # and deep linking, which must answer from the LMS frame, explains what to change.
         passed_on = {k: params[k] for k in LOGIN_PARAMETERS if params.get(k)}
         new_window_url = f"{url_for('lti.login')}?{urlencode({**passed_on, 'new_window': '1'})}"
         response = make_response(
-            render_template("lti/login.html", started=started, new_window_url=new_window_url)
+            render_template(
+                "lti/login.html",
+                started=started,
+                new_window_url=new_window_url,
+                check_url=url_for("lti.login_check", state=started.state),
+                secure_cookies=_secure_cookies(),
+                tool_host=urlsplit(host_url()).netloc,
+            )
         )
-    response.set_cookie(
-        STATE_COOKIE + started.state[:16],
-        started.browser_secret,
-        max_age=600,
-        path="/lti",
-        secure=_secure_cookies(),
-        httponly=True,
-        samesite="None" if _secure_cookies() else "Lax",
-        partitioned=_secure_cookies(),
+    _set_browser_cookie(response, STATE_COOKIE + started.state[:16], started.browser_secret, 600)
+    if params.get("new_window"):
+        _set_browser_cookie(response, NEW_WINDOW_COOKIE + started.state[:16], "1", 600)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blp.get("/login/check")
+def login_check():
+    """Whether this request carried the state cookie the login just set for `state`. The login
+    page asks by a same-origin fetch from the LMS frame, so the probe is the very cookie the
+    launch needs, with its attributes, not a look-alike the browser may treat differently."""
+    state = request.args.get("state", "")
+    secret = request.cookies.get(STATE_COOKIE + state[:16]) if state else None
+    row = db.session().scalar(_state_query(state)) if secret else None
+    kept = bool(
+        row is not None
+        and row.used_at is None
+        and hmac.compare_digest(browser_hash(secret), row.browser_hash)
     )
+    response = jsonify({"cookie": kept})
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -142,6 +195,16 @@ def launch():
             )
         return rejected(f"launch: {exc.reason}")
     claims = message.get_launch_data()
+    if claims[LTI + "message_type"] == "LtiDeepLinkingRequest" and _in_our_new_window(state):
+        # Deep linking the login could not recognise, moved to a new window: its answer
+        # could not reach the LMS, which waits for it in the frame (Moodle's dialog). Say
+        # what to change rather than let the teacher choose in vain. No session starts.
+        page = render_template(
+            "lti/cookies_needed.html",
+            tool_host=urlsplit(host_url()).netloc,
+            secure_cookies=_secure_cookies(),
+        )
+        return page, 400
     linked_code = None
     if claims[LTI + "message_type"] == SUBMISSION_REVIEW:
         # A review opens work of a course activity launched before: the link is looked up,
@@ -157,19 +220,34 @@ def launch():
     duration = _session_duration(claims)
     issued = sessions.start(db.session(), message.platform, claims, duration, linked_code)
     response = redirect(_landing(claims, issued.token), code=303)
-    response.delete_cookie(STATE_COOKIE + state[:16], path="/lti")
+    # With the attributes it was set with: a browser keeps a partitioned cookie otherwise.
+    secure = _secure_cookies()
+    response.delete_cookie(
+        STATE_COOKIE + state[:16],
+        path="/lti",
+        secure=secure,
+        httponly=True,
+        samesite="None" if secure else "Lax",
+        partitioned=secure,
+    )
     # Binds the launch to this browser where the frame keeps cookies (lti/sessions.py).
-    response.set_cookie(
+    _set_browser_cookie(
+        response,
         sessions.COOKIE + str(issued.session_id),
         issued.browser_secret,
-        max_age=int(duration.total_seconds()),
-        path="/lti",
-        secure=_secure_cookies(),
-        httponly=True,
-        samesite="None" if _secure_cookies() else "Lax",
-        partitioned=_secure_cookies(),
+        int(duration.total_seconds()),
     )
     return response
+
+
+def _in_our_new_window(state: str) -> bool:
+    """The launch arrived in the window the login's new-window fallback opened: that login set
+    NEW_WINDOW_COOKIE, and the browser says this is a top-level page (Sec-Fetch-Dest, sent
+    over https and on loopback), not a frame."""
+    return bool(
+        request.cookies.get(NEW_WINDOW_COOKIE + state[:16])
+        and request.headers.get("Sec-Fetch-Dest") == "document"
+    )
 
 
 def _session_duration(claims: dict) -> timedelta:

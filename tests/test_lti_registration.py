@@ -191,8 +191,9 @@ def test_moodle_dynamic_registration_on_the_embedded_default_is_active_at_once(
     assert set(messages) == {"LtiResourceLinkRequest", "LtiDeepLinkingRequest"}
     deep_link = messages["LtiDeepLinkingRequest"]
     # Moodle reads the deep-linking message's target_link_uri (its ContentItemSelectionRequest
-    # URL) and offers it in the activity chooser ("ContentArea", as Moodle advertises).
-    assert deep_link["target_link_uri"] == f"{BASE}/lti/launch"
+    # URL) and offers it in the activity chooser ("ContentArea", as Moodle advertises). Its
+    # query tells the login that this is deep linking, which must stay in the frame (issue 8).
+    assert deep_link["target_link_uri"] == f"{BASE}/lti/launch?message=deep-linking"
     assert "ContentArea" in deep_link["placements"]
     assert deep_link["label"] and deep_link["icon_uri"] == f"{BASE}/lti/logo.svg"
 
@@ -211,6 +212,8 @@ def test_moodle_dynamic_registration_on_the_embedded_default_is_active_at_once(
     html = response.get_data(as_text=True)
     assert "DvWxG2RKrK8ipKG" in html and "is active" in html
     assert "close.js" in html
+    # Moodle's registration cannot put the tool in the activity chooser: the page says how.
+    assert 'id="lti-moodle-chooser"' in html and "Show in activity chooser" in html
     # Active at once: Moodle can start a launch.
     started = login(client, MOODLE_HTTP, "DvWxG2RKrK8ipKG", "2")
     assert started.status_code == 302
@@ -339,6 +342,7 @@ def test_canvas_dynamic_registration_uses_canvas_placements(production, requests
     response = register(client, CANVAS_CONFIG_URL)
 
     assert response.status_code == 200, response.get_data(as_text=True)
+    assert "lti-moodle-chooser" not in response.get_data(as_text=True)  # Moodle's step only
     sent = posted_registration(requests_mock)
     # Canvas's required registration fields.
     assert sent["application_type"] == "web"

@@ -1046,6 +1046,180 @@ def test_login_page_offers_the_platform_and_a_new_window(flow):
     assert followed.status_code == 302 and followed.headers["Location"].startswith(f"{ISS}/auth?")
 
 
+def _cookie_attributes(header: str) -> set[str]:
+    return {part.strip().lower() for part in header.split(";")[1:]}
+
+
+PARTITIONED = {"secure", "samesite=none", "partitioned", "httponly", "path=/lti"}
+
+
+@pytest.mark.parametrize(
+    ("base_url", "headers", "partitioned"),
+    [
+        # Loopback is a secure context over plain http: browsers keep Secure cookies there.
+        ("http://127.0.0.1:5000", {}, True),
+        ("http://localhost:5000", {}, True),
+        ("http://app.localhost", {}, True),
+        # https, here as a trusted proxy says it.
+        ("http://assess.example", {"X-Forwarded-Proto": "https"}, True),
+        # Plain http on another host: a Secure cookie would be dropped; a Lax one works in a
+        # new window.
+        ("http://assess.example", {}, False),
+    ],
+    ids=["127.0.0.1", "localhost", "name.localhost", "https", "plain-http"],
+)
+def test_state_and_session_cookies_are_partitioned_where_the_browser_can_keep_them(
+    tmp_path, requests_mock, base_url, headers, partitioned
+):
+    """Issue 8: decided from https OR a loopback host, not the scheme alone; the launch's
+    session cookie follows the same rule as the login's state cookie."""
+    with make_app_context(
+        tmp_path, TRUSTED_PROXIES=1, TRUSTED_HOSTS="assess.example,127.0.0.1,localhost,.localhost"
+    ) as app:
+        lti_flow.mock_platform_jwks(app, requests_mock)
+        client = app.test_client()
+        host = urlsplit(base_url).netloc
+        scheme = "https" if headers else "http"
+        target = f"{scheme}://{host}/lti/launch"
+        response = client.get(
+            "/lti/login",
+            query_string=login_params(target_link_uri=target),
+            base_url=base_url,
+            headers=headers,
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)
+        attributes = _cookie_attributes(state_cookie_header(response))
+        if partitioned:
+            assert attributes >= PARTITIONED, attributes
+        else:
+            assert "secure" not in attributes and "partitioned" not in attributes
+            assert "samesite=lax" in attributes and "httponly" in attributes
+        query = parse_qs(urlsplit(response.headers["Location"]).query)
+        payload = lti_flow.claims("learner-1", RESOURCE, query["nonce"][0])
+        payload[LTI + "target_link_uri"] = target
+        launched = client.post(
+            "/lti/launch",
+            data={"id_token": lti_flow.sign(app, payload), "state": query["state"][0]},
+            base_url=base_url,
+            headers=headers,
+        )
+        assert launched.status_code == 303, launched.get_data(as_text=True)[:600]
+        [session_cookie] = [
+            c for c in launched.headers.getlist("Set-Cookie") if c.startswith("lti-session-")
+        ]
+        assert _cookie_attributes(session_cookie) & PARTITIONED == attributes & PARTITIONED
+
+
+def test_login_check_answers_whether_the_state_cookie_came_back(flow):
+    """The login page's probe is the state cookie itself (issue 8): /lti/login/check says
+    whether the request carried the cookie the login set for that state."""
+    browser = flow.app.test_client()
+    response = browser.get("/lti/login", query_string=login_params(new_window=None))
+    page = response.get_data(as_text=True)
+    state = data_attribute(page, "state")
+    check_url = data_attribute(page, "check-url")
+    assert urlsplit(check_url).path == "/lti/login/check"
+    answer = browser.get(check_url)
+    assert answer.get_json() == {"cookie": True}
+    assert answer.headers["Cache-Control"] == "no-store"
+    # Another browser (no cookie), a cookie for another login, or no state: false.
+    assert flow.app.test_client().get(check_url).get_json() == {"cookie": False}
+    other = flow.app.test_client()
+    other.get("/lti/login", query_string=login_params(new_window=None))
+    name = COOKIE + state[:16]
+    other.set_cookie(name, "another-browsers-secret", path="/lti")
+    assert other.get(check_url).get_json() == {"cookie": False}
+    assert browser.get("/lti/login/check").get_json() == {"cookie": False}
+    # Once the state is used, its cookie proves nothing more.
+    browser.delete_cookie(name, path="/lti")
+    assert browser.get(check_url).get_json() == {"cookie": False}
+
+
+DEEP_LINKING_TARGET = f"{LAUNCH_URL}?message=deep-linking"
+MOODLE_DEEP_LINKING_HINT = json.dumps({"launchid": "ltilaunch_ContentItemSelectionRequest7"})
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"target_link_uri": DEEP_LINKING_TARGET},
+        {"lti_message_hint": MOODLE_DEEP_LINKING_HINT},
+    ],
+    ids=["registered-deep-linking-url", "moodle-hint"],
+)
+def test_deep_linking_login_page_explains_instead_of_offering_a_new_window(flow, change):
+    """Issue 8: Moodle's dialog needs the deep-linking response from its frame, so a
+    deep-linking login whose cookie is blocked says what to do, never "new window"."""
+    response = flow.client.get("/lti/login", query_string=login_params(new_window=None, **change))
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert data_attribute(page, "deep-linking") == "1"
+    assert 'id="lti-cookies-needed"' in page and 'id="lti-new-window"' not in page
+    assert "Open the assessment in a new window" not in page and "new_window=1" not in page
+    assert "third-party cookies" in page and "https" in page
+
+
+def test_resource_link_login_page_keeps_the_new_window_offer(flow):
+    page = flow.client.get("/lti/login", query_string=login_params(new_window=None))
+    text = page.get_data(as_text=True)
+    assert data_attribute(text, "deep-linking") == ""
+    assert 'id="lti-new-window"' in text and 'id="lti-cookies-needed"' not in text
+
+
+def test_what_a_login_can_tell_about_deep_linking_from_moodle_captures():
+    """From tests/data/captures/moodle-4.5.6/login-initiation.json (a course activity) and the
+    hint Moodle 4.5 builds for "Select content" (build_login_request: launchid
+    "ltilaunch_ContentItemSelectionRequest<n>", no cmid)."""
+    from lti.login import deep_linking_at_login
+
+    launch = "http://127.0.0.1:5001/launch"
+    activity = json.loads((CAPTURES / "login-initiation.json").read_text())
+    assert not deep_linking_at_login(activity, launch)
+    select_content = {**activity, "lti_message_hint": MOODLE_DEEP_LINKING_HINT}
+    assert deep_linking_at_login(select_content, launch)
+    registered = {**activity, "target_link_uri": f"{launch}?message=deep-linking"}
+    assert deep_linking_at_login(registered, launch)
+    # Canvas's opaque hint, a JSON list, junk: not known to be deep linking.
+    for hint in ("eyJhbGciOi.x.y", "[1]", "{", ""):
+        assert not deep_linking_at_login({**activity, "lti_message_hint": hint}, launch)
+
+
+def test_deep_linking_the_login_could_not_tell_stops_in_the_new_window(flow):
+    """Issue 8: when the login could not tell deep linking (a platform that registered it on
+    the plain launch URL with an opaque hint) and fell back to a new window, the launch,
+    where the message type is known, explains instead of letting the teacher choose in vain."""
+    login = flow.login(user="instructor-1", message="deep_link")  # new_window=1
+    top_level = {"Sec-Fetch-Dest": "document"}
+    token = lti_flow.sign(flow.app, flow.claims(login.nonce, DEEP_LINK))
+    response = flow.launch(login, token, headers=top_level)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert 'id="lti-cookies-needed"' in page and "third-party cookies" in page
+    assert "new_window" not in page and "Location" not in response.headers
+    assert flow.sessions() == flow._sessions_before  # no session started
+    # A resource link in the same new window goes ahead, and so does deep linking that the
+    # LMS itself opened (no new-window cookie from our login).
+    login = flow.login()
+    flow.assert_accepted(flow.launch(login, flow.token(login), headers=top_level))
+    login = flow.login(user="instructor-1", message="deep_link")
+    login.client.delete_cookie("lti-new-window-" + login.state[:16], path="/lti")
+    token = lti_flow.sign(flow.app, flow.claims(login.nonce, DEEP_LINK))
+    flow.assert_accepted(flow.launch(login, token, headers=top_level), "/lti/deep-link?ls=")
+
+
+def test_deep_linking_through_the_registered_url_is_accepted(flow):
+    login = flow.login(
+        user="instructor-1", message="deep_link", target_link_uri=DEEP_LINKING_TARGET
+    )
+
+    def to_deep_linking_url(claims):
+        claims[LTI + "target_link_uri"] = DEEP_LINKING_TARGET
+
+    payload = flow.claims(login.nonce, DEEP_LINK, mutate=to_deep_linking_url)
+    response = flow.launch(login, lti_flow.sign(flow.app, payload))
+    flow.assert_accepted(response, "/lti/deep-link?ls=")
+
+
 def test_login_redirects_at_once_when_the_cookie_check_is_off(flow, monkeypatch):
     monkeypatch.setitem(flow.app.config, "LTI_COOKIE_CHECK", False)
     response = flow.client.get("/lti/login", query_string=login_params(new_window=None))
@@ -1120,6 +1294,30 @@ def test_forwarded_proto_is_honoured_only_behind_trusted_proxies(tmp_path, trust
                 headers={"X-Forwarded-Host": "attacker.example"},
             )
             assert response.status_code == 400
+
+
+def test_http_activity_still_launches_after_the_tool_moves_to_https(tmp_path, requests_mock):
+    """Issue 8: an activity created while the tool ran on http (its target_link_uri is http)
+    keeps working once the same host serves https; an https target on an http tool does not."""
+    with make_app_context(tmp_path, TRUSTED_PROXIES=1) as app:
+        lti_flow.mock_platform_jwks(app, requests_mock)
+        client = app.test_client()
+        https = {"X-Forwarded-Proto": "https"}
+        response = client.get("/lti/login", query_string=login_params(), headers=https)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        query = parse_qs(urlsplit(response.headers["Location"]).query)
+        assert query["redirect_uri"] == ["https://localhost/lti/launch"]
+        payload = lti_flow.claims("learner-1", RESOURCE, query["nonce"][0])
+        assert payload[LTI + "target_link_uri"] == LAUNCH_URL  # http, as the LMS kept it
+        token = lti_flow.sign(app, payload)
+        launched = client.post(
+            "/lti/launch", data={"id_token": token, "state": query["state"][0]}, headers=https
+        )
+        assert launched.status_code == 303, launched.get_data(as_text=True)[:600]
+        assert "/lti/attempt?ls=" in launched.headers["Location"]
+        # Never the other way: an https activity on a tool that serves http is refused.
+        downgrade = login_params(target_link_uri="https://localhost/lti/launch")
+        assert client.get("/lti/login", query_string=downgrade).status_code == 400
 
 
 # --- what a real Moodle sends --------------------------------------------------------------

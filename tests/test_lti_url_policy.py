@@ -229,3 +229,72 @@ def test_the_connection_goes_to_the_checked_address(monkeypatch):
     finally:
         server.shutdown()
         thread.join(timeout=5)
+
+
+# --- target_link_uri: this tool's host, across the http -> https upgrade (issue 8) ----------
+
+
+@pytest.mark.parametrize(
+    ("target", "tool"),
+    [
+        ("https://assess.example/lti/launch", "https://assess.example"),
+        ("http://127.0.0.1:5000/lti/launch", "http://127.0.0.1:5000"),
+        # Activities created while the tool ran on http, after it moved to https:
+        ("http://assess.example/lti/launch", "https://assess.example"),
+        ("http://assess.example:80/lti/launch", "https://assess.example"),
+        ("http://assess.example/lti/launch", "https://assess.example:443"),
+        ("http://ASSESS.example/lti/launch", "https://assess.example"),
+        ("http://assess.example:8443/lti/launch", "https://assess.example:8443"),
+    ],
+)
+def test_target_link_uri_on_the_tools_host_is_accepted(target, tool):
+    assert url_policy.on_tool_host(target, tool)
+
+
+@pytest.mark.parametrize(
+    ("target", "tool"),
+    [
+        # A downgrade: an https activity launched while the tool is on http.
+        ("https://assess.example/lti/launch", "http://assess.example"),
+        ("https://127.0.0.1:5000/lti/launch", "http://127.0.0.1:5000"),
+        # Another host, or one that only starts like ours.
+        ("http://other.example/lti/launch", "https://assess.example"),
+        ("http://assess.example.evil/lti/launch", "https://assess.example"),
+        ("http://assess.example@evil.example/lti/launch", "https://assess.example"),
+        ("https://assess.example@evil.example/lti/launch", "https://assess.example"),
+        # Another port: an explicit port must be the same one, or both the defaults.
+        ("http://assess.example:5000/lti/launch", "https://assess.example"),
+        ("http://assess.example/lti/launch", "https://assess.example:8443"),
+        ("http://assess.example:8080/lti/launch", "https://assess.example:8443"),
+        ("https://assess.example:8443/lti/launch", "https://assess.example"),
+        # Not an http(s) URL at all.
+        ("javascript:alert(1)", "https://assess.example"),
+        ("//assess.example/lti/launch", "https://assess.example"),
+        ("ftp://assess.example/lti/launch", "https://assess.example"),
+        ("http://assess.example:99999/lti/launch", "https://assess.example"),
+        ("", "https://assess.example"),
+    ],
+)
+def test_target_link_uri_elsewhere_or_downgraded_is_refused(target, tool):
+    assert not url_policy.on_tool_host(target, tool)
+
+
+@pytest.mark.parametrize(
+    ("url", "secure"),
+    [
+        ("https://assess.example", True),
+        ("http://127.0.0.1:5000", True),
+        ("http://127.8.9.10", True),
+        ("http://localhost:5000", True),
+        ("http://app.localhost", True),
+        ("http://[::1]:5000", True),
+        ("http://assess.example", False),
+        ("http://10.0.0.5", False),
+        ("http://localhost.localdomain", False),
+        ("http://[::ffff:127.0.0.1]", False),
+        ("ftp://localhost", False),
+    ],
+)
+def test_which_pages_browsers_treat_as_a_secure_context(url, secure):
+    """Where a Secure; SameSite=None; Partitioned cookie can be set (issue 8)."""
+    assert url_policy.browser_treats_as_secure(url) is secure

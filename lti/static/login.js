@@ -1,28 +1,32 @@
-// Login step: continue to the platform when the state cookie can be kept (a partitioned cookie)
-// or the platform offers storage; otherwise offer to open the tool in a new window.
+// Login step: continue to the platform when the state cookie the server set came back (asked
+// of /lti/login/check: the probe is the real cookie, so it tests exactly what the launch
+// needs) or the platform offers storage. Otherwise a resource link offers a new window, and
+// deep linking (which must answer from the LMS frame) explains what to change.
 "use strict";
 (function () {
   var box = document.getElementById("lti-login");
   if (!box) { return; }
   var d = box.dataset;
   function go() { window.location.replace(d.authUrl); }
-  function offerNewWindow() {
+  function blocked() {
     document.getElementById("lti-login-wait").hidden = true;
-    document.getElementById("lti-new-window").hidden = false;
+    var help = document.getElementById(d.deepLinking ? "lti-cookies-needed" : "lti-new-window");
+    help.hidden = false;
   }
-  function cookiesWork() {
-    var probe = "lti-probe=1; path=/lti; max-age=60; SameSite=None; Secure; Partitioned";
-    if (window.location.protocol !== "https:") { probe = "lti-probe=1; path=/lti; max-age=60"; }
-    document.cookie = probe;
-    return document.cookie.indexOf("lti-probe=1") !== -1;
+  function stateCookieCameBack() {
+    return fetch(d.checkUrl, {credentials: "same-origin", cache: "no-store"})
+      .then(function (response) { return response.ok ? response.json() : {}; })
+      .then(function (answer) { return answer.cookie === true; })
+      .catch(function () { return false; });
+  }
+  function checkCookie() {
+    return stateCookieCameBack().then(function (kept) { if (kept) { go(); } else { blocked(); } });
   }
   if (d.storageTarget && window.ltiStorage) {
     window.ltiStorage.put("lti-state-" + d.state, d.secret, d.platformOrigin, d.storageTarget)
       .then(go)
-      .catch(function () { if (cookiesWork()) { go(); } else { offerNewWindow(); } });
-  } else if (cookiesWork()) {
-    go();
+      .catch(checkCookie);
   } else {
-    offerNewWindow();
+    checkCookie();
   }
 })();
