@@ -11,7 +11,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 RUN useradd --create-home --uid 10001 app
 
-COPY pyproject.toml constraints.txt README.md alembic.ini ./
+COPY pyproject.toml constraints.txt README.md alembic.ini gunicorn.conf.py ./
 COPY service ./service
 COPY lti ./lti
 COPY schemas ./schemas
