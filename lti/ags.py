@@ -12,14 +12,11 @@ post_score returns the outcome, since that is the call the worker branches on.
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-import requests
 
 from lti.ags_vocabulary import ActivityProgress, GradingProgress
 from lti.service_calls import (
@@ -27,10 +24,9 @@ from lti.service_calls import (
     Outcome,
     Refused,
     ServiceFailure,
-    TokenRejected,
     classify,
-    classify_error,
 )
+from lti.service_client import ServiceClient, raise_unless_delivered
 from lti.service_tokens import ServiceTokens
 
 log = logging.getLogger(__name__)
@@ -48,8 +44,6 @@ SCORE = "application/vnd.ims.lis.v1.score+json"
 RESULT_CONTAINER = "application/vnd.ims.lis.v2.resultcontainer+json"
 
 CANVAS_SUBMISSION = "https://canvas.instructure.com/lti/submission"
-# A platform whose pages never end must not keep the worker forever.
-MAX_PAGES = 100
 
 
 # --- what the platform holds -----------------------------------------------------------------
@@ -256,11 +250,6 @@ def _parsed(kind, entry):
         raise ServiceFailure(Refused(f"a malformed {kind.__name__} in the answer")) from error
 
 
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme, parts.netloc
-
-
 # --- the client ------------------------------------------------------------------------------
 
 
@@ -284,10 +273,9 @@ class AgsEndpoint:
         return cls(tuple(s for s in scopes if s in AGS_SCOPES), **urls)
 
 
-class AgsClient:
+class AgsClient(ServiceClient):
     def __init__(self, tokens: ServiceTokens, platform_id: int, endpoint: AgsEndpoint) -> None:
-        self.tokens = tokens
-        self.platform_id = platform_id
+        super().__init__(tokens, platform_id, endpoint.scopes)
         self.endpoint = endpoint
 
     @classmethod
@@ -317,7 +305,7 @@ class AgsClient:
             tag=tag,
         )
         items = []
-        for page in self._pages(url, LINEITEM_CONTAINER):
+        for page in self.pages(url, LINEITEM_CONTAINER):
             if not isinstance(page, list):
                 raise ServiceFailure(Refused("the line items answer is not a list"))
             items += [_parsed(LineItem, entry) for entry in page]
@@ -335,14 +323,14 @@ class AgsClient:
 
     def create_line_item(self, item: NewLineItem) -> LineItem:
         self._need(SCOPE_LINEITEM)
-        response = self._send(
+        response = self.send(
             "POST",
             self._lineitems_url(),
             accept=LINEITEM,
             content_type=LINEITEM,
             body=line_item_payload(item),
         )
-        self._raise_unless_delivered(response)
+        raise_unless_delivered(response)
         try:
             answer = response.json()
         except ValueError as error:
@@ -353,8 +341,8 @@ class AgsClient:
         """Delete a line item the tool made (and every score in it). Used only by the
         pre-flight check's round trip, on the test line item it created a moment before."""
         self._need(SCOPE_LINEITEM)
-        response = self._send("DELETE", line_item_url, accept=LINEITEM)
-        self._raise_unless_delivered(response)
+        response = self.send("DELETE", line_item_url, accept=LINEITEM)
+        raise_unless_delivered(response)
 
     def find_or_create_line_item(self, item: NewLineItem) -> LineItem:
         """The line item with this resourceLinkId, resourceId and tag, created if the platform
@@ -372,7 +360,7 @@ class AgsClient:
         if SCOPE_SCORE not in self.endpoint.scopes:
             return Refused("the launch did not grant the score scope")
         try:
-            response = self._send(
+            response = self.send(
                 "POST",
                 service_url(line_item_url, "scores"),
                 accept="application/json",
@@ -391,7 +379,7 @@ class AgsClient:
         self._need(SCOPE_RESULT_READONLY)
         url = with_query(service_url(line_item_url, "results"), user_id=user_id)
         results = []
-        for page in self._pages(url, RESULT_CONTAINER):
+        for page in self.pages(url, RESULT_CONTAINER):
             if not isinstance(page, list):
                 raise ServiceFailure(Refused("the results answer is not a list"))
             results += [_parsed(Result, entry) for entry in page]
@@ -407,60 +395,3 @@ class AgsClient:
         if not self.endpoint.lineitems:
             raise ServiceFailure(Refused("the launch gave no line items URL"))
         return self.endpoint.lineitems
-
-    def _pages(self, url: str, accept: str) -> Iterator:
-        """Each page's JSON body, following Link: rel="next" on the same origin (our token
-        must not be sent elsewhere)."""
-        seen = set()
-        while url and url not in seen and len(seen) < MAX_PAGES:
-            seen.add(url)
-            response = self._send("GET", url, accept=accept)
-            self._raise_unless_delivered(response)
-            try:
-                yield response.json()
-            except ValueError as error:
-                raise ServiceFailure(Refused("the platform's answer is not JSON")) from error
-            following = response.links.get("next", {}).get("url")
-            if following and _origin(following) != _origin(url):
-                raise ServiceFailure(Refused("the next page is on another site"))
-            url = following
-
-    def _raise_unless_delivered(self, response: requests.Response) -> None:
-        outcome = classify(response)
-        if not isinstance(outcome, Delivered):
-            raise ServiceFailure(outcome)
-
-    def _send(
-        self,
-        method: str,
-        url: str,
-        *,
-        accept: str,
-        content_type: str | None = None,
-        body: dict | None = None,
-    ) -> requests.Response:
-        """One request with a bearer token. A 401 means the token was revoked or expired
-        early: it is dropped and the request made once more with a fresh one. A second 401 is
-        returned to the caller, classified as TokenRejected. Raises ServiceFailure when there
-        is no answer (or no token)."""
-        scopes = self.endpoint.scopes
-        for attempt in (1, 2):
-            token = self.tokens.get(self.platform_id, scopes)
-            headers = {"Authorization": f"Bearer {token}", "Accept": accept}
-            if content_type:
-                headers["Content-Type"] = content_type
-            try:
-                response = self.tokens.http.request(
-                    method,
-                    url,
-                    headers=headers,
-                    data=json.dumps(body) if body is not None else None,
-                    timeout=self.tokens.settings.timeout,
-                )
-            except requests.RequestException as error:
-                raise ServiceFailure(classify_error(error)) from error
-            if not isinstance(classify(response), TokenRejected) or attempt == 2:
-                return response
-            log.info("platform %s refused its service token; fetching another", self.platform_id)
-            self.tokens.discard(self.platform_id, scopes, token)
-        raise AssertionError("unreachable")

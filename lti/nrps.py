@@ -10,22 +10,16 @@ names are never logged.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
-import requests
 from flask import current_app
 
 from lti.service_calls import (
-    Delivered,
     Refused,
     ServiceFailure,
-    TokenRejected,
-    classify,
-    classify_error,
     in_words,
 )
+from lti.service_client import ServiceClient
 from lti.service_tokens import ServiceTokens
 from service.cache import cache
 
@@ -52,11 +46,6 @@ class Member:
     name: str | None
 
 
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme, parts.netloc
-
-
 def learners_of(page: dict) -> list[Member]:
     """The active learners of one membership container page. Pure."""
     members = page.get("members") if isinstance(page, dict) else None
@@ -77,53 +66,20 @@ def learners_of(page: dict) -> list[Member]:
     return found
 
 
-class NrpsClient:
+class NrpsClient(ServiceClient):
+    max_pages = MAX_PAGES
+
     def __init__(self, tokens: ServiceTokens, platform_id: int) -> None:
-        self.tokens = tokens
-        self.platform_id = platform_id
+        super().__init__(tokens, platform_id, (SCOPE,))
 
     def learners(self, memberships_url: str) -> list[Member]:
         """Every page's learners, following Link rel="next" on the same origin only (our
         token must not be sent elsewhere)."""
         learners: dict[str, Member] = {}
-        for page in self._pages(memberships_url):
+        for page in self.pages(memberships_url, MEMBERSHIP_CONTAINER):
             for member in learners_of(page):
                 learners[member.user_id] = member
         return list(learners.values())
-
-    def _pages(self, url: str) -> Iterator:
-        seen = set()
-        while url and url not in seen and len(seen) < MAX_PAGES:
-            seen.add(url)
-            response = self._send(url)
-            outcome = classify(response)
-            if not isinstance(outcome, Delivered):
-                raise ServiceFailure(outcome)
-            try:
-                yield response.json()
-            except ValueError as error:
-                raise ServiceFailure(Refused("the platform's answer is not JSON")) from error
-            following = response.links.get("next", {}).get("url")
-            if following and _origin(following) != _origin(url):
-                raise ServiceFailure(Refused("the next page is on another site"))
-            url = following
-
-    def _send(self, url: str) -> requests.Response:
-        """A GET with a bearer token; a refused token is replaced once (as lti/ags.py)."""
-        for attempt in (1, 2):
-            token = self.tokens.get(self.platform_id, (SCOPE,))
-            try:
-                response = self.tokens.http.get(
-                    url,
-                    headers={"Authorization": f"Bearer {token}", "Accept": MEMBERSHIP_CONTAINER},
-                    timeout=self.tokens.settings.timeout,
-                )
-            except requests.RequestException as error:
-                raise ServiceFailure(classify_error(error)) from error
-            if not isinstance(classify(response), TokenRejected) or attempt == 2:
-                return response
-            self.tokens.discard(self.platform_id, (SCOPE,), token)
-        raise AssertionError("unreachable")
 
 
 @dataclass(frozen=True)
