@@ -48,9 +48,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("supersedes_id"),
     )
     op.create_index("ix_performance_evidence_centre_id", "performance_evidence", ["centre_id"])
-    op.create_index(
-        "ix_performance_evidence_learner_ref", "performance_evidence", ["learner_ref"]
-    )
+    op.create_index("ix_performance_evidence_learner_ref", "performance_evidence", ["learner_ref"])
     op.create_index(
         "ix_performance_evidence_criterion_id", "performance_evidence", ["criterion_id"]
     )
