@@ -26,12 +26,22 @@ class RecordEvidenceSchema(Schema):
     criterion = fields.String(
         required=True,
         validate=validate.Length(min=1, max=24),
-        metadata={"description": 'A performance criterion\'s code, e.g. "CSC-01.AC4"'},
+        metadata={
+            "description": 'A performance criterion\'s code, e.g. "CSC-01.AC4"',
+            "example": "CSC-01.AC4",
+        },
     )
-    evidence_type = fields.String(required=True, validate=validate.OneOf(list(EvidenceType)))
+    evidence_type = fields.String(
+        required=True,
+        validate=validate.OneOf(list(EvidenceType)),
+        metadata={"example": "observation"},
+    )
     evidenced_on = fields.Date(
         required=True,
-        metadata={"description": "When the evidence was produced (UK date); not in the future"},
+        metadata={
+            "description": "When the evidence was produced (UK date); not in the future",
+            "example": "2026-11-20",
+        },
     )
     description = fields.String(
         required=True,
