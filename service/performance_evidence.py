@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, aliased
 
 from service.attempt_access import Learner, Scope
+from service.grading.unit_outcome import EvidenceRequired
 from service.grading.vocabulary import EVIDENCE_DECISIONS, Decision, EvidenceType
 from service.identifiers import new_uuid
 from service.models import Criterion, PerformanceEvidence, Unit, utcnow
@@ -29,7 +30,6 @@ from service.models import Criterion, PerformanceEvidence, Unit, utcnow
 DESCRIPTION_MAX = 4000
 REFERENCE_MAX = PerformanceEvidence.__table__.c.reference.type.length
 REASON_MAX = 1000
-PERFORMANCE = "performance"
 
 # Assessors are in the UK: "today" is the UK date, so an observation made just after midnight
 # UK time is not refused as a future date.
@@ -112,12 +112,13 @@ def _criterion(session: Session, code: str) -> Criterion:
     criterion = session.scalar(select(Criterion).where(Criterion.code == code))
     if criterion is None:
         raise UnknownCriterion(code)
-    if criterion.current.evidence_type != PERFORMANCE:
+    if criterion.current.evidence_type != EvidenceRequired.PERFORMANCE:
         raise NotPerformanceCriterion(code)
     return criterion
 
 
 def _check_fields(new: NewRecord, today: date) -> dict[str, str]:
+    """The description and reference as stored (stripped), or InvalidRecord / FutureDate."""
     errors: dict[str, list[str]] = {}
     description = new.description.strip()
     if not description:
@@ -152,7 +153,7 @@ def _by_uuid(session: Session, record_id: str) -> PerformanceEvidence | None:
 
 
 def is_current(record: PerformanceEvidence) -> bool:
-    return record.withdrawn_at is None and record.superseded_by is None
+    return status_of(record) == RecordStatus.CURRENT
 
 
 def record(
