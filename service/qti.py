@@ -339,7 +339,7 @@ def _test_element(assessment: Assessment, items: list[Item]) -> etree._Element:
             title=f"{criterion.code}",
             visible="false",
         )
-        _el(section, "qti-selection", select=assessment.objective_items_per_criterion)
+        _el(section, "qti-selection", select=assessment.auto_items_per_criterion)
         _el(section, "qti-ordering", shuffle="true")
         for item in pool:
             _el(

@@ -27,3 +27,32 @@ GRADING_PROGRESS = {
     AttemptStatus.PENDING_MANUAL: "PendingManual",
     AttemptStatus.FULLY_GRADED: "FullyGraded",
 }
+
+
+class Band(StrEnum):
+    """The grade band a criterion belongs to (graded units; competence units are all pass)."""
+
+    PASS = "pass"
+    MERIT = "merit"
+    DISTINCTION = "distinction"
+
+
+class EvidenceType(StrEnum):
+    """What evidence a criterion needs (criteria_data/units: evidence_type)."""
+
+    KNOWLEDGE = "knowledge"  # the online assessment can evidence it
+    PERFORMANCE = "performance"  # also needs recorded performance evidence to be achieved
+
+
+class Grade(StrEnum):
+    """The knowledge result of an attempt."""
+
+    ACHIEVED = "achieved"
+    NOT_YET_ACHIEVED = "not_yet_achieved"
+    PASS = "pass"
+    MERIT = "merit"
+    DISTINCTION = "distinction"
+
+
+# Bands in rising order: a band's grade needs every criterion of it and of the bands below.
+BANDS = (Band.PASS, Band.MERIT, Band.DISTINCTION)
