@@ -12,9 +12,9 @@ from __future__ import annotations
 from service.grading.scoring import EXTENDED, ItemKey
 
 
-def counted_for(item: ItemKey) -> str:
-    """The one criterion an auto-scored item's marks count towards."""
-    return item.criteria[0]
+def counted_for(item: ItemKey) -> str | None:
+    """The one criterion an auto-scored item's marks count towards (None: it has none)."""
+    return item.criteria[0] if item.criteria else None
 
 
 def evidences(item: ItemKey, criterion: str) -> bool:
