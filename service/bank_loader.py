@@ -117,11 +117,12 @@ def _check_bank(files: dict[str, Path], unit: dict, bank: UnitBank) -> None:
         if not assessment["code"].startswith(unit["code"] + "-"):
             raise ContentError(files["assessments"], f"/assessments/{n}/code", "wrong unit prefix")
         grades = [d["grade"] for d in assessment["grade_descriptors"]]
-        if grades != DESCRIBED_GRADES[unit["grading"]]:
+        expected = DESCRIBED_GRADES[unit["grading"]]
+        if grades != expected:
             raise ContentError(
                 files["assessments"],
                 f"/assessments/{n}/grade_descriptors",
-                f"a {unit['grading']} unit describes {', '.join(DESCRIBED_GRADES[unit['grading']])}",
+                f"a {unit['grading']} unit describes {', '.join(expected)}, in that order",
             )
         try:
             build_form(

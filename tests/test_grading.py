@@ -906,9 +906,7 @@ def attempt_case(draw, cover_all: bool):
             if rule.band != "pass" and not any(
                 i.type == "extended_response" and code in i.criteria for i in items
             ):
-                item = ItemKey(
-                    f"X-{code}", "extended_response", 1, (code,), rubric_max={code: 1}
-                )
+                item = ItemKey(f"X-{code}", "extended_response", 1, (code,), rubric_max={code: 1})
                 items.append(item)
                 keyed[item.id] = responses[item.id] = "An essay."
                 top_marks[item.id] = {code: LevelMark(LEVELS[grading][-1], 1)}

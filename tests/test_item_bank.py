@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from service import db
-from service.bank import keys_for
 from service.attempts import rules_for
+from service.bank import keys_for
 from service.grading.evidence import counted_for
 from service.grading.forms import build_form
 from service.models import Assessment, Unit
