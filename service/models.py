@@ -302,7 +302,7 @@ class Assessment(Base):
     auto_items_per_criterion: Mapped[int] = mapped_column(Integer)
     extended_responses: Mapped[int] = mapped_column(Integer)
     # Published, displayed, never queried: [{grade, descriptor}] in rising order.
-    grade_descriptors: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    grade_descriptors: Mapped[list[dict]] = mapped_column(JSON, default=list, server_default="[]")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     unit: Mapped[Unit] = relationship()

@@ -20,31 +20,30 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Plain ALTER TABLE statements, not batch mode: on SQLite a batch rebuilds the table, which
+# foreign keys from attempts forbid once attempts exist. SQLite 3.35+ and PostgreSQL run these.
+# grade_descriptors keeps its '[]' default so that rows the loader has not seen stay valid.
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("assessments", schema=None) as batch_op:
-        batch_op.alter_column(
-            "objective_items_per_criterion",
-            new_column_name="auto_items_per_criterion",
-            existing_type=sa.Integer(),
-            existing_nullable=False,
-        )
-        batch_op.drop_column("pass_mark_percent")
-        batch_op.add_column(
-            sa.Column("grade_descriptors", sa.JSON(), nullable=False, server_default="[]")
-        )
-    with op.batch_alter_table("assessments", schema=None) as batch_op:
-        batch_op.alter_column("grade_descriptors", server_default=None, existing_type=sa.JSON())
+    op.execute(
+        "ALTER TABLE assessments "
+        "RENAME COLUMN objective_items_per_criterion TO auto_items_per_criterion"
+    )
+    op.execute("ALTER TABLE assessments DROP COLUMN pass_mark_percent")
+    op.add_column(
+        "assessments",
+        sa.Column("grade_descriptors", sa.JSON(), nullable=False, server_default="[]"),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("assessments", schema=None) as batch_op:
-        batch_op.drop_column("grade_descriptors")
-        batch_op.add_column(
-            sa.Column("pass_mark_percent", sa.Integer(), nullable=False, server_default="60")
-        )
-        batch_op.alter_column(
-            "auto_items_per_criterion",
-            new_column_name="objective_items_per_criterion",
-            existing_type=sa.Integer(),
-            existing_nullable=False,
-        )
+    op.execute("ALTER TABLE assessments DROP COLUMN grade_descriptors")
+    op.add_column(
+        "assessments",
+        sa.Column("pass_mark_percent", sa.Integer(), nullable=False, server_default="60"),
+    )
+    op.execute(
+        "ALTER TABLE assessments "
+        "RENAME COLUMN auto_items_per_criterion TO objective_items_per_criterion"
+    )
