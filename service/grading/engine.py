@@ -42,7 +42,7 @@ from service.grading.vocabulary import (
     AttemptStatus,
     Band,
     Decision,
-    EvidenceType,
+    EvidenceRequired,
     Grade,
 )
 
@@ -63,7 +63,7 @@ MASTERY_PERCENT = 50
 class CriterionRule:
     code: str
     band: str = Band.PASS
-    evidence_type: str = EvidenceType.KNOWLEDGE
+    evidence_type: str = EvidenceRequired.KNOWLEDGE
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,8 @@ class GradingRules:
     @property
     def performance_criteria(self) -> tuple[str, ...]:
         """Criteria the unit achieves only with recorded performance evidence as well."""
-        return tuple(c.code for c in self.criteria if c.evidence_type == EvidenceType.PERFORMANCE)
+        performance = EvidenceRequired.PERFORMANCE
+        return tuple(c.code for c in self.criteria if c.evidence_type == performance)
 
     @property
     def assessor_decided(self) -> tuple[str, ...]:

@@ -37,11 +37,11 @@ class Band(StrEnum):
     DISTINCTION = "distinction"
 
 
-class EvidenceType(StrEnum):
-    """What evidence a criterion needs (criteria_data/units: evidence_type)."""
+class EvidenceRequired(StrEnum):
+    """What a criterion is decided by (criteria_data/units: evidence_type)."""
 
-    KNOWLEDGE = "knowledge"  # the online assessment can evidence it
-    PERFORMANCE = "performance"  # also needs recorded performance evidence to be achieved
+    KNOWLEDGE = "knowledge"  # the online assessment decides it
+    PERFORMANCE = "performance"  # only recorded performance evidence meets it for the unit
 
 
 class Grade(StrEnum):
@@ -56,3 +56,19 @@ class Grade(StrEnum):
 
 # Bands in rising order: a band's grade needs every criterion of it and of the bands below.
 BANDS = (Band.PASS, Band.MERIT, Band.DISTINCTION)
+
+
+class EvidenceType(StrEnum):
+    """How an assessor evidenced a performance criterion (criteria_data/units: evidence_type
+    "performance"). The online assessment is never one of them."""
+
+    OBSERVATION = "observation"
+    WITNESS_TESTIMONY = "witness_testimony"
+    WORKPLACE_RECORD = "workplace_record"
+    PROFESSIONAL_DISCUSSION = "professional_discussion"
+    PRODUCT_EVIDENCE = "product_evidence"
+
+
+# An assessor's judgement of one piece of performance evidence: the criterion decisions an
+# assessor can reach (pending and not_evidenced are states of an attempt, not judgements).
+EVIDENCE_DECISIONS = (Decision.MET, Decision.NOT_YET_MET)

@@ -1,7 +1,7 @@
 """The grading model: no percentage pass mark, auto items per criterion, grade descriptors
 
-Revision ID: 0011
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-28 09:00:00
 
 Existing assessment rows keep their values until the content loader runs (it updates
@@ -13,9 +13,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011"
+revision: str = "0012"
 # Re-chained by the lead at merge.
-down_revision: str | None = "0009"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
