@@ -116,6 +116,11 @@ class AssessmentQueryArgs(Schema):
     unit = fields.String()
 
 
+class GradeDescriptorSchema(Schema):
+    grade = fields.String(metadata={"example": "merit"})
+    descriptor = fields.String()
+
+
 class AssessmentSchema(Schema):
     code = fields.String(metadata={"example": "CSC-01-A1"})
     id = fields.String(attribute="uuid")
@@ -124,7 +129,23 @@ class AssessmentSchema(Schema):
     title = fields.String()
     description = fields.String()
     time_limit_minutes = fields.Integer()
-    pass_mark_percent = fields.Integer()
-    mastery_percent = fields.Integer()
-    objective_items_per_criterion = fields.Integer()
-    extended_responses = fields.Integer()
+    mastery_percent = fields.Integer(
+        metadata={
+            "description": "A pass-band criterion is met when the learner earns at least this "
+            "share of its auto-scored evidence, each item weighing the same. There is no "
+            "percentage pass mark: the grade follows from the criteria."
+        }
+    )
+    auto_items_per_criterion = fields.Integer(
+        metadata={"description": "Auto-scored items every form holds for every criterion."}
+    )
+    extended_responses = fields.Integer(
+        metadata={
+            "description": "Extended responses on every form; on a graded unit they cover every "
+            "merit and distinction criterion."
+        }
+    )
+    grade_descriptors = fields.List(
+        fields.Nested(GradeDescriptorSchema),
+        metadata={"description": "The published descriptor of each grade, in rising order."},
+    )

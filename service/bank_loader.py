@@ -2,7 +2,8 @@
 
 Checks beyond the JSON Schemas: references to the unit's criteria and misconceptions, keys
 consistent with options, a rubric for every criterion an extended response evidences, rubric
-levels that fit the unit's grading, and item pools large enough for every assessment's form.
+levels that fit the unit's grading, grade descriptors for the unit's grades, and item pools
+that can fill every assessment's form by the rules of service/grading/forms.py.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from service.content_files import ContentError, LoadReport, read_data_file
+from service.grading.engine import MASTERY_PERCENT
 from service.grading.forms import FormError, build_form
 from service.grading.scoring import EXTENDED, normalise_text
+from service.grading.vocabulary import Band, Grade
 from service.identifiers import stable_uuid
 from service.item_keys import item_key
 from service.models import (
@@ -32,6 +35,11 @@ from service.models import (
     utcnow,
 )
 
+# The grades an assessment publishes a descriptor for, in this order.
+DESCRIBED_GRADES = {
+    "competence": [Grade.ACHIEVED],
+    "graded": [Grade.PASS, Grade.MERIT, Grade.DISTINCTION],
+}
 LEVELS = {
     "competence": ["not_yet_met", "met"],
     "graded": ["not_yet_met", "met", "merit", "distinction"],
@@ -108,16 +116,36 @@ def _check_bank(files: dict[str, Path], unit: dict, bank: UnitBank) -> None:
     for n, assessment in enumerate(bank.assessments):
         if not assessment["code"].startswith(unit["code"] + "-"):
             raise ContentError(files["assessments"], f"/assessments/{n}/code", "wrong unit prefix")
+        grades = [d["grade"] for d in assessment["grade_descriptors"]]
+        expected = DESCRIBED_GRADES[unit["grading"]]
+        if grades != expected:
+            raise ContentError(
+                files["assessments"],
+                f"/assessments/{n}/grade_descriptors",
+                f"a {unit['grading']} unit describes {', '.join(expected)}, in that order",
+            )
         try:
             build_form(
                 full_codes,
                 keys,
-                assessment["objective_items_per_criterion"],
+                assessment["auto_items_per_criterion"],
                 assessment["extended_responses"],
                 seed="content-check",
+                needs_extended=assessor_decided(unit),
             )
         except FormError as exc:
             raise ContentError(files["assessments"], f"/assessments/{n}", str(exc)) from exc
+
+
+def assessor_decided(unit: dict) -> list[str]:
+    """A unit's merit and distinction criteria (full codes): every form needs an extended
+    response covering each, because assessor-marked work decides them."""
+    return [
+        f"{unit['code']}.{c['code']}"
+        for lo in unit["learning_outcomes"]
+        for c in lo["criteria"]
+        if c.get("band", Band.PASS) != Band.PASS
+    ]
 
 
 def _rubric_scores(unit_code: str, rubric_max: dict[str, int]) -> dict[str, int]:
@@ -261,16 +289,16 @@ ASSESSMENT_FIELDS = (
     "title",
     "description",
     "time_limit_minutes",
-    "pass_mark_percent",
-    "objective_items_per_criterion",
+    "auto_items_per_criterion",
     "extended_responses",
+    "grade_descriptors",
 )
 
 
 def _upsert_assessment(session: Session, unit: Unit, data: dict[str, Any], report) -> None:
     code = data["code"]
     values = {f: data[f] for f in ASSESSMENT_FIELDS}
-    values["mastery_percent"] = data.get("mastery_percent", 60)
+    values["mastery_percent"] = data.get("mastery_percent", MASTERY_PERCENT)
     assessment = session.scalar(select(Assessment).where(Assessment.code == code))
     if assessment is None:
         session.add(

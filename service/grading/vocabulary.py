@@ -29,6 +29,35 @@ GRADING_PROGRESS = {
 }
 
 
+class Band(StrEnum):
+    """The grade band a criterion belongs to (graded units; competence units are all pass)."""
+
+    PASS = "pass"
+    MERIT = "merit"
+    DISTINCTION = "distinction"
+
+
+class EvidenceRequired(StrEnum):
+    """What a criterion is decided by (criteria_data/units: evidence_type)."""
+
+    KNOWLEDGE = "knowledge"  # the online assessment decides it
+    PERFORMANCE = "performance"  # only recorded performance evidence meets it for the unit
+
+
+class Grade(StrEnum):
+    """The knowledge result of an attempt."""
+
+    ACHIEVED = "achieved"
+    NOT_YET_ACHIEVED = "not_yet_achieved"
+    PASS = "pass"
+    MERIT = "merit"
+    DISTINCTION = "distinction"
+
+
+# Bands in rising order: a band's grade needs every criterion of it and of the bands below.
+BANDS = (Band.PASS, Band.MERIT, Band.DISTINCTION)
+
+
 class EvidenceType(StrEnum):
     """How an assessor evidenced a performance criterion (criteria_data/units: evidence_type
     "performance"). The online assessment is never one of them."""
