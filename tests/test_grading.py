@@ -32,6 +32,7 @@ from service.grading.scoring import (
     score_item,
     share_for,
 )
+from service.grading.vocabulary import RubricLevel
 
 AC1, AC2, AC3, AC4 = "U.AC1", "U.AC2", "U.AC3", "U.AC4"
 STEPS = ("S1", "S2", "S3", "S4")
@@ -237,15 +238,17 @@ def test_extended_response_is_pending_until_marked():
 
 def test_extended_response_scores_the_sum_of_its_level_marks():
     item = extended(rubric_max={AC2: 3, AC3: 3})
-    # merit (2) for AC2 + met (1) for AC3 = 3 of 6
-    marked = score_item(item, "An essay", {AC2: LevelMark("merit", 2), AC3: LevelMark("met", 1)})
+    # met (3) for AC2 + not yet met (0) for AC3 = 3 of 6
+    marked = score_item(
+        item, "An essay", {AC2: LevelMark("met", 3), AC3: LevelMark("not_yet_met", 0)}
+    )
     assert (marked.score, marked.max_score, marked.pending) == (3.0, 6, False)
     assert marked.share == 0.5
 
 
-def test_level_mark_met_means_met_or_above():
-    assert not LevelMark("not_yet_met", 0).met
-    assert all(LevelMark(q, 1).met for q in ("met", "merit", "distinction"))
+def test_level_mark_met_means_the_met_level():
+    assert not LevelMark(RubricLevel.NOT_YET_MET, 0).met
+    assert LevelMark(RubricLevel.MET, 1).met
 
 
 # ---------------------------------------------------------------------------------------------
@@ -544,7 +547,7 @@ def test_graded_units_below_the_pass_mark_are_not_yet_achieved():
 @pytest.mark.parametrize(
     ("mark", "grade", "score"),
     [
-        (LevelMark("merit", 2), "distinction", 5.0),  # merit is "met or above"
+        (LevelMark("met", 3), "distinction", 6.0),
         (LevelMark("met", 1), "distinction", 4.0),
         (LevelMark("not_yet_met", 0), "merit", 3.0),
     ],
@@ -812,8 +815,8 @@ def test_any_json_response_is_scored_or_refused_with_a_response_error(case, data
 
 
 LEVELS = {
-    "competence": ("not_yet_met", "met"),
-    "graded": ("not_yet_met", "met", "merit", "distinction"),
+    "competence": tuple(RubricLevel),
+    "graded": tuple(RubricLevel),  # rubrics are binary in graded units too
 }
 TOP_GRADE = {"competence": "achieved", "graded": "distinction"}
 

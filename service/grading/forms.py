@@ -1,8 +1,8 @@
 """Building a learner's form: which items an attempt holds, and in what order options appear.
 
-A form draws `per_criterion` auto-scored items for each criterion from that criterion's pool
-(items already drawn for another criterion count toward it), then `extended` extended-response
-items. Two items marked `not_with` each other (one gives the other's answer away) never share
+A form draws `extended` extended-response items, then `per_criterion` auto-scored items for
+each criterion from that criterion's pool (auto items already drawn for another criterion count
+toward it). The learner sees the auto-scored items first. Two items marked `not_with` each other (one gives the other's answer away) never share
 a form. Every form therefore evidences every criterion; forms built from different seeds differ
 but have the same shape. The same seed always gives the same form.
 """
@@ -41,8 +41,16 @@ def build_form(
             item.id in other.not_with or other.id in item.not_with for other in chosen
         )
 
+    # Extended responses first: an extended response is `not_with` the auto items its case
+    # material gives away, and auto pools have room to avoid those; drawn last, a form could
+    # exclude every extended response.
+    extended_pool = [i for i in bank if i.type == EXTENDED]
+    if len(extended_pool) < extended:
+        raise FormError(f"{len(extended_pool)} extended-response item(s), need {extended}")
+    essays = rng.sample(extended_pool, extended)
+    chosen.extend(essays)
     for code in criteria:
-        have = sum(1 for i in chosen if code in i.criteria)
+        have = sum(1 for i in chosen if code in i.criteria and i.type != EXTENDED)
         pool = [i for i in auto if code in i.criteria and allowed(i)]
         need = per_criterion - have
         if need <= 0:
@@ -50,11 +58,8 @@ def build_form(
         if len(pool) < need:
             raise FormError(f"criterion {code}: {len(pool)} auto-scored item(s), need {need}")
         chosen.extend(rng.sample(pool, need))
-    extended_pool = [i for i in bank if i.type == EXTENDED and allowed(i)]
-    if len(extended_pool) < extended:
-        raise FormError(f"{len(extended_pool)} extended-response item(s), need {extended}")
-    chosen.extend(rng.sample(extended_pool, extended))
-    return [i.id for i in chosen]
+    # The learner meets the auto-scored items first, as before.
+    return [i.id for i in chosen if i.type != EXTENDED] + [i.id for i in essays]
 
 
 def shuffled(
