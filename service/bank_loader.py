@@ -2,7 +2,9 @@
 
 Checks beyond the JSON Schemas: references to the unit's criteria and misconceptions, keys
 consistent with options, a rubric for every criterion an extended response evidences, binary
-rubrics (not_yet_met / met) scoring met the same across the unit, and item pools large enough for every assessment's form.
+rubrics (not_yet_met / met) scoring met the same across the unit, comparable extended responses
+(one word range per unit; in graded units each covers every merit and distinction criterion),
+and item pools large enough for every assessment's form.
 """
 
 from __future__ import annotations
@@ -145,10 +147,14 @@ def _check_extended_responses(file: Path, unit: dict, items: list[dict]) -> None
         missing = [c for c in higher if c not in item["criteria"]]
         if unit["grading"] == "graded" and missing:
             raise ContentError(
-                file, f"{where}/criteria", f"a graded unit's extended response must cover {', '.join(missing)}"
+                file,
+                f"{where}/criteria",
+                f"a graded unit's extended response must cover {', '.join(missing)}",
             )
     if len(ranges) > 1:
-        raise ContentError(file, "/items", "every extended response of a unit has the same word_range")
+        raise ContentError(
+            file, "/items", "every extended response of a unit has the same word_range"
+        )
 
 
 def _rubric_scores(unit_code: str, rubric_max: dict[str, int]) -> dict[str, int]:

@@ -2,9 +2,10 @@
 
 A form draws `extended` extended-response items, then `per_criterion` auto-scored items for
 each criterion from that criterion's pool (auto items already drawn for another criterion count
-toward it). The learner sees the auto-scored items first. Two items marked `not_with` each other (one gives the other's answer away) never share
-a form. Every form therefore evidences every criterion; forms built from different seeds differ
-but have the same shape. The same seed always gives the same form.
+toward it). The learner sees the auto-scored items first. Two items marked `not_with` each
+other (one gives the other's answer away) never share a form. Every form therefore evidences
+every criterion; forms built from different seeds differ but have the same shape. The same
+seed always gives the same form.
 """
 
 from __future__ import annotations
