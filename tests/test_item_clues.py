@@ -134,7 +134,7 @@ FUNCTION_WORDS = frozenset(
         "own",
         "same",
         "such",
-    "under",
+        "under",
     ]
 )
 
