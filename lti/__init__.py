@@ -6,6 +6,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     from lti import (  # noqa: F401 - routes on the pages blueprint
         assessor_pages,
+        evidence_pages,
         learner_pages,
         models,  # noqa: F401 - the LTI tables
         review_pages,

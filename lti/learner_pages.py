@@ -38,6 +38,7 @@ from service import attempts as attempt_service
 from service.attempts import AttemptClosed, AttemptError, InvalidResponses, TimeLimitPassed
 from service.comments import current_comments
 from service.models import Assessment, Attempt, utcnow
+from service.unit_status import performance_codes
 
 TIME_UP = (
     "The time limit has passed, so these answers were not saved. The answers you saved before "
@@ -311,6 +312,7 @@ def _result_page(attempt: Attempt, view: dict):
         if attempt.submitted_at
         else "",
         late=request.args.get("late") == "1",
+        performance_criteria=performance_codes(unit),
     )
 
 

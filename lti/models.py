@@ -335,6 +335,9 @@ class ScoreDelivery(Base):
     )
     tries: Mapped[int] = mapped_column(Integer, default=0)
     next_try_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The first answer of the current run of transient failures (timeouts, 429, 5xx): retries
+    # end this long after it (a weekend's outage must not fail a grade), not after a count.
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The platform's answer to the last try (cut short), for administrators.
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -101,7 +101,13 @@ def _make_due(session: Session, row_id: int, now: datetime) -> str | None:
     changed = session.execute(
         update(ScoreDelivery)
         .where(ScoreDelivery.id == row_id, ScoreDelivery.status.in_(RETRYABLE))
-        .values(status=DeliveryStatus.PENDING, tries=0, next_try_at=now, lease_until=None)
+        .values(
+            status=DeliveryStatus.PENDING,
+            tries=0,
+            failing_since=None,
+            next_try_at=now,
+            lease_until=None,
+        )
         .execution_options(synchronize_session=False)
     )
     return None if changed.rowcount == 1 else "its status changed meanwhile"
@@ -125,5 +131,6 @@ def as_dict(entry: Entry) -> dict:
         "timestamp": row.timestamp,
         "created_at": row.created_at,
         "next_try_at": row.next_try_at,
+        "failing_since": row.failing_since,
         "sent_at": row.sent_at,
     }

@@ -31,20 +31,32 @@ class Claimed:
     line_item_id: int
     lease_until: datetime
     tries: int
+    failing_since: datetime | None = None
 
 
 @dataclass(frozen=True)
 class Backoff:
     """How long a retried row waits: exponential with full jitter, capped, and never less than
-    the platform asked (Retry-After)."""
+    the platform asked (Retry-After); and when retrying stops.
 
-    base_seconds: float = 2.0
-    cap_seconds: float = 900.0
-    max_tries: int = 12
+    The base is short because most transient failures are one request's bad luck on a platform
+    that answers the next at once (an unlucky row's third try then comes within a few seconds,
+    not a minute); a platform that stays down is asked at most every `cap_seconds` per score.
+    Retrying ends `give_up_hours` after the first failure of the run, so that an LMS down for
+    a weekend's maintenance costs no grade, and one gone for good is put to a person."""
+
+    base_seconds: float = 0.5
+    cap_seconds: float = 300.0
+    give_up_hours: float = 72.0
 
     def delay(self, tries: int, retry_after: float | None) -> timedelta:
         ceiling = min(self.cap_seconds, self.base_seconds * 2 ** max(tries - 1, 0))
         return timedelta(seconds=max(retry_after or 0.0, random.uniform(0.0, ceiling)))
+
+    def gives_up(self, failing_since: datetime | None, now: datetime) -> bool:
+        return failing_since is not None and now - failing_since >= timedelta(
+            hours=self.give_up_hours
+        )
 
 
 def _due(now: datetime):
@@ -144,11 +156,19 @@ def claim(engine: Engine, now: datetime, batch: int, lease: timedelta) -> list[C
         else:
             ids = [row_id for row_id in candidates if _take(session, row_id, now, lease_until)]
         rows = session.execute(
-            select(ScoreDelivery.id, ScoreDelivery.line_item_id, ScoreDelivery.tries)
+            select(
+                ScoreDelivery.id,
+                ScoreDelivery.line_item_id,
+                ScoreDelivery.tries,
+                ScoreDelivery.failing_since,
+            )
             .where(ScoreDelivery.id.in_(ids))
             .order_by(ScoreDelivery.id)
         )
-        return [Claimed(row_id, item, lease_until, tries) for row_id, item, tries in rows]
+        return [
+            Claimed(row_id, item, lease_until, tries, failing_since)
+            for row_id, item, tries, failing_since in rows
+        ]
 
 
 def _ours(claimed: Claimed):
@@ -179,6 +199,7 @@ def mark_sent(engine: Engine, claimed: Claimed, now: datetime, note: str | None 
         status=DeliveryStatus.SENT,
         sent_at=now,
         lease_until=None,
+        failing_since=None,
         last_error=note,
     )
 
@@ -197,14 +218,19 @@ def mark_retry(
     error: str,
     retry_after: float | None,
 ) -> bool:
-    """Pending again after a delay; failed once the tries are used up."""
-    if claimed.tries >= backoff.max_tries:
-        return mark_failed(engine, claimed, f"gave up after {claimed.tries} tries: {error}")
+    """Pending again after a delay; failed once the row has been failing for the give-up
+    time."""
+    if backoff.gives_up(claimed.failing_since, now):
+        hours = (now - claimed.failing_since).total_seconds() / 3600
+        return mark_failed(
+            engine, claimed, f"gave up after {claimed.tries} tries over {hours:.1f} h: {error}"
+        )
     return _finish(
         engine,
         claimed,
         status=DeliveryStatus.PENDING,
         next_try_at=now + backoff.delay(claimed.tries, retry_after),
+        failing_since=claimed.failing_since or now,
         lease_until=None,
         last_error=error,
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -21,8 +22,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from flask import Flask, url_for
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, joinedload
 
 from lti import passback_outbox
 from lti.ags import (
@@ -45,7 +46,7 @@ from lti.service_calls import (
     StaleTimestamp,
     in_words,
 )
-from lti.service_tokens import ServiceTokens
+from lti.service_tokens import ServiceTokens, scope_set_of
 from service.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -62,8 +63,8 @@ class WorkerSettings:
     batch: int = 20
     poll_seconds: float = 5.0
     lease: timedelta = timedelta(seconds=120)
-    per_platform: int = 4
-    threads: int = 8
+    per_platform: int = 8
+    threads: int = 16
     backoff: Backoff = Backoff()
     # A row is sent only if its lease outlasts this (a line item lookup, creation and the
     # score, each within the request timeouts); else it is given back for a later claim.
@@ -85,7 +86,7 @@ class WorkerSettings:
             backoff=Backoff(
                 base_seconds=number("LTI_PASSBACK_BACKOFF_SECONDS", Backoff.base_seconds),
                 cap_seconds=number("LTI_PASSBACK_BACKOFF_CAP_SECONDS", Backoff.cap_seconds),
-                max_tries=int(number("LTI_PASSBACK_MAX_TRIES", Backoff.max_tries)),
+                give_up_hours=number("LTI_PASSBACK_GIVE_UP_HOURS", Backoff.give_up_hours),
             ),
             send_budget=timedelta(seconds=number("LTI_PASSBACK_SEND_BUDGET_SECONDS", 75)),
         )
@@ -93,15 +94,33 @@ class WorkerSettings:
 
 class SharedTokens(ServiceTokens):
     """The worker's threads ask for tokens one at a time: with an empty cache, a platform's
-    first batch then costs one token request, not one per thread."""
+    first batch then costs one token request, not one per thread. The shared cache's token is
+    then remembered in the process for `memo_seconds` (well inside the expiry margin), so that
+    each score is not also a database read under this lock; a token the platform refuses is
+    forgotten here as well as in the shared cache."""
+
+    memo_seconds = 20.0
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._lock = threading.Lock()
+        self._memo: dict[tuple[int, str], tuple[str, float]] = {}
 
-    def get(self, *args, **kwargs) -> str:
+    def get(self, platform_id: int, scopes, fresh: bool = False) -> str:
+        key = (platform_id, scope_set_of(scopes))
         with self._lock:
-            return super().get(*args, **kwargs)
+            token, until = self._memo.get(key, (None, 0.0))
+            if fresh or token is None or time.monotonic() >= until:
+                token = super().get(platform_id, scopes, fresh)
+                self._memo[key] = (token, time.monotonic() + self.memo_seconds)
+            return token
+
+    def discard(self, platform_id: int, scopes, token: str) -> None:
+        with self._lock:
+            key = (platform_id, scope_set_of(scopes))
+            if self._memo.get(key, (None,))[0] == token:
+                del self._memo[key]
+        super().discard(platform_id, scopes, token)
 
 
 @dataclass(frozen=True)
@@ -131,8 +150,17 @@ def _new_line_item(item: LtiLineItem, link: LtiResourceLink, review_url: str | N
     )
 
 
-def _job(session: Session, claimed: Claimed, review_url: str | None) -> Job:
-    row = session.get(ScoreDelivery, claimed.id)
+def _rows(session: Session, claims: list[Claimed]) -> dict[int, ScoreDelivery]:
+    """The claimed rows with their line items and links, in one query."""
+    query = (
+        select(ScoreDelivery)
+        .where(ScoreDelivery.id.in_([claimed.id for claimed in claims]))
+        .options(joinedload(ScoreDelivery.line_item).joinedload(LtiLineItem.resource_link))
+    )
+    return {row.id: row for row in session.scalars(query)}
+
+
+def _job(row: ScoreDelivery, claimed: Claimed, review_url: str | None) -> Job:
     item = row.line_item
     link = item.resource_link
     canvas = link.product_family == "canvas"
@@ -233,17 +261,20 @@ class Worker:
         """Claim up to `how_many` due rows and start sending them. Rows failed as not
         sendable count as claimed (more may be due behind them): they get a done future."""
         claims = passback_outbox.claim(self.engine, self.clock(), how_many, self.settings.lease)
+        if not claims:
+            return set()
         with Session(self.engine) as session:
-            jobs = [self._job(session, claimed) for claimed in claims]
+            rows = _rows(session, claims)
+            jobs = [self._job(rows[claimed.id], claimed) for claimed in claims]
         return {pool.submit(self._send_guarded, job) if job else _done() for job in jobs}
 
     # -- one row
 
-    def _job(self, session: Session, claimed: Claimed) -> Job | None:
+    def _job(self, row: ScoreDelivery, claimed: Claimed) -> Job | None:
         """None for a row no platform would take as it is (a score the payload rules refuse):
         it fails at once rather than stopping the batch."""
         try:
-            return _job(session, claimed, self.review_url)
+            return _job(row, claimed, self.review_url)
         except ValueError as error:
             passback_outbox.mark_failed(self.engine, claimed, f"not sendable: {error}")
             log.warning("score %s failed: not sendable", claimed.id)
@@ -256,25 +287,29 @@ class Worker:
     def _send_guarded(self, job: Job) -> None:
         """A bug in one send must not stop the others: the row stays sending, its lease runs
         out and a later claim tries it again."""
-        try:
-            with self._slots(job.platform_id):
-                self._send(job)
-        except Exception:
-            log.exception("score %s: the send failed unexpectedly", job.claimed.id)
-
-    def _send(self, job: Job) -> None:
         claimed = job.claimed
-        if self.clock() + self.settings.send_budget > claimed.lease_until:
-            passback_outbox.release(self.engine, claimed)
-            log.info("score %s given back: its lease would end mid-send", claimed.id)
-            return
+        try:
+            if self.clock() + self.settings.send_budget > claimed.lease_until:
+                passback_outbox.release(self.engine, claimed)
+                log.info("score %s given back: its lease would end mid-send", claimed.id)
+                return
+            # The platform's slot is held for the calls only: recording the outcome is our
+            # database's work, and the next send to the platform need not wait for it.
+            with self._slots(job.platform_id):
+                outcome, step = self._send(job)
+            self._record(claimed, outcome, step)
+        except Exception:
+            log.exception("score %s: the send failed unexpectedly", claimed.id)
+
+    def _send(self, job: Job) -> tuple[Outcome, str]:
+        """The platform's answer, and the step it answered (finding the line item, or the
+        score)."""
         client = AgsClient(self.tokens, job.platform_id, job.endpoint)
         try:
             url = job.line_item_url or self._resolve(client, job)
         except ServiceFailure as failure:
-            self._record(claimed, failure.outcome, "line item")
-            return
-        self._record(claimed, client.post_score(url, job.score), "score")
+            return failure.outcome, "line item"
+        return client.post_score(url, job.score), "score"
 
     def _resolve(self, client: AgsClient, job: Job) -> str:
         """Find the line item (by resourceId and tag, on this link unless separate) or create

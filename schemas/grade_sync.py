@@ -33,6 +33,13 @@ class GradeSyncEntrySchema(Schema):
     timestamp = fields.DateTime(metadata={"description": "The score's AGS timestamp"})
     created_at = fields.DateTime(metadata={"description": "When it was queued"})
     next_try_at = fields.DateTime(metadata={"description": "When a pending score is due"})
+    failing_since = fields.DateTime(
+        allow_none=True,
+        metadata={
+            "description": "The first failure of its current run of retries; it is failed "
+            "LTI_PASSBACK_GIVE_UP_HOURS after this"
+        },
+    )
     sent_at = fields.DateTime(allow_none=True)
 
 

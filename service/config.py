@@ -69,7 +69,7 @@ class Config:
         self.LTI_SESSION_OVERLAP_MINUTES = int(env.get("LTI_SESSION_OVERLAP_MINUTES", "10"))
         # `assessment worker` (lti/passback_worker.py): rows claimed at a time, a claim's lease,
         # requests in flight per platform, and the retry schedule (exponential with jitter
-        # from the base, capped; failed after the tries). Absent: the worker's defaults.
+        # from the base, capped; failed after the give-up hours). Absent: the worker's defaults.
         for key in (
             "LTI_PASSBACK_BATCH",
             "LTI_PASSBACK_POLL_SECONDS",
@@ -78,7 +78,7 @@ class Config:
             "LTI_PASSBACK_THREADS",
             "LTI_PASSBACK_BACKOFF_SECONDS",
             "LTI_PASSBACK_BACKOFF_CAP_SECONDS",
-            "LTI_PASSBACK_MAX_TRIES",
+            "LTI_PASSBACK_GIVE_UP_HOURS",
             "LTI_PASSBACK_SEND_BUDGET_SECONDS",
         ):
             if env.get(key):

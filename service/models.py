@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Double,
     Enum,
@@ -25,7 +26,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from service.client_secrets import hash_secret, needs_rehash, verify_secret
-from service.grading.vocabulary import AttemptStatus, Decision
+from service.grading.vocabulary import AttemptStatus, Decision, EvidenceType
 
 
 def utcnow() -> datetime:
@@ -531,6 +532,53 @@ class AttemptMarkEvent(Base):
     new_quality: Mapped[str] = mapped_column(String(24))
     marked_by: Mapped[str | None] = mapped_column(String(255))
     marked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PerformanceEvidence(Base):
+    """An assessor's record of performance evidence (observation, witness testimony...) for
+    one performance criterion of one learner: the only way such a criterion is met. The
+    learner is the centre's opaque learner_ref (or "lti:{platform}:{sub}", as on attempts).
+
+    External verifiers sample these rows, so they are an audit trail: a record's content never
+    changes. A correction is a new record naming the one it replaces (`supersedes_id`, unique:
+    a record is replaced at most once); a record given in error is withdrawn with a reason.
+    """
+
+    __tablename__ = "performance_evidence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centres.id"), index=True)
+    learner_ref: Mapped[str] = mapped_column(String(255), index=True)
+    criterion_id: Mapped[int] = mapped_column(ForeignKey("criteria.id"), index=True)
+    # The wording the assessor judged against (criteria are versioned; an edit adds a version).
+    criterion_version_id: Mapped[int] = mapped_column(ForeignKey("criterion_versions.id"))
+    evidence_type: Mapped[EvidenceType] = mapped_column(
+        Enum(EvidenceType, native_enum=False, length=32, values_callable=_values)
+    )
+    evidenced_on: Mapped[date] = mapped_column(Date)
+    description: Mapped[str] = mapped_column(Text)
+    decision: Mapped[Decision] = mapped_column(
+        Enum(Decision, native_enum=False, length=24, values_callable=_values)
+    )
+    assessor: Mapped[str] = mapped_column(String(255))  # client:{id} or lti:{platform}:{sub}
+    reference: Mapped[str | None] = mapped_column(String(255))  # where the evidence is held
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    supersedes_id: Mapped[int | None] = mapped_column(
+        ForeignKey("performance_evidence.id"), unique=True
+    )
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(255))
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
+
+    criterion: Mapped[Criterion] = relationship()
+    criterion_version: Mapped[CriterionVersion] = relationship()
+    supersedes: Mapped[PerformanceEvidence | None] = relationship(
+        remote_side=[id], back_populates="superseded_by"
+    )
+    superseded_by: Mapped[PerformanceEvidence | None] = relationship(
+        back_populates="supersedes", uselist=False
+    )
 
 
 class OAuthClient(Base, ClientMixin):

@@ -177,6 +177,33 @@ def test_every_page_passes_axe_wcag_22_aa(server, page):
         form.get_by_role("button", name="Save marks for question", exact=False).click()
     assert "fully graded" in page.locator("[role=status]").inner_text()
     check_axe(page, "marking page after marking")
+
+    # Performance evidence and the unit status, with an error summary, then a record.
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("link", name="Performance evidence and unit status", exact=False).click()
+    check_axe(page, "performance evidence page")
+    fits_320_css_pixels(page)
+    record = page.get_by_role("button", name="Record the evidence", exact=False).first
+    with page.expect_navigation(wait_until="load"):
+        record.click()  # nothing filled in
+    assert page.locator(".error-summary").is_visible()
+    check_axe(page, "performance evidence page with an error summary")
+    form = (
+        page.locator("form")
+        .filter(has=page.get_by_role("button", name="Record the evidence", exact=False))
+        .first
+    )
+    form.get_by_role("radio", name="Observation", exact=False).first.check()
+    form.get_by_label("Date of the evidence").fill("2026-11-20")
+    form.get_by_label("What the evidence shows").fill(
+        "Observed two live calls handled to procedure."
+    )
+    form.get_by_role("radio", name="Met", exact=True).first.check()
+    with page.expect_navigation(wait_until="load"):
+        form.get_by_role("button", name="Record the evidence", exact=False).click()
+    assert "Observed two live calls" in page.locator("main").inner_text()
+    check_axe(page, "performance evidence page after recording")
+    fits_320_css_pixels(page)
     no_console_errors(page)
 
 

@@ -88,16 +88,18 @@ def test_no_case_study_response_is_asked_to_evidence_own_practice():
 
 
 def test_the_calder_valley_procedure_is_stated_once_for_extended_responses():
-    """The Complaints Procedure in CSC-05-Q026 is the single version (review Q016/Q026)."""
+    """Every CSC-05 item that states the Calder Valley Complaints Procedure states steps (1)-(3)
+    word for word as CSC-05-Q026 does (review: Q016 and Q026 contradicted each other)."""
     q026 = next(i for i in _extended("CSC-05") if i["id"] == "CSC-05-Q026")
     rule = " ".join(q026["scenario"]["rule"].split())
-    for step in (
-        "log every complaint on the CRM system the same day and acknowledge it within 1 working"
-        " day",
-        "send a full response within 5 working days",
-        "a team leader must approve any goodwill payment over £30",
-    ):
-        assert step in rule
+    stating = []
+    for item in _load("items", "CSC-05")["items"]:
+        stated = " ".join(" ".join(item["scenario"].values()).split())
+        if "Calder Valley Energy Complaints Procedure says:" in stated:
+            steps = stated.split("says: ", 1)[1].split("(4)")[0]
+            assert steps in rule, item["id"]
+            stating.append(item["id"])
+    assert "CSC-05-Q016" in stating
 
 
 def test_the_qualification_states_the_jurisdiction_it_assesses():

@@ -26,7 +26,7 @@ import pytest
 import requests
 from sqlalchemy import select, update
 
-from lti import keys, passback_outbox
+from lti import keys, passback_admin, passback_outbox
 from lti.ags import AGS_SCOPES, CANVAS_SUBMISSION
 from lti.gradebook_vocabulary import CanvasCriteria, DeliveryStatus, LineItemTag
 from lti.models import LtiDeployment, LtiLineItem, LtiPlatform, LtiResourceLink, ScoreDelivery
@@ -56,7 +56,7 @@ def app(tmp_path_factory):
             LTI_SERVICES_ON_LOOPBACK=True,
             LTI_PASSBACK_BACKOFF_SECONDS=0.5,
             LTI_PASSBACK_BACKOFF_CAP_SECONDS=2,
-            LTI_PASSBACK_MAX_TRIES=5,
+            LTI_PASSBACK_GIVE_UP_HOURS=10 / 3600,  # ten seconds of failing
         )
         yield application
         application.extensions["db_engine"].dispose()
@@ -448,17 +448,41 @@ def test_timeouts_errors_and_dropped_connections_are_retried_then_delivered(
     assert row.status == DeliveryStatus.SENT and row.tries == 4
 
 
-def test_retries_end_in_failed_after_the_bound(app, session, clock, gradebook):
+def test_retries_end_in_failed_after_the_give_up_time(app, session, clock, gradebook):
+    """Retrying ends a time after the first failure (ten seconds here, 72 hours by default),
+    not after a count; a person's retry starts the time afresh."""
     link = _link(session, _platform(session))
     gradebook.answer_scores([{"status_code": 503}])
     attempt = _submitted(session, link)
     worker = _worker(app, clock)
-    for _ in range(5):
-        worker.run(once=True)
-        clock.advance(2.01)
+    clock.freeze()
+    first = clock.now
+    worker.run(once=True)
     row = _grade_row(session, attempt)
-    assert row.status == DeliveryStatus.FAILED and row.tries == 5
-    assert "gave up after 5 tries" in row.last_error and "HTTP 503" in row.last_error
+    assert row.status == DeliveryStatus.PENDING and row.failing_since == first
+    for _ in range(4):  # failures at 2, 4, 6, 8 s: still inside the ten seconds
+        clock.advance(2.01)
+        worker.run(once=True)
+        row = _grade_row(session, attempt)
+        assert row.status == DeliveryStatus.PENDING and row.failing_since == first
+    clock.advance(2.01)  # 10.05 s after the first failure
+    worker.run(once=True)
+    row = _grade_row(session, attempt)
+    assert row.status == DeliveryStatus.FAILED and row.tries == 6
+    assert "gave up after 6 tries over 0.0 h" in row.last_error and "HTTP 503" in row.last_error
+
+    passback_admin.retry(session, [row.id], clock.now)
+    session.commit()
+    session.refresh(row)
+    assert row.status == DeliveryStatus.PENDING and row.tries == 0 and row.failing_since is None
+    gradebook.answer_scores([{"status_code": 503}, {"status_code": 200}])
+    worker.run(once=True)
+    session.refresh(row)
+    assert row.status == DeliveryStatus.PENDING and row.failing_since == clock.now
+    clock.advance(2.01)
+    worker.run(once=True)
+    session.refresh(row)
+    assert row.status == DeliveryStatus.SENT and row.failing_since is None
 
 
 @pytest.mark.parametrize("status", [400, 403, 404])
@@ -809,7 +833,7 @@ def test_an_unresolved_line_item_is_resolved_by_one_claim_at_a_time(app, session
 
 
 def test_backoff_is_jittered_capped_and_never_shorter_than_retry_after():
-    backoff = passback_outbox.Backoff(base_seconds=10, cap_seconds=60, max_tries=12)
+    backoff = passback_outbox.Backoff(base_seconds=10, cap_seconds=60)
     for tries in range(1, 12):
         delay = backoff.delay(tries, None).total_seconds()
         assert 0 <= delay <= min(60, 10 * 2 ** (tries - 1))

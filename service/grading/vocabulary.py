@@ -35,3 +35,19 @@ GRADING_PROGRESS = {
     AttemptStatus.PENDING_MANUAL: "PendingManual",
     AttemptStatus.FULLY_GRADED: "FullyGraded",
 }
+
+
+class EvidenceType(StrEnum):
+    """How an assessor evidenced a performance criterion (criteria_data/units: evidence_type
+    "performance"). The online assessment is never one of them."""
+
+    OBSERVATION = "observation"
+    WITNESS_TESTIMONY = "witness_testimony"
+    WORKPLACE_RECORD = "workplace_record"
+    PROFESSIONAL_DISCUSSION = "professional_discussion"
+    PRODUCT_EVIDENCE = "product_evidence"
+
+
+# An assessor's judgement of one piece of performance evidence: the criterion decisions an
+# assessor can reach (pending and not_evidenced are states of an attempt, not judgements).
+EVIDENCE_DECISIONS = (Decision.MET, Decision.NOT_YET_MET)

@@ -1,0 +1,85 @@
+"""A learner's status in one unit: the knowledge attempt and the performance evidence read from
+the database, decided by service.grading.unit_outcome (pure).
+
+The knowledge attempt is the learner's latest fully graded attempt at any assessment of the
+unit: the online assessment is the knowledge component, and a later sitting replaces an
+earlier one (as a resit does). Attempts still waiting for marking do not count yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service import performance_evidence
+from service.attempt_access import Learner
+from service.grading.unit_outcome import (
+    EvidenceJudgement,
+    EvidenceRequired,
+    KnowledgeDecision,
+    UnitCriterion,
+    UnitStatus,
+    unit_status,
+)
+from service.grading.vocabulary import AttemptStatus
+from service.models import Assessment, Attempt, PerformanceEvidence, Unit
+
+
+@dataclass(frozen=True)
+class LearnerUnitStatus:
+    unit: Unit
+    learner: Learner
+    knowledge_attempt: Attempt | None
+    status: UnitStatus
+    records: dict[str, list[PerformanceEvidence]]  # current records by criterion code
+
+
+def criteria_rules(unit: Unit) -> list[UnitCriterion]:
+    return [
+        UnitCriterion(c.code, EvidenceRequired(c.current.evidence_type), c.current.band)
+        for c in unit.criteria
+    ]
+
+
+def performance_codes(unit: Unit) -> list[str]:
+    """The unit's criteria that only performance evidence can meet."""
+    return [
+        c.code for c in unit.criteria if c.current.evidence_type == EvidenceRequired.PERFORMANCE
+    ]
+
+
+def knowledge_attempt(session: Session, unit: Unit, learner: Learner) -> Attempt | None:
+    return session.scalars(
+        select(Attempt)
+        .join(Assessment, Assessment.id == Attempt.assessment_id)
+        .where(
+            Assessment.unit_id == unit.id,
+            Attempt.learner_ref == learner.ref,
+            Attempt.centre_id.is_not_distinct_from(learner.centre_id),
+            Attempt.status == AttemptStatus.FULLY_GRADED,
+        )
+        .order_by(Attempt.graded_at.desc(), Attempt.id.desc())
+        .limit(1)
+    ).first()
+
+
+def learner_unit_status(session: Session, unit: Unit, learner: Learner) -> LearnerUnitStatus:
+    attempt = knowledge_attempt(session, unit, learner)
+    knowledge = {}
+    if attempt is not None:
+        knowledge = {
+            d.criterion_code: KnowledgeDecision(d.decision, tuple(d.evidence))
+            for d in attempt.decision_rows
+        }
+    current = performance_evidence.for_learner(session, learner, unit.code, current_only=True)
+    records: dict[str, list[PerformanceEvidence]] = {}
+    for record in current:
+        records.setdefault(record.criterion.code, []).append(record)
+    judgements = {
+        code: [EvidenceJudgement(r.uuid, r.decision) for r in rows]
+        for code, rows in records.items()
+    }
+    status = unit_status(unit.grading, criteria_rules(unit), knowledge, judgements)
+    return LearnerUnitStatus(unit, learner, attempt, status, records)
