@@ -1,5 +1,7 @@
 from marshmallow import Schema, fields, validate
 
+from service.grading.vocabulary import RubricLevel
+
 ITEM_TYPES = (
     "single_choice",
     "multiple_response",
@@ -71,6 +73,11 @@ class ShortTextFeedbackSchema(Schema):
     incorrect = fields.String()
 
 
+class WordRangeSchema(Schema):
+    min = fields.Integer()
+    max = fields.Integer()
+
+
 class ReviewSchema(Schema):
     written_by = fields.String()
     reviewed_by = fields.String()
@@ -88,6 +95,10 @@ class AuthoringItemSchema(LearnerItemSchema):
     accepted_answers = fields.List(fields.String())
     feedback = fields.Nested(ShortTextFeedbackSchema)
     guidance = fields.String()
+    word_range = fields.Nested(
+        WordRangeSchema,
+        metadata={"description": "Extended response: words asked for, the same across a unit"},
+    )
     review = fields.Nested(ReviewSchema)
     not_with = fields.List(
         fields.String(), metadata={"description": "Items never put on the same form as this one"}
@@ -95,7 +106,7 @@ class AuthoringItemSchema(LearnerItemSchema):
 
 
 class RubricLevelSchema(Schema):
-    quality = fields.String(validate=validate.OneOf(["not_yet_met", "met", "merit", "distinction"]))
+    quality = fields.String(validate=validate.OneOf(list(RubricLevel)))
     score = fields.Integer()
     descriptor = fields.String()
 

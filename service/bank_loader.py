@@ -1,9 +1,11 @@
 """Load the item banks, rubrics and assessments of criteria_data/ (after the units).
 
 Checks beyond the JSON Schemas: references to the unit's criteria and misconceptions, keys
-consistent with options, a rubric for every criterion an extended response evidences, rubric
-levels that fit the unit's grading, grade descriptors for the unit's grades, and item pools
-that can fill every assessment's form by the rules of service/grading/forms.py.
+consistent with options, a rubric for every criterion an extended response evidences, binary
+rubrics (not_yet_met / met) scoring met the same across the unit, comparable extended responses
+(one word range per unit; in graded units each covers every merit and distinction criterion),
+grade descriptors for the unit's grades, and item pools that can fill every assessment's form
+by the rules of service/grading/forms.py.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from service.content_files import ContentError, LoadReport, read_data_file
 from service.grading.engine import MASTERY_PERCENT
 from service.grading.forms import FormError, build_form
 from service.grading.scoring import EXTENDED, normalise_text
-from service.grading.vocabulary import Band, Grade
+from service.grading.vocabulary import Band, Grade, RubricLevel
 from service.identifiers import stable_uuid
 from service.item_keys import item_key
 from service.models import (
@@ -40,10 +42,9 @@ DESCRIBED_GRADES = {
     "competence": [Grade.ACHIEVED],
     "graded": [Grade.PASS, Grade.MERIT, Grade.DISTINCTION],
 }
-LEVELS = {
-    "competence": ["not_yet_met", "met"],
-    "graded": ["not_yet_met", "met", "merit", "distinction"],
-}
+# Every unit's rubrics are binary, graded units too: the grade comes from the merit and
+# distinction criteria, so a rubric only says whether its criterion is met.
+LEVELS = [RubricLevel.NOT_YET_MET, RubricLevel.MET]
 
 
 @dataclass
@@ -101,6 +102,7 @@ def _check_bank(files: dict[str, Path], unit: dict, bank: UnitBank) -> None:
                     files["items"], f"{where}/criteria/{j}", f"unknown criterion {code}"
                 )
         _check_key(files["items"], where, item, misconceptions, rubric_max)
+    _check_extended_responses(files["items"], unit, bank.items)
     ids = {item["id"] for item in bank.items}
     for n, item in enumerate(bank.items):
         unknown = sorted(set(item.get("not_with", [])) - ids)
@@ -148,12 +150,45 @@ def assessor_decided(unit: dict) -> list[str]:
     ]
 
 
+def _check_extended_responses(file: Path, unit: dict, items: list[dict]) -> None:
+    """Extended responses of one unit are comparable (the same word range; marks per criterion
+    are the same because each criterion has one rubric), and in a graded unit each covers every
+    merit and distinction criterion, which only assessor-marked work decides."""
+    higher = [
+        c["code"]
+        for lo in unit["learning_outcomes"]
+        for c in lo["criteria"]
+        if c.get("band", Band.PASS) != Band.PASS
+    ]
+    ranges = set()
+    for n, item in enumerate(items):
+        if item["type"] != EXTENDED:
+            continue
+        where = f"/items/{n}"
+        low, high = item["word_range"]["min"], item["word_range"]["max"]
+        if not low < high or not low <= item["expected_length_words"] <= high:
+            raise ContentError(
+                file, f"{where}/word_range", "min < max, with expected_length_words between"
+            )
+        ranges.add((low, high))
+        missing = [c for c in higher if c not in item["criteria"]]
+        if unit["grading"] == "graded" and missing:
+            raise ContentError(
+                file,
+                f"{where}/criteria",
+                f"a graded unit's extended response must cover {', '.join(missing)}",
+            )
+    if len(ranges) > 1:
+        raise ContentError(
+            file, "/items", "every extended response of a unit has the same word_range"
+        )
+
+
 def _rubric_scores(unit_code: str, rubric_max: dict[str, int]) -> dict[str, int]:
     return {f"{unit_code}.{code}": score for code, score in rubric_max.items()}
 
 
 def _check_rubrics(file: Path, unit: dict, criteria: list[str], rubrics: list[dict]) -> dict:
-    expected = LEVELS[unit["grading"]]
     rubric_max = {}
     for n, rubric in enumerate(rubrics):
         if rubric["criterion"] not in criteria:
@@ -166,15 +201,18 @@ def _check_rubrics(file: Path, unit: dict, criteria: list[str], rubrics: list[di
             )
         qualities = [level["quality"] for level in rubric["levels"]]
         scores = [level["score"] for level in rubric["levels"]]
-        if qualities != expected:
+        if qualities != LEVELS:
             raise ContentError(
-                file,
-                f"/rubrics/{n}/levels",
-                f"a {unit['grading']} unit's levels are {', '.join(expected)}",
+                file, f"/rubrics/{n}/levels", f"a rubric's levels are {', '.join(LEVELS)}"
             )
-        if scores != sorted(set(scores)):
-            raise ContentError(file, f"/rubrics/{n}/levels", "scores must rise with each level")
+        if scores[0] != 0 or scores[1] < 1:
+            raise ContentError(
+                file, f"/rubrics/{n}/levels", "not_yet_met scores 0 and met at least 1"
+            )
         rubric_max[rubric["criterion"]] = scores[-1]
+    if len(set(rubric_max.values())) > 1:
+        # Every criterion is worth the same marks in every extended response of the unit.
+        raise ContentError(file, "/rubrics", "every rubric of a unit scores met the same")
     return rubric_max
 
 

@@ -239,15 +239,18 @@ def test_extended_response_is_pending_until_marked():
 
 def test_extended_response_scores_the_sum_of_its_level_marks():
     item = extended(rubric_max={AC2: 3, AC3: 3})
-    # merit (2) for AC2 + met (1) for AC3 = 3 of 6
-    marked = score_item(item, "An essay", {AC2: LevelMark("merit", 2), AC3: LevelMark("met", 1)})
+    # met (3) for AC2 + not yet met (0) for AC3 = 3 of 6
+    marked = score_item(
+        item, "An essay", {AC2: LevelMark("met", 3), AC3: LevelMark("not_yet_met", 0)}
+    )
     assert (marked.score, marked.max_score, marked.pending) == (3.0, 6, False)
     assert marked.share == 0.5
 
 
-def test_level_mark_met_means_met_or_above():
+def test_level_mark_met_means_the_met_level():
+    """Rubrics are binary (not yet met / met): merit and distinction are criteria, not levels."""
     assert not LevelMark("not_yet_met", 0).met
-    assert all(LevelMark(q, 1).met for q in ("met", "merit", "distinction"))
+    assert LevelMark("met", 1).met
 
 
 # ---------------------------------------------------------------------------------------------
@@ -851,7 +854,7 @@ def test_any_json_response_is_scored_or_refused_with_a_response_error(case, data
 
 LEVELS = {
     "competence": ("not_yet_met", "met"),
-    "graded": ("not_yet_met", "met", "merit", "distinction"),
+    "graded": ("not_yet_met", "met"),
 }
 TOP_GRADE = {"competence": "achieved", "graded": "distinction"}
 

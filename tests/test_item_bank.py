@@ -194,12 +194,8 @@ def test_rubrics_and_assessments_are_served(client):
     rubrics = client.get("/api/v1/rubrics?unit=CSC-05&page_size=100").get_json()
     assert rubrics and all(r["criterion"].startswith("CSC-05.") for r in rubrics)
     one = client.get(f"/api/v1/rubrics/{rubrics[0]['criterion']}").get_json()
-    assert [lvl["quality"] for lvl in one["levels"]] == [
-        "not_yet_met",
-        "met",
-        "merit",
-        "distinction",
-    ]
+    # Binary in graded units too: merit and distinction are criteria, not levels.
+    assert [lvl["quality"] for lvl in one["levels"]] == ["not_yet_met", "met"]
     competence = client.get("/api/v1/rubrics?unit=CSC-01&page_size=100").get_json()
     assert all(
         [lvl["quality"] for lvl in r["levels"]] == ["not_yet_met", "met"] for r in competence

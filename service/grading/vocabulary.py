@@ -21,6 +21,14 @@ class Decision(StrEnum):
     NOT_EVIDENCED = "not_evidenced"
 
 
+class RubricLevel(StrEnum):
+    """An assessor's rubric level for one criterion of an extended response. Rubrics are binary
+    in every unit: merit and distinction are criteria of their own, never levels of a rubric."""
+
+    NOT_YET_MET = "not_yet_met"
+    MET = "met"
+
+
 # Status maps one to one onto LTI AGS gradingProgress.
 GRADING_PROGRESS = {
     AttemptStatus.IN_PROGRESS: "NotReady",
