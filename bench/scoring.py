@@ -16,7 +16,7 @@ import time
 import yaml
 
 from service.config import PROJECT_ROOT
-from service.grading.engine import CriterionRule, GradingRules, grade_attempt
+from service.grading.engine import MASTERY_PERCENT, CriterionRule, GradingRules, grade_attempt
 from service.grading.forms import build_form
 from service.grading.scoring import LevelMark
 from service.item_keys import item_key
@@ -29,25 +29,42 @@ def _yaml(kind: str, unit: str) -> dict:
 
 
 def unit_setups() -> list[tuple]:
+    """Per unit: its grading rules, item keys, rubric levels and (first) assessment."""
     setups = []
     for path in sorted((CONTENT / "units").glob("*.yaml")):
         unit = _yaml("units", path.stem)
         code = unit["code"]
         criteria = [c for lo in unit["learning_outcomes"] for c in lo["criteria"]]
+        assessment = _yaml("assessments", code)["assessments"][0]
         rules = GradingRules(
             grading=unit["grading"],
             criteria=tuple(
-                CriterionRule(f"{code}.{c['code']}", c.get("band", "pass")) for c in criteria
+                CriterionRule(f"{code}.{c['code']}", c.get("band", "pass"), c["evidence_type"])
+                for c in criteria
             ),
-            pass_mark_percent=60,
+            mastery_percent=assessment.get("mastery_percent", MASTERY_PERCENT),
         )
         rubrics = {
             f"{code}.{r['criterion']}": r["levels"] for r in _yaml("rubrics", code)["rubrics"]
         }
         maxima = {c: levels[-1]["score"] for c, levels in rubrics.items()}
         bank = [item_key(code, body, maxima) for body in _yaml("items", code)["items"]]
-        setups.append((rules, bank, rubrics))
+        setups.append((rules, bank, rubrics, assessment))
     return setups
+
+
+def draw_form(rules: GradingRules, bank: list, assessment: dict, seed: str) -> list:
+    """One form's item keys, drawn as service/attempts.py draws them."""
+    by_id = {k.id: k for k in bank}
+    ids = build_form(
+        [c.code for c in rules.criteria],
+        bank,
+        assessment["auto_items_per_criterion"],
+        assessment["extended_responses"],
+        seed,
+        needs_extended=rules.assessor_decided,
+    )
+    return [by_id[i] for i in ids]
 
 
 def random_response(key, rng: random.Random):
@@ -69,9 +86,8 @@ def prepare(count: int, rng: random.Random) -> list[tuple]:
     setups = unit_setups()
     attempts = []
     for n in range(count):
-        rules, bank, rubrics = setups[n % len(setups)]
-        by_id = {k.id: k for k in bank}
-        form = [by_id[i] for i in build_form([c.code for c in rules.criteria], bank, 1, 1, str(n))]
+        rules, bank, rubrics, assessment = setups[n % len(setups)]
+        form = draw_form(rules, bank, assessment, str(n))
         responses = {k.id: random_response(k, rng) for k in form}
         marks = {
             k.id: {

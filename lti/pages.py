@@ -30,6 +30,7 @@ from lti.tool_conf import DatabaseToolConf
 from lti.views import host_url, register_error_pages, rejected
 from service import bank, db
 from service.catalogue import Page
+from service.grading.vocabulary import RubricLevel
 from service.models import Assessment
 
 blp = Blueprint("lti_pages", __name__, url_prefix="/lti")
@@ -66,10 +67,8 @@ DECISION_WORDS = {
 }
 STAFF_DECISION_WORDS = {**DECISION_WORDS, "pending": "Waiting for marking"}
 QUALITY_WORDS = {
-    "not_yet_met": "Not yet met",
-    "met": "Met",
-    "merit": "Merit",
-    "distinction": "Distinction",
+    RubricLevel.NOT_YET_MET: "Not yet met",
+    RubricLevel.MET: "Met",
 }
 STATUS_WORDS = {
     "in_progress": "In progress",

@@ -217,9 +217,12 @@ def mark_retry(
     backoff: Backoff,
     error: str,
     retry_after: float | None,
+    platform_failing: bool = True,
 ) -> bool:
     """Pending again after a delay; failed once the row has been failing for the give-up
-    time."""
+    time. The delay grows with the row's tries only while its platform is failing: on a
+    platform that answers most requests, a row's run of bad luck is retried at the base delay
+    (one unlucky row must not wait a minute behind thousands that went through)."""
     if backoff.gives_up(claimed.failing_since, now):
         hours = (now - claimed.failing_since).total_seconds() / 3600
         return mark_failed(
@@ -229,7 +232,7 @@ def mark_retry(
         engine,
         claimed,
         status=DeliveryStatus.PENDING,
-        next_try_at=now + backoff.delay(claimed.tries, retry_after),
+        next_try_at=now + backoff.delay(claimed.tries if platform_failing else 1, retry_after),
         failing_since=claimed.failing_since or now,
         lease_until=None,
         last_error=error,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
@@ -123,6 +123,26 @@ class SharedTokens(ServiceTokens):
         super().discard(platform_id, scopes, token)
 
 
+class PlatformAnswers:
+    """The last `window` answers of one platform to this worker: answered (anything but a
+    timeout, a dropped connection, 429 or 5xx) or not. The platform is failing when fewer than
+    half were answered, or when nothing is known yet (a first failure is not presumed luck)."""
+
+    window = 20
+
+    def __init__(self) -> None:
+        self._recent: deque[bool] = deque(maxlen=self.window)
+        self._lock = threading.Lock()
+
+    def note(self, answered: bool) -> None:
+        with self._lock:
+            self._recent.append(answered)
+
+    def failing(self) -> bool:
+        with self._lock:
+            return 2 * sum(self._recent) < len(self._recent) or len(self._recent) < 5
+
+
 @dataclass(frozen=True)
 class Job:
     """What one send needs, read in the claim's wake (no ORM objects cross threads)."""
@@ -215,6 +235,7 @@ class Worker:
             lambda: threading.Semaphore(settings.per_platform)
         )
         self._slots_lock = threading.Lock()
+        self._answers: dict[int, PlatformAnswers] = defaultdict(PlatformAnswers)
 
     @classmethod
     def for_app(cls, app: Flask, **overrides) -> Worker:
@@ -284,6 +305,10 @@ class Worker:
         with self._slots_lock:
             return self._platform_slots[platform_id]
 
+    def _answers_of(self, platform_id: int) -> PlatformAnswers:
+        with self._slots_lock:
+            return self._answers[platform_id]
+
     def _send_guarded(self, job: Job) -> None:
         """A bug in one send must not stop the others: the row stays sending, its lease runs
         out and a later claim tries it again."""
@@ -297,7 +322,9 @@ class Worker:
             # database's work, and the next send to the platform need not wait for it.
             with self._slots(job.platform_id):
                 outcome, step = self._send(job)
-            self._record(claimed, outcome, step)
+            answers = self._answers_of(job.platform_id)
+            answers.note(not isinstance(outcome, RetryLater))
+            self._record(claimed, outcome, step, answers.failing())
         except Exception:
             log.exception("score %s: the send failed unexpectedly", claimed.id)
 
@@ -319,7 +346,9 @@ class Worker:
         log.info("line item %s resolved", job.claimed.line_item_id)
         return url
 
-    def _record(self, claimed: Claimed, outcome: Outcome, step: str) -> None:
+    def _record(
+        self, claimed: Claimed, outcome: Outcome, step: str, platform_failing: bool = True
+    ) -> None:
         now = self.clock()
         if isinstance(outcome, Delivered):
             ours = passback_outbox.mark_sent(self.engine, claimed, now)
@@ -334,6 +363,7 @@ class Worker:
                 self.settings.backoff,
                 f"{step}: {in_words(outcome)}",
                 outcome.retry_after,
+                platform_failing,
             )
         else:  # Refused, TokenRejected: a person must look; never retried by itself.
             ours = passback_outbox.mark_failed(self.engine, claimed, f"{step}: {in_words(outcome)}")

@@ -1,5 +1,7 @@
 from marshmallow import Schema, fields, validate
 
+from service.grading.vocabulary import RubricLevel
+
 ITEM_TYPES = (
     "single_choice",
     "multiple_response",
@@ -71,6 +73,11 @@ class ShortTextFeedbackSchema(Schema):
     incorrect = fields.String()
 
 
+class WordRangeSchema(Schema):
+    min = fields.Integer()
+    max = fields.Integer()
+
+
 class ReviewSchema(Schema):
     written_by = fields.String()
     reviewed_by = fields.String()
@@ -88,6 +95,10 @@ class AuthoringItemSchema(LearnerItemSchema):
     accepted_answers = fields.List(fields.String())
     feedback = fields.Nested(ShortTextFeedbackSchema)
     guidance = fields.String()
+    word_range = fields.Nested(
+        WordRangeSchema,
+        metadata={"description": "Extended response: words asked for, the same across a unit"},
+    )
     review = fields.Nested(ReviewSchema)
     not_with = fields.List(
         fields.String(), metadata={"description": "Items never put on the same form as this one"}
@@ -95,7 +106,7 @@ class AuthoringItemSchema(LearnerItemSchema):
 
 
 class RubricLevelSchema(Schema):
-    quality = fields.String(validate=validate.OneOf(["not_yet_met", "met", "merit", "distinction"]))
+    quality = fields.String(validate=validate.OneOf(list(RubricLevel)))
     score = fields.Integer()
     descriptor = fields.String()
 
@@ -116,6 +127,11 @@ class AssessmentQueryArgs(Schema):
     unit = fields.String()
 
 
+class GradeDescriptorSchema(Schema):
+    grade = fields.String(metadata={"example": "merit"})
+    descriptor = fields.String()
+
+
 class AssessmentSchema(Schema):
     code = fields.String(metadata={"example": "CSC-01-A1"})
     id = fields.String(attribute="uuid")
@@ -124,7 +140,23 @@ class AssessmentSchema(Schema):
     title = fields.String()
     description = fields.String()
     time_limit_minutes = fields.Integer()
-    pass_mark_percent = fields.Integer()
-    mastery_percent = fields.Integer()
-    objective_items_per_criterion = fields.Integer()
-    extended_responses = fields.Integer()
+    mastery_percent = fields.Integer(
+        metadata={
+            "description": "A pass-band criterion is met when the learner earns at least this "
+            "share of its auto-scored evidence, each item weighing the same. There is no "
+            "percentage pass mark: the grade follows from the criteria."
+        }
+    )
+    auto_items_per_criterion = fields.Integer(
+        metadata={"description": "Auto-scored items every form holds for every criterion."}
+    )
+    extended_responses = fields.Integer(
+        metadata={
+            "description": "Extended responses on every form; on a graded unit they cover every "
+            "merit and distinction criterion."
+        }
+    )
+    grade_descriptors = fields.List(
+        fields.Nested(GradeDescriptorSchema),
+        metadata={"description": "The published descriptor of each grade, in rising order."},
+    )

@@ -174,13 +174,14 @@ def start_attempt(
     description = f"{assessment.code}|{learner.centre_id or '-'}|{learner.ref}|{count + 1}"
     seed = hashlib.sha256(description.encode()).hexdigest()
     bank = keys_for(session, assessment.unit_id)
-    criteria = [c.code for c in assessment.unit.criteria]
+    rules = rules_for(assessment)
     codes = build_form(
-        criteria,
+        [c.code for c in rules.criteria],
         bank,
-        assessment.objective_items_per_criterion,
+        assessment.auto_items_per_criterion,
         assessment.extended_responses,
         seed,
+        needs_extended=rules.assessor_decided,
     )
     versions = dict(
         session.execute(select(Item.code, Item.current_version).where(Item.code.in_(codes))).all()
@@ -315,8 +316,9 @@ def rules_for(assessment: Assessment) -> GradingRules:
     unit = assessment.unit
     return GradingRules(
         grading=unit.grading,
-        criteria=tuple(CriterionRule(c.code, c.current.band) for c in unit.criteria),
-        pass_mark_percent=assessment.pass_mark_percent,
+        criteria=tuple(
+            CriterionRule(c.code, c.current.band, c.current.evidence_type) for c in unit.criteria
+        ),
         mastery_percent=assessment.mastery_percent,
     )
 

@@ -1,8 +1,11 @@
 """Load the item banks, rubrics and assessments of criteria_data/ (after the units).
 
 Checks beyond the JSON Schemas: references to the unit's criteria and misconceptions, keys
-consistent with options, a rubric for every criterion an extended response evidences, rubric
-levels that fit the unit's grading, and item pools large enough for every assessment's form.
+consistent with options, a rubric for every criterion an extended response evidences, binary
+rubrics (not_yet_met / met) scoring met the same across the unit, comparable extended responses
+(one word range per unit; in graded units each covers every merit and distinction criterion),
+grade descriptors for the unit's grades, and item pools that can fill every assessment's form
+by the rules of service/grading/forms.py.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from service.content_files import ContentError, LoadReport, read_data_file
+from service.grading.engine import MASTERY_PERCENT
 from service.grading.forms import FormError, build_form
 from service.grading.scoring import EXTENDED, normalise_text
+from service.grading.vocabulary import Band, Grade, RubricLevel
 from service.identifiers import stable_uuid
 from service.item_keys import item_key
 from service.models import (
@@ -32,10 +37,14 @@ from service.models import (
     utcnow,
 )
 
-LEVELS = {
-    "competence": ["not_yet_met", "met"],
-    "graded": ["not_yet_met", "met", "merit", "distinction"],
+# The grades an assessment publishes a descriptor for, in this order.
+DESCRIBED_GRADES = {
+    "competence": [Grade.ACHIEVED],
+    "graded": [Grade.PASS, Grade.MERIT, Grade.DISTINCTION],
 }
+# Every unit's rubrics are binary, graded units too: the grade comes from the merit and
+# distinction criteria, so a rubric only says whether its criterion is met.
+LEVELS = [RubricLevel.NOT_YET_MET, RubricLevel.MET]
 
 
 @dataclass
@@ -93,6 +102,7 @@ def _check_bank(files: dict[str, Path], unit: dict, bank: UnitBank) -> None:
                     files["items"], f"{where}/criteria/{j}", f"unknown criterion {code}"
                 )
         _check_key(files["items"], where, item, misconceptions, rubric_max)
+    _check_extended_responses(files["items"], unit, bank.items)
     ids = {item["id"] for item in bank.items}
     for n, item in enumerate(bank.items):
         unknown = sorted(set(item.get("not_with", [])) - ids)
@@ -108,16 +118,70 @@ def _check_bank(files: dict[str, Path], unit: dict, bank: UnitBank) -> None:
     for n, assessment in enumerate(bank.assessments):
         if not assessment["code"].startswith(unit["code"] + "-"):
             raise ContentError(files["assessments"], f"/assessments/{n}/code", "wrong unit prefix")
+        grades = [d["grade"] for d in assessment["grade_descriptors"]]
+        expected = DESCRIBED_GRADES[unit["grading"]]
+        if grades != expected:
+            raise ContentError(
+                files["assessments"],
+                f"/assessments/{n}/grade_descriptors",
+                f"a {unit['grading']} unit describes {', '.join(expected)}, in that order",
+            )
         try:
             build_form(
                 full_codes,
                 keys,
-                assessment["objective_items_per_criterion"],
+                assessment["auto_items_per_criterion"],
                 assessment["extended_responses"],
                 seed="content-check",
+                needs_extended=assessor_decided(unit),
             )
         except FormError as exc:
             raise ContentError(files["assessments"], f"/assessments/{n}", str(exc)) from exc
+
+
+def assessor_decided(unit: dict) -> list[str]:
+    """A unit's merit and distinction criteria (full codes): every form needs an extended
+    response covering each, because assessor-marked work decides them."""
+    return [
+        f"{unit['code']}.{c['code']}"
+        for lo in unit["learning_outcomes"]
+        for c in lo["criteria"]
+        if c.get("band", Band.PASS) != Band.PASS
+    ]
+
+
+def _check_extended_responses(file: Path, unit: dict, items: list[dict]) -> None:
+    """Extended responses of one unit are comparable (the same word range; marks per criterion
+    are the same because each criterion has one rubric), and in a graded unit each covers every
+    merit and distinction criterion, which only assessor-marked work decides."""
+    higher = [
+        c["code"]
+        for lo in unit["learning_outcomes"]
+        for c in lo["criteria"]
+        if c.get("band", Band.PASS) != Band.PASS
+    ]
+    ranges = set()
+    for n, item in enumerate(items):
+        if item["type"] != EXTENDED:
+            continue
+        where = f"/items/{n}"
+        low, high = item["word_range"]["min"], item["word_range"]["max"]
+        if not low < high or not low <= item["expected_length_words"] <= high:
+            raise ContentError(
+                file, f"{where}/word_range", "min < max, with expected_length_words between"
+            )
+        ranges.add((low, high))
+        missing = [c for c in higher if c not in item["criteria"]]
+        if unit["grading"] == "graded" and missing:
+            raise ContentError(
+                file,
+                f"{where}/criteria",
+                f"a graded unit's extended response must cover {', '.join(missing)}",
+            )
+    if len(ranges) > 1:
+        raise ContentError(
+            file, "/items", "every extended response of a unit has the same word_range"
+        )
 
 
 def _rubric_scores(unit_code: str, rubric_max: dict[str, int]) -> dict[str, int]:
@@ -125,7 +189,6 @@ def _rubric_scores(unit_code: str, rubric_max: dict[str, int]) -> dict[str, int]
 
 
 def _check_rubrics(file: Path, unit: dict, criteria: list[str], rubrics: list[dict]) -> dict:
-    expected = LEVELS[unit["grading"]]
     rubric_max = {}
     for n, rubric in enumerate(rubrics):
         if rubric["criterion"] not in criteria:
@@ -138,15 +201,18 @@ def _check_rubrics(file: Path, unit: dict, criteria: list[str], rubrics: list[di
             )
         qualities = [level["quality"] for level in rubric["levels"]]
         scores = [level["score"] for level in rubric["levels"]]
-        if qualities != expected:
+        if qualities != LEVELS:
             raise ContentError(
-                file,
-                f"/rubrics/{n}/levels",
-                f"a {unit['grading']} unit's levels are {', '.join(expected)}",
+                file, f"/rubrics/{n}/levels", f"a rubric's levels are {', '.join(LEVELS)}"
             )
-        if scores != sorted(set(scores)):
-            raise ContentError(file, f"/rubrics/{n}/levels", "scores must rise with each level")
+        if scores[0] != 0 or scores[1] < 1:
+            raise ContentError(
+                file, f"/rubrics/{n}/levels", "not_yet_met scores 0 and met at least 1"
+            )
         rubric_max[rubric["criterion"]] = scores[-1]
+    if len(set(rubric_max.values())) > 1:
+        # Every criterion is worth the same marks in every extended response of the unit.
+        raise ContentError(file, "/rubrics", "every rubric of a unit scores met the same")
     return rubric_max
 
 
@@ -261,16 +327,16 @@ ASSESSMENT_FIELDS = (
     "title",
     "description",
     "time_limit_minutes",
-    "pass_mark_percent",
-    "objective_items_per_criterion",
+    "auto_items_per_criterion",
     "extended_responses",
+    "grade_descriptors",
 )
 
 
 def _upsert_assessment(session: Session, unit: Unit, data: dict[str, Any], report) -> None:
     code = data["code"]
     values = {f: data[f] for f in ASSESSMENT_FIELDS}
-    values["mastery_percent"] = data.get("mastery_percent", 60)
+    values["mastery_percent"] = data.get("mastery_percent", MASTERY_PERCENT)
     assessment = session.scalar(select(Assessment).where(Assessment.code == code))
     if assessment is None:
         session.add(

@@ -296,10 +296,14 @@ class Assessment(Base):
     title: Mapped[str] = mapped_column(String(255))
     description: Mapped[str] = mapped_column(Text)
     time_limit_minutes: Mapped[int] = mapped_column(Integer)
-    pass_mark_percent: Mapped[int] = mapped_column(Integer)
+    # The grading model (service/grading/MODEL.md): no percentage pass mark; a pass-band
+    # criterion is met at `mastery_percent` of its auto evidence; every form draws
+    # `auto_items_per_criterion` auto items per criterion.
     mastery_percent: Mapped[int] = mapped_column(Integer)
-    objective_items_per_criterion: Mapped[int] = mapped_column(Integer)
+    auto_items_per_criterion: Mapped[int] = mapped_column(Integer)
     extended_responses: Mapped[int] = mapped_column(Integer)
+    # Published, displayed, never queried: [{grade, descriptor}] in rising order.
+    grade_descriptors: Mapped[list[dict]] = mapped_column(JSON, default=list, server_default="[]")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     unit: Mapped[Unit] = relationship()

@@ -331,7 +331,13 @@ def _test_element(assessment: Assessment, items: list[Item]) -> etree._Element:
         submission_mode="simultaneous",
     )
     for criterion in assessment.unit.criteria:
-        pool = [i for i in items if i.type != "extended_response" and criterion in i.criteria]
+        # an auto item counts for its first listed criterion only (service/grading/evidence.py)
+        pool = [
+            i
+            for i in items
+            if i.type != "extended_response"
+            and i.current.body["criteria"][:1] == [criterion.code.split(".")[1]]
+        ]
         section = _el(
             part,
             "qti-assessment-section",
@@ -339,7 +345,7 @@ def _test_element(assessment: Assessment, items: list[Item]) -> etree._Element:
             title=f"{criterion.code}",
             visible="false",
         )
-        _el(section, "qti-selection", select=assessment.objective_items_per_criterion)
+        _el(section, "qti-selection", select=assessment.auto_items_per_criterion)
         _el(section, "qti-ordering", shuffle="true")
         for item in pool:
             _el(

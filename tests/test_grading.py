@@ -17,10 +17,12 @@ from hypothesis import strategies as st
 from service.grading.engine import (
     BANDS,
     GRADING_PROGRESS,
+    MASTERY_PERCENT,
     CriterionRule,
     GradingRules,
     grade_attempt,
 )
+from service.grading.evidence import counted_for, evidences
 from service.grading.forms import FormError, build_form, shuffled
 from service.grading.scoring import (
     AUTO_SCORED,
@@ -237,15 +239,18 @@ def test_extended_response_is_pending_until_marked():
 
 def test_extended_response_scores_the_sum_of_its_level_marks():
     item = extended(rubric_max={AC2: 3, AC3: 3})
-    # merit (2) for AC2 + met (1) for AC3 = 3 of 6
-    marked = score_item(item, "An essay", {AC2: LevelMark("merit", 2), AC3: LevelMark("met", 1)})
+    # met (3) for AC2 + not yet met (0) for AC3 = 3 of 6
+    marked = score_item(
+        item, "An essay", {AC2: LevelMark("met", 3), AC3: LevelMark("not_yet_met", 0)}
+    )
     assert (marked.score, marked.max_score, marked.pending) == (3.0, 6, False)
     assert marked.share == 0.5
 
 
-def test_level_mark_met_means_met_or_above():
+def test_level_mark_met_means_the_met_level():
+    """Rubrics are binary (not yet met / met): merit and distinction are criteria, not levels."""
     assert not LevelMark("not_yet_met", 0).met
-    assert all(LevelMark(q, 1).met for q in ("met", "merit", "distinction"))
+    assert LevelMark("met", 1).met
 
 
 # ---------------------------------------------------------------------------------------------
@@ -355,7 +360,9 @@ def test_empty_ordering_and_single_choice_responses_count_as_unanswered(item, em
 # 3. Grading an attempt, hand-worked
 # ---------------------------------------------------------------------------------------------
 
-# Competence unit: AC1 <- SC1 (1) + MR1 (3); AC2 <- OR1 (3); AC3 <- MA1 (4) + ST1 (1). Max 12.
+# Competence unit: AC1 <- SC1 (1 point) + MR1 (3); AC2 <- OR1 (3); AC3 <- MA1 (4) + ST1 (1).
+# Each auto item weighs the same within its criterion: it gives the share of its points earned,
+# and counts as one mark in the attempt's total. Max 5 marks.
 COMPETENCE_ITEMS = [single_choice(), multiple_response(), ordering(), matching(), short_text()]
 KEYED = {
     "SC1": "B",
@@ -366,12 +373,9 @@ KEYED = {
 }
 
 
-def competence_rules(pass_mark: int = 60, mastery: int = 60, codes=(AC1, AC2, AC3)):
+def competence_rules(mastery: int = MASTERY_PERCENT, codes=(AC1, AC2, AC3)):
     return GradingRules(
-        "competence",
-        tuple(CriterionRule(c) for c in codes),
-        pass_mark_percent=pass_mark,
-        mastery_percent=mastery,
+        "competence", tuple(CriterionRule(c) for c in codes), mastery_percent=mastery
     )
 
 
@@ -383,63 +387,65 @@ def evidence(result) -> dict[str, tuple[str, ...]]:
     return {d.criterion: d.evidence for d in result.criteria}
 
 
+def test_mastery_is_half_of_the_evidence():
+    assert MASTERY_PERCENT == 50
+    assert competence_rules().mastery_percent == 50
+
+
 def test_all_correct_is_fully_graded_and_achieved_with_evidence():
     result = grade_attempt(competence_rules(), COMPETENCE_ITEMS, KEYED)
     assert result.status == "fully_graded"
     assert result.grading_progress == "FullyGraded"
-    assert (result.score, result.max_score, result.percent) == (12.0, 12, 100.0)
+    assert (result.score, result.max_score, result.percent) == (5.0, 5, 100.0)
     assert result.grade == "achieved"
     assert decisions(result) == {AC1: "met", AC2: "met", AC3: "met"}
     assert evidence(result) == {AC1: ("SC1", "MR1"), AC2: ("OR1",), AC3: ("MA1", "ST1")}
+    assert [(d.auto_marks, d.auto_items) for d in result.criteria] == [(2, 2), (1, 1), (2, 2)]
     assert [s.item_id for s in result.items] == ["SC1", "MR1", "OR1", "MA1", "ST1"]
 
 
 def test_a_criterion_below_mastery_is_not_yet_met_and_the_unit_not_yet_achieved():
-    # OR1 reversed: AC2 earns 0/3 < 60%. Score 1 + 3 + 0 + 4 + 1 = 9/12 = 75% (above pass mark)
+    # OR1 reversed keeps no link: AC2 earns 0 of 1 < 50%. Marks 4 of 5 = 80% do not rescue it.
     result = grade_attempt(
         competence_rules(), COMPETENCE_ITEMS, {**KEYED, "OR1": ["S4", "S3", "S2", "S1"]}
     )
     assert decisions(result) == {AC1: "met", AC2: "not_yet_met", AC3: "met"}
-    assert (result.score, result.max_score, result.percent) == (9.0, 12, 75.0)
+    assert (result.score, result.max_score, result.percent) == (4.0, 5, 80.0)
     assert result.status == "fully_graded"
     assert result.grade == "not_yet_achieved"
 
 
-def test_mastery_is_a_share_of_the_criterions_auto_scored_marks():
-    # AC1: SC1 right (1) + MR1 two keyed and one wrong (1.0) = 2/4 = 50% < 60% -> not_yet_met
-    result = grade_attempt(competence_rules(), COMPETENCE_ITEMS, {**KEYED, "MR1": ["A", "B", "D"]})
-    assert decisions(result)[AC1] == "not_yet_met"
-    # AC1: SC1 wrong (0) + MR1 full (3) = 3/4 = 75% -> met
+def test_every_auto_item_weighs_the_same_within_its_criterion():
+    # SC1 (1 point) right and MR1 (3 points) blank: 1 + 0 = 1 of 2 items = 50% -> met
+    # (by points it would be 1 of 4 = 25%: a 3-point item would outweigh the 1-point one)
+    result = grade_attempt(competence_rules(), COMPETENCE_ITEMS, {**KEYED, "MR1": None})
+    assert decisions(result)[AC1] == "met"
+    # SC1 wrong, MR1 full: 0 + 1 = 50% -> met; a slip on either item does not fail AC1
     result = grade_attempt(competence_rules(), COMPETENCE_ITEMS, {**KEYED, "SC1": "A"})
     assert decisions(result)[AC1] == "met"
+    # SC1 wrong, MR1 A, B, D: 2/3 keyed - 1/2 wrong = 0.1667 of 2 items -> not_yet_met
+    result = grade_attempt(
+        competence_rules(), COMPETENCE_ITEMS, {**KEYED, "SC1": "A", "MR1": ["A", "B", "D"]}
+    )
+    assert decisions(result)[AC1] == "not_yet_met"
+    assert result.criteria[0].auto_marks == 0.1667
 
 
-# AC1: SC1 wrong (0) + MR1 full (3) = 3/4 = 75%; AC2: OR1 shifted = 2/3 = 66.7%;
-# AC3: MA1 2 of 4 (2) + ST1 right (1) = 3/5 = exactly 60%. All met.
-# Score 0 + 3 + 2 + 2 + 1 = 8/12 = 66.67%.
+# AC1: SC1 wrong (0) + MR1 full (1) = 1 of 2; AC2: OR1 shifted keeps 2 of 3 links = 0.67 of 1;
+# AC3: MA1 all wrong (0) + ST1 right (1) = 1 of 2. Every criterion met, marks only 2.67 of 5.
 EVERY_CRITERION_JUST_MET = {
     **KEYED,
     "SC1": "A",
     "OR1": ["S2", "S3", "S4", "S1"],
-    "MA1": {"P1": "R1", "P2": "R2", "P3": "R4", "P4": "R3"},
+    "MA1": {"P1": "R2", "P2": "R1", "P3": "R4", "P4": "R3"},
 }
 
 
-def test_mastery_reached_exactly_is_met():
+def test_meeting_every_criterion_achieves_whatever_the_percentage():
     result = grade_attempt(competence_rules(), COMPETENCE_ITEMS, EVERY_CRITERION_JUST_MET)
     assert decisions(result) == {AC1: "met", AC2: "met", AC3: "met"}
-    assert (result.score, result.max_score, result.percent) == (8.0, 12, 66.67)
+    assert (result.score, result.max_score, result.percent) == (2.6667, 5, 53.33)
     assert result.grade == "achieved"
-
-
-def test_a_score_below_the_pass_mark_is_not_yet_achieved_even_with_every_criterion_met():
-    # the same responses as above: 66.67% is a third of a point short of a 67% pass mark
-    result = grade_attempt(
-        competence_rules(pass_mark=67), COMPETENCE_ITEMS, EVERY_CRITERION_JUST_MET
-    )
-    assert decisions(result) == {AC1: "met", AC2: "met", AC3: "met"}
-    assert result.status == "fully_graded"
-    assert result.grade == "not_yet_achieved"
 
 
 def test_a_criterion_no_item_evidences_is_not_evidenced_and_never_met():
@@ -450,7 +456,22 @@ def test_a_criterion_no_item_evidences_is_not_evidenced_and_never_met():
     assert result.grade == "not_yet_achieved"
 
 
-WITH_EXTENDED = [*COMPETENCE_ITEMS, extended()]  # EX1 evidences AC2 and AC3, 1 point each; max 14
+def test_a_legacy_item_tagged_with_two_criteria_counts_for_its_first_only():
+    both = single_choice("SC2", criteria=(AC2, AC1))
+    result = grade_attempt(competence_rules(), [*COMPETENCE_ITEMS, both], {**KEYED, "SC2": "B"})
+    assert evidence(result)[AC1] == ("SC1", "MR1")
+    assert evidence(result)[AC2] == ("OR1", "SC2")
+
+
+def test_the_engine_names_the_performance_criteria():
+    rules = GradingRules(
+        "competence",
+        (CriterionRule(AC1), CriterionRule(AC2, evidence_type="performance")),
+    )
+    assert rules.performance_criteria == (AC2,)
+
+
+WITH_EXTENDED = [*COMPETENCE_ITEMS, extended()]  # EX1 evidences AC2 and AC3, 1 mark each; max 7
 EXTENDED_KEYED = {**KEYED, "EX1": "An essay about the Consumer Rights Act 2015."}
 
 
@@ -462,8 +483,8 @@ def test_an_unmarked_extended_response_leaves_the_attempt_pending():
     # AC1 has no extended evidence and is decided; AC2 and AC3 wait for the assessor
     assert decisions(result) == {AC1: "met", AC2: "pending", AC3: "pending"}
     assert evidence(result)[AC2] == ("OR1", "EX1")
-    # 12 auto-scored points of 14: 100 * 12 / 14 = 85.714... -> 85.71
-    assert (result.score, result.max_score, result.percent) == (12.0, 14, 85.71)
+    # 5 auto marks of 7: 100 * 5 / 7 = 71.428... -> 71.43
+    assert (result.score, result.max_score, result.percent) == (5.0, 7, 71.43)
     assert result.items[-1].pending
 
 
@@ -473,7 +494,7 @@ def test_marking_the_extended_response_met_completes_the_grading():
     assert result.status == "fully_graded"
     assert result.grading_progress == "FullyGraded"
     assert decisions(result) == {AC1: "met", AC2: "met", AC3: "met"}
-    assert (result.score, result.max_score, result.percent) == (14.0, 14, 100.0)
+    assert (result.score, result.max_score, result.percent) == (7.0, 7, 100.0)
     assert result.grade == "achieved"
 
 
@@ -482,8 +503,8 @@ def test_an_extended_mark_of_not_yet_met_outweighs_right_auto_scored_answers():
     result = grade_attempt(competence_rules(), WITH_EXTENDED, EXTENDED_KEYED, marks)
     # MA1 and ST1 (AC3) are fully right, but the assessor did not rate AC3 met
     assert decisions(result) == {AC1: "met", AC2: "met", AC3: "not_yet_met"}
-    # 12 + 1 + 0 = 13 of 14: 92.857... -> 92.86
-    assert (result.score, result.max_score, result.percent) == (13.0, 14, 92.86)
+    # 5 + 1 + 0 = 6 of 7: 85.714... -> 85.71
+    assert (result.score, result.max_score, result.percent) == (6.0, 7, 85.71)
     assert result.status == "fully_graded"
     assert result.grade == "not_yet_achieved"
 
@@ -493,7 +514,8 @@ def test_grading_progress_maps_statuses_to_lti_ags():
     assert GRADING_PROGRESS["fully_graded"] == "FullyGraded"
 
 
-# Graded unit: P1, P2 (pass), M1 (merit), D1 (distinction), one 1-point item each. Pass mark 50.
+# Graded unit: P1, P2 (pass) with two 1-point items each; M1 (merit) and D1 (distinction) with
+# one supporting item each and the essay EX-MD, which the assessor rates on M1 and D1.
 GRADED_RULES = GradingRules(
     "graded",
     (
@@ -502,61 +524,59 @@ GRADED_RULES = GradingRules(
         CriterionRule("G.M1", "merit"),
         CriterionRule("G.D1", "distinction"),
     ),
-    pass_mark_percent=50,
-    mastery_percent=60,
 )
-GRADED_ITEMS = [single_choice(f"I-{c}", criteria=(f"G.{c}",)) for c in ("P1", "P2", "M1", "D1")]
+GRADED_AUTO = [
+    single_choice(f"I-{c}{n}", criteria=(f"G.{c}",))
+    for c, count in (("P1", 2), ("P2", 2), ("M1", 1), ("D1", 1))
+    for n in range(count)
+]
+GRADED_ITEMS = [*GRADED_AUTO, extended("EX-MD", {"G.M1": 1, "G.D1": 1})]
 
 
-def graded_responses(*right: str) -> dict[str, str]:
-    return {f"I-{c}": "B" if c in right else "A" for c in ("P1", "P2", "M1", "D1")}
+def graded_responses(*wrong: str) -> dict[str, str]:
+    return {i.id: "A" if i.id in wrong else "B" for i in GRADED_AUTO}
+
+
+def essay_marks(m1: str, d1: str) -> dict[str, dict[str, LevelMark]]:
+    return {"EX-MD": {"G.M1": LevelMark(m1, int(m1 == "met")), "G.D1": LevelMark(d1, 0)}}
 
 
 @pytest.mark.parametrize(
-    ("right", "grade", "percent"),
+    ("wrong", "m1", "d1", "grade"),
     [
-        (("P1", "P2"), "pass", 50.0),  # 2/4 = 50%, exactly the pass mark
-        (("P1", "P2", "M1"), "merit", 75.0),
-        (("P1", "P2", "M1", "D1"), "distinction", 100.0),
-        (("P1", "P2", "D1"), "pass", 75.0),  # cumulative: distinction needs merit too
-        (("P2", "M1", "D1"), "not_yet_achieved", 75.0),  # a pass criterion not met
-        (("P1",), "not_yet_achieved", 25.0),
+        ((), "met", "met", "distinction"),
+        ((), "met", "not_yet_met", "merit"),
+        ((), "not_yet_met", "met", "pass"),  # cumulative: distinction needs merit too
+        ((), "not_yet_met", "not_yet_met", "pass"),
+        (("I-P10",), "met", "met", "distinction"),  # one slip of two: P1 still met
+        (("I-P10", "I-P11"), "met", "met", "not_yet_achieved"),  # a pass criterion not met
+        # the supporting auto items never decide merit or distinction, either way
+        (("I-M10", "I-D10"), "met", "met", "distinction"),
     ],
 )
-def test_graded_units_are_graded_cumulatively(right, grade, percent):
-    result = grade_attempt(GRADED_RULES, GRADED_ITEMS, graded_responses(*right))
+def test_graded_units_are_graded_cumulatively_from_the_criteria(wrong, m1, d1, grade):
+    result = grade_attempt(
+        GRADED_RULES, GRADED_ITEMS, graded_responses(*wrong), essay_marks(m1, d1)
+    )
+    assert result.status == "fully_graded"
     assert result.grade == grade
-    assert (result.score, result.max_score, result.percent) == (len(right), 4, percent)
-    assert {c for c, d in decisions(result).items() if d == "met"} == {f"G.{c}" for c in right}
 
 
-def test_graded_units_below_the_pass_mark_are_not_yet_achieved():
-    rules = GradingRules("graded", GRADED_RULES.criteria, pass_mark_percent=100, mastery_percent=60)
-    # every criterion is met (each item 2/3 >= 60%) but the score is 8/12 = 66.67% < 100%
-    items = [ordering(f"O-{c}", criteria=(f"G.{c}",)) for c in ("P1", "P2", "M1", "D1")]
-    shifted = ["S2", "S3", "S4", "S1"]
-    result = grade_attempt(rules, items, {i.id: shifted for i in items})
-    assert set(decisions(result).values()) == {"met"}
-    assert (result.score, result.max_score, result.percent) == (8.0, 12, 66.67)
-    assert result.grade == "not_yet_achieved"
+def test_right_supporting_items_do_not_meet_merit_or_distinction_without_the_assessor():
+    result = grade_attempt(
+        GRADED_RULES, GRADED_ITEMS, graded_responses(), essay_marks("not_yet_met", "not_yet_met")
+    )
+    assert decisions(result)["G.M1"] == decisions(result)["G.D1"] == "not_yet_met"
+    assert result.grade == "pass"
+    pending = grade_attempt(GRADED_RULES, GRADED_ITEMS, graded_responses())
+    assert decisions(pending)["G.M1"] == "pending" and pending.grade is None
 
 
-@pytest.mark.parametrize(
-    ("mark", "grade", "score"),
-    [
-        (LevelMark("merit", 2), "distinction", 5.0),  # merit is "met or above"
-        (LevelMark("met", 1), "distinction", 4.0),
-        (LevelMark("not_yet_met", 0), "merit", 3.0),
-    ],
-)
-def test_graded_extended_marks_decide_their_criterion(mark, grade, score):
-    # D1 is evidenced only by an essay with a 0-3 rubric; P1, P2, M1 items are right (3 points)
-    items = [*GRADED_ITEMS[:3], extended("EX-D1", {"G.D1": 3})]
-    responses = graded_responses("P1", "P2", "M1")
-    result = grade_attempt(GRADED_RULES, items, responses, {"EX-D1": {"G.D1": mark}})
-    assert result.grade == grade
-    assert (result.score, result.max_score) == (score, 6)
-    assert result.percent == round(100 * score / 6, 2)
+def test_merit_and_distinction_without_an_extended_response_are_not_evidenced():
+    result = grade_attempt(GRADED_RULES, GRADED_AUTO, graded_responses())
+    assert decisions(result)["G.M1"] == decisions(result)["G.D1"] == "not_evidenced"
+    assert evidence(result)["G.M1"] == ("I-M10",)  # shown as supporting evidence
+    assert result.grade == "pass"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -590,12 +610,12 @@ def form_bank() -> list[ItemKey]:
 
 
 def coverage(form: list[str], bank: list[ItemKey]) -> Counter:
+    """Auto items per criterion, each counted for the one criterion it evidences."""
     by_id = {i.id: i for i in bank}
     return Counter(
-        c
+        counted_for(by_id[item_id])
         for item_id in form
         if by_id[item_id].type != "extended_response"
-        for c in by_id[item_id].criteria
     )
 
 
@@ -612,32 +632,53 @@ def test_build_form_differs_between_seeds():
 
 @pytest.mark.parametrize("per_criterion", [1, 2, 3])
 @pytest.mark.parametrize("extended_count", [0, 1, 3])
-def test_every_form_evidences_every_criterion(per_criterion, extended_count):
+def test_every_form_holds_exactly_n_auto_items_per_criterion(per_criterion, extended_count):
     bank = form_bank()
     by_id = {i.id: i for i in bank}
     for n in range(40):
         form = build_form(FORM_CRITERIA, bank, per_criterion, extended_count, seed=f"s{n}")
         assert len(set(form)) == len(form)
         covered = coverage(form, bank)
-        assert all(covered[c] >= per_criterion for c in FORM_CRITERIA), (form, covered)
+        assert all(covered[c] == per_criterion for c in FORM_CRITERIA), (form, covered)
         kinds = [by_id[i].type for i in form]
         assert kinds.count("extended_response") == extended_count
         # the extended items come after the auto-scored ones
         assert kinds[len(kinds) - extended_count :] == ["extended_response"] * extended_count
 
 
-def test_an_item_covering_two_criteria_counts_for_both():
-    # C1's only item also covers C2, so C2 needs nothing more: the form has one item, not two
+def test_an_item_tagged_with_two_criteria_fills_its_first_criterion_only():
+    # X counts for C1 alone: C2 still draws its own item, so no item decides two criteria
     bank = [choice_item("X", "U.C1", "U.C2"), choice_item("Y1", "U.C2"), choice_item("Y2", "U.C2")]
     for n in range(20):
-        assert build_form(("U.C1", "U.C2"), bank, 1, 0, seed=f"s{n}") == ["X"]
-    # two per criterion: C1 takes X and A1; C2 has X already and needs one of Y1, Y2 -> 3 items
-    bank.append(choice_item("A1", "U.C1"))
-    for n in range(20):
-        form = build_form(("U.C1", "U.C2"), bank, 2, 0, seed=f"s{n}")
-        assert len(form) == 3
-        assert {"X", "A1"} <= set(form)
-        assert coverage(form, bank) == {"U.C1": 2, "U.C2": 2}
+        form = build_form(("U.C1", "U.C2"), bank, 1, 0, seed=f"s{n}")
+        assert form[0] == "X" and form[1] in ("Y1", "Y2") and len(form) == 2
+    # X is not in C2's pool: C2 has 2 items of its own, C1 only X
+    with pytest.raises(FormError, match=r"criterion U\.C1: 1 auto-scored item\(s\), need 2"):
+        build_form(("U.C1", "U.C2"), bank, 2, 0, seed="s")
+
+
+def test_forms_draw_extended_responses_that_cover_merit_and_distinction():
+    # EX-0 covers C1, EX-1 C2, EX-2 C3: with C3 assessor-decided, only EX-2 may be drawn
+    bank = form_bank()
+    for n in range(30):
+        form = build_form(FORM_CRITERIA, bank, 2, 1, seed=f"s{n}", needs_extended=("U.C3",))
+        assert form[-1] == "EX-2"
+    # two essays must cover C1 and C3 together: always EX-0 and EX-2
+    seen = {
+        frozenset(build_form(FORM_CRITERIA, bank, 2, 2, f"s{n}", ("U.C1", "U.C3"))[-2:])
+        for n in range(30)
+    }
+    assert seen == {frozenset({"EX-0", "EX-2"})}
+    # when several essays qualify, the draw varies among them
+    seen = {build_form(FORM_CRITERIA, bank, 2, 1, seed=f"s{n}")[-1] for n in range(30)}
+    assert seen == {"EX-0", "EX-1", "EX-2"}
+
+
+def test_no_extended_response_covering_a_merit_criterion_is_a_form_error():
+    with pytest.raises(FormError, match=r"U\.C4"):
+        build_form(FORM_CRITERIA, form_bank(), 2, 1, seed="s", needs_extended=("U.C4",))
+    with pytest.raises(FormError, match=r"U\.C1, U\.C2"):
+        build_form(FORM_CRITERIA, form_bank(), 2, 1, seed="s", needs_extended=("U.C1", "U.C2"))
 
 
 def test_a_pool_too_small_is_a_form_error_naming_the_criterion():
@@ -813,7 +854,7 @@ def test_any_json_response_is_scored_or_refused_with_a_response_error(case, data
 
 LEVELS = {
     "competence": ("not_yet_met", "met"),
-    "graded": ("not_yet_met", "met", "merit", "distinction"),
+    "graded": ("not_yet_met", "met"),
 }
 TOP_GRADE = {"competence": "achieved", "graded": "distinction"}
 
@@ -829,7 +870,6 @@ def attempt_case(draw, cover_all: bool):
             CriterionRule(c, draw(st.sampled_from(BANDS)) if grading == "graded" else "pass")
             for c in codes
         ),
-        pass_mark_percent=draw(st.integers(0, 100)),
         mastery_percent=draw(st.integers(0, 100)),
     )
     if cover_all:
@@ -863,13 +903,26 @@ def attempt_case(draw, cover_all: bool):
             keyed[item_id] = key
             responses[item_id] = draw(st.sampled_from([response, None]))
         items.append(item)
-    if cover_all:  # make sure every criterion has at least one item
-        for code in codes:
-            if not any(code in i.criteria for i in items):
+    if cover_all:  # every criterion evidenced: merit and distinction need an extended response
+        for rule in rules.criteria:
+            code = rule.code
+            if rule.band != "pass" and not any(
+                i.type == "extended_response" and code in i.criteria for i in items
+            ):
+                item = ItemKey(f"X-{code}", "extended_response", 1, (code,), rubric_max={code: 1})
+                items.append(item)
+                keyed[item.id] = responses[item.id] = "An essay."
+                top_marks[item.id] = {code: LevelMark(LEVELS[grading][-1], 1)}
+            elif not any(evidences(i, code) for i in items):
                 item, _, key, _ = draw(auto_case(item_id=f"I-{code}", criteria=(code,)))
                 items.append(item)
                 keyed[item.id] = responses[item.id] = key
     return rules, items, keyed, top_marks, responses, marks
+
+
+def form_marks(items: list[ItemKey]) -> int:
+    """One mark per auto item, the rubric's top scores per extended response."""
+    return sum(i.points if i.type == "extended_response" else 1 for i in items)
 
 
 @settings(max_examples=200, deadline=None)
@@ -880,7 +933,7 @@ def test_keyed_responses_and_top_marks_earn_the_top_grade(case):
     assert set(decisions(result).values()) == {"met"}
     assert result.status == "fully_graded"
     assert result.grade == TOP_GRADE[rules.grading]
-    assert result.score == result.max_score == sum(i.points for i in items)
+    assert result.score == result.max_score == form_marks(items)
     assert result.percent == 100.0
 
 
@@ -891,16 +944,17 @@ def test_coverage_never_claims_a_criterion_no_item_evidenced(case):
     result = grade_attempt(rules, items, responses, marks)
     rank = {"not_yet_achieved": 0, "pass": 1, "merit": 2, "distinction": 3, "achieved": 3}
     for rule, decision in zip(rules.criteria, result.criteria, strict=True):
-        expected = tuple(i.id for i in items if rule.code in i.criteria)
+        expected = tuple(i.id for i in items if evidences(i, rule.code))
+        essays = [i for i in items if i.type == "extended_response" and rule.code in i.criteria]
         assert decision.criterion == rule.code
         assert decision.evidence == expected
-        if expected:
+        if essays or (expected and rule.band == "pass"):
             assert decision.decision in ("met", "not_yet_met", "pending")
-        else:
+        else:  # nothing, or only supporting auto items for a merit/distinction criterion
             assert decision.decision == "not_evidenced"
             # a grade cannot reach the band of an unevidenced criterion
             assert result.grade is None or rank[result.grade] <= BANDS.index(rule.band)
-    assert 0.0 <= result.score <= result.max_score == sum(i.points for i in items)
+    assert 0.0 <= result.score <= result.max_score == form_marks(items)
     assert 0.0 <= result.percent <= 100.0
     pending = any(i.type == "extended_response" and i.id not in marks for i in items)
     assert result.status == ("pending_manual" if pending else "fully_graded")

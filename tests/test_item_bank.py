@@ -10,7 +10,9 @@ import pytest
 import yaml
 
 from service import db
+from service.attempts import rules_for
 from service.bank import keys_for
+from service.grading.evidence import counted_for
 from service.grading.forms import build_form
 from service.models import Assessment, Unit
 from tests.conftest import CONTENT_DIR
@@ -84,32 +86,39 @@ def test_every_item_is_consistent(unit):
             assert item["points"] == top, where
 
 
-def test_every_generated_form_evidences_every_criterion(app):
-    """Many seeds per assessment: each form covers every criterion of its unit."""
+def test_every_generated_form_follows_the_grading_model(app):
+    """Many seeds per assessment: every criterion gets exactly the assessment's number of auto
+    items, each counted for one criterion; merit and distinction criteria always have an
+    extended response covering them; no not_with pair shares a form."""
     with app.app_context():
         session = db.session()
         assessments = session.query(Assessment).all()
         assert {a.unit.code for a in assessments} == set(UNITS)
         for assessment in assessments:
-            unit: Unit = assessment.unit
-            bank = {k.id: k for k in keys_for(session, unit.id)}
-            criteria = [c.code for c in unit.criteria]
+            rules = rules_for(assessment)
+            bank = {k.id: k for k in keys_for(session, assessment.unit.id)}
+            criteria = [c.code for c in rules.criteria]
             forms = set()
             for n in range(40):
                 form = build_form(
                     criteria,
                     list(bank.values()),
-                    assessment.objective_items_per_criterion,
+                    assessment.auto_items_per_criterion,
                     assessment.extended_responses,
                     seed=f"learner-{n}",
+                    needs_extended=rules.assessor_decided,
                 )
-                covered = collections.Counter(c for i in form for c in bank[i].criteria)
+                auto = [bank[i] for i in form if bank[i].type != "extended_response"]
+                extended = [bank[i] for i in form if bank[i].type == "extended_response"]
+                per_criterion = collections.Counter(counted_for(i) for i in auto)
+                assert all(
+                    per_criterion[c] == assessment.auto_items_per_criterion for c in criteria
+                ), (assessment.code, form)
+                for code in rules.assessor_decided:
+                    assert any(code in i.criteria for i in extended), (assessment.code, form)
                 for item_id in form:
                     assert not bank[item_id].not_with & set(form), (assessment.code, form)
-                assert all(covered[c] >= 1 for c in criteria), (assessment.code, form)
-                assert sum(bank[i].type == "extended_response" for i in form) == (
-                    assessment.extended_responses
-                )
+                assert len(extended) == assessment.extended_responses
                 forms.add(tuple(form))
             assert len(forms) > 10, f"{assessment.code}: forms barely vary"
 
@@ -185,12 +194,8 @@ def test_rubrics_and_assessments_are_served(client):
     rubrics = client.get("/api/v1/rubrics?unit=CSC-05&page_size=100").get_json()
     assert rubrics and all(r["criterion"].startswith("CSC-05.") for r in rubrics)
     one = client.get(f"/api/v1/rubrics/{rubrics[0]['criterion']}").get_json()
-    assert [lvl["quality"] for lvl in one["levels"]] == [
-        "not_yet_met",
-        "met",
-        "merit",
-        "distinction",
-    ]
+    # Binary in graded units too: merit and distinction are criteria, not levels.
+    assert [lvl["quality"] for lvl in one["levels"]] == ["not_yet_met", "met"]
     competence = client.get("/api/v1/rubrics?unit=CSC-01&page_size=100").get_json()
     assert all(
         [lvl["quality"] for lvl in r["levels"]] == ["not_yet_met", "met"] for r in competence
@@ -199,7 +204,11 @@ def test_rubrics_and_assessments_are_served(client):
     assessments = client.get("/api/v1/assessments").get_json()
     assert sorted(a["unit_code"] for a in assessments) == UNITS
     detail = client.get(f"/api/v1/assessments/{assessments[0]['code']}").get_json()
-    assert detail["time_limit_minutes"] > 0 and 0 < detail["pass_mark_percent"] <= 100
+    assert detail["time_limit_minutes"] > 0 and 0 < detail["mastery_percent"] <= 100
+    assert "pass_mark_percent" not in detail and detail["auto_items_per_criterion"] >= 2
+    graded = client.get("/api/v1/assessments/CSC-02-A1").get_json()
+    assert [d["grade"] for d in graded["grade_descriptors"]] == ["pass", "merit", "distinction"]
+    assert all(len(d["descriptor"]) > 40 for d in graded["grade_descriptors"])
     assert client.get("/api/v1/assessments/CSC-01-A9").status_code == 404
 
 
@@ -211,7 +220,7 @@ def test_items_that_give_each_other_away_never_share_a_form(app):
         bank = keys_for(session, unit.id)
         criteria = [c.code for c in unit.criteria]
         by_id = {k.id: k for k in bank}
-        assert by_id["CSC-05-Q026"].not_with == {"CSC-05-Q022"}
-        forms = [build_form(criteria, bank, 1, 1, seed=f"s{n}") for n in range(300)]
+        assert "CSC-05-Q022" in by_id["CSC-05-Q026"].not_with
+        forms = [build_form(criteria, bank, 2, 1, seed=f"s{n}") for n in range(300)]
         assert any("CSC-05-Q022" in f for f in forms) and any("CSC-05-Q026" in f for f in forms)
         assert not any({"CSC-05-Q022", "CSC-05-Q026"} <= set(f) for f in forms)

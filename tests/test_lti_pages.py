@@ -220,8 +220,8 @@ def test_attempt_page_lists_every_item_and_no_key(app, lti_client):
     assert "correct" not in visible.lower()
     assert "feedback" not in visible.lower()
     # The time limit, in words and minutes.
-    assert "You have 50 minutes" in html and "UK time" in html
-    assert re.search(r"(49|50) minutes left", html)
+    assert "You have 70 minutes" in html and "UK time" in html
+    assert re.search(r"(69|70) minutes left", html)
     assert 'src="/lti/static/attempt.js"' in html and "<script>" not in html
 
 

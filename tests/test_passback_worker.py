@@ -30,7 +30,7 @@ from lti import keys, passback_admin, passback_outbox
 from lti.ags import AGS_SCOPES, CANVAS_SUBMISSION
 from lti.gradebook_vocabulary import CanvasCriteria, DeliveryStatus, LineItemTag
 from lti.models import LtiDeployment, LtiLineItem, LtiPlatform, LtiResourceLink, ScoreDelivery
-from lti.passback_worker import Worker
+from lti.passback_worker import PlatformAnswers, Worker, WorkerSettings
 from service import attempt_access, attempts, bank, db
 from service.config import PROJECT_ROOT
 from service.grading.scoring import EXTENDED
@@ -549,7 +549,9 @@ def test_failed_scores_are_listed_and_retried_by_cli_and_api(app, session, clock
     url = "/api/v1/admin/grade-sync"
     assert client.get(url).status_code == 401
     assert client.get(url, headers=bearer(app, ["content:read"])).status_code == 403
-    response = client.get(url, query_string={"status": "failed"}, headers=admin)
+    # One page holds them all (each attempt also failed its criterion columns).
+    query = {"status": "failed", "page_size": 100}
+    response = client.get(url, query_string=query, headers=admin)
     assert response.status_code == 200
     entries = {e["id"]: e for e in response.get_json()}
     assert set(failed) <= set(entries)
@@ -881,3 +883,52 @@ def test_the_worker_logs_row_ids_and_outcomes_never_learners(
     assert f"score {_grade_row(session, attempt).id} try 1: Refused" in logged
     assert attempt.lti_sub not in logged
     assert "Bearer" not in logged and "access_token" not in logged
+
+
+def test_a_platform_is_failing_until_most_of_its_recent_answers_came():
+    answers = PlatformAnswers()
+    assert answers.failing()  # nothing known: a first failure is not presumed luck
+    for _ in range(10):
+        answers.note(True)
+    answers.note(False)
+    assert not answers.failing()
+    for _ in range(10):
+        answers.note(False)
+    assert answers.failing()  # 11 of the last 20 unanswered
+
+
+def test_retries_grow_only_while_the_platform_is_failing(app, session, clock):
+    """A row's fifth failure on a platform that answers most requests waits the base delay
+    (0.5 s here); on a failing platform it waits up to the cap (2 s here)."""
+    link = _link(session, _platform(session))
+    attempt = _submitted(session, link)
+    row = _grade_row(session, attempt)
+    session.execute(
+        update(ScoreDelivery)
+        .where(ScoreDelivery.status == DeliveryStatus.PENDING, ScoreDelivery.id != row.id)
+        .values(status=DeliveryStatus.SUPERSEDED)
+    )
+    session.execute(update(ScoreDelivery).where(ScoreDelivery.id == row.id).values(tries=4))
+    session.commit()
+    engine = app.extensions["db_engine"]
+    backoff = WorkerSettings.from_config(app.config).backoff
+    delays = {}
+    for failing in (False, True):
+        longest = timedelta()
+        for _ in range(40):
+            now = datetime.now(UTC)
+            (claimed,) = passback_outbox.claim(engine, now, 1, timedelta(seconds=60))
+            assert claimed.tries == 5
+            passback_outbox.mark_retry(engine, claimed, now, backoff, "HTTP 500", None, failing)
+            session.expire_all()
+            due = _grade_row(session, attempt).next_try_at
+            longest = max(longest, due - now)
+            session.execute(
+                update(ScoreDelivery)
+                .where(ScoreDelivery.id == row.id)
+                .values(tries=4, next_try_at=now)
+            )
+            session.commit()
+        delays[failing] = longest.total_seconds()
+    assert delays[False] <= 0.5
+    assert 0.5 < delays[True] <= 2.0

@@ -1096,9 +1096,9 @@ def test_package_test_draws_a_section_per_criterion(app, package, code):
         section = sections.get(criterion)
         assert section is not None, f"no section for {criterion}"
         selection = section.find("q:qti-selection", NSMAP)
-        assert int(selection.get("select")) == assessment["objective_items_per_criterion"]
+        assert int(selection.get("select")) == assessment["auto_items_per_criterion"]
         refs = section.findall("q:qti-assessment-item-ref", NSMAP)
-        assert len(refs) >= assessment["objective_items_per_criterion"], criterion
+        assert len(refs) >= assessment["auto_items_per_criterion"], criterion
         for ref in refs:
             item_id = posixpath.splitext(posixpath.basename(ref.get("href")))[0]
             assert criterion in _criteria(item_id)

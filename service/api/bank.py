@@ -136,7 +136,7 @@ def _assessment_or_404(code: str):
 @blp.response(200, AssessmentSchema)
 @blp.alt_response(404, response="DEFAULT_ERROR")
 def get_assessment(assessment_code):
-    """One assessment: time limit, pass mark and how its forms are drawn."""
+    """One assessment: time limit, how its forms are drawn and its published grade descriptors."""
     return _assessment_or_404(assessment_code)
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service.grading.limits import MAX_EXTENDED_CHARS, MAX_EXTENDED_WORDS, MAX_SHORT_TEXT_CHARS
+from service.grading.vocabulary import RubricLevel
 
 AUTO_SCORED = ("single_choice", "multiple_response", "ordering", "matching", "short_text")
 EXTENDED = "extended_response"
@@ -55,12 +56,12 @@ class ItemKey:
 class LevelMark:
     """An assessor's rubric level for one criterion of an extended response."""
 
-    quality: str  # not_yet_met | met | merit | distinction
+    quality: str  # a RubricLevel
     score: int
 
     @property
     def met(self) -> bool:
-        return self.quality != "not_yet_met"
+        return self.quality == RubricLevel.MET
 
 
 @dataclass(frozen=True)

@@ -22,14 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from service.grading.engine import BANDS
-from service.grading.vocabulary import Decision
-
-
-class EvidenceRequired(StrEnum):
-    """What a criterion is decided by (the unit's evidence_type)."""
-
-    KNOWLEDGE = "knowledge"
-    PERFORMANCE = "performance"
+from service.grading.vocabulary import Decision, EvidenceRequired
 
 
 class UnitOutcome(StrEnum):

@@ -21,12 +21,49 @@ class Decision(StrEnum):
     NOT_EVIDENCED = "not_evidenced"
 
 
+class RubricLevel(StrEnum):
+    """An assessor's rubric level for one criterion of an extended response. Rubrics are binary
+    in every unit: merit and distinction are criteria of their own, never levels of a rubric."""
+
+    NOT_YET_MET = "not_yet_met"
+    MET = "met"
+
+
 # Status maps one to one onto LTI AGS gradingProgress.
 GRADING_PROGRESS = {
     AttemptStatus.IN_PROGRESS: "NotReady",
     AttemptStatus.PENDING_MANUAL: "PendingManual",
     AttemptStatus.FULLY_GRADED: "FullyGraded",
 }
+
+
+class Band(StrEnum):
+    """The grade band a criterion belongs to (graded units; competence units are all pass)."""
+
+    PASS = "pass"
+    MERIT = "merit"
+    DISTINCTION = "distinction"
+
+
+class EvidenceRequired(StrEnum):
+    """What a criterion is decided by (criteria_data/units: evidence_type)."""
+
+    KNOWLEDGE = "knowledge"  # the online assessment decides it
+    PERFORMANCE = "performance"  # only recorded performance evidence meets it for the unit
+
+
+class Grade(StrEnum):
+    """The knowledge result of an attempt."""
+
+    ACHIEVED = "achieved"
+    NOT_YET_ACHIEVED = "not_yet_achieved"
+    PASS = "pass"
+    MERIT = "merit"
+    DISTINCTION = "distinction"
+
+
+# Bands in rising order: a band's grade needs every criterion of it and of the bands below.
+BANDS = (Band.PASS, Band.MERIT, Band.DISTINCTION)
 
 
 class EvidenceType(StrEnum):
