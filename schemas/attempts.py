@@ -1,5 +1,6 @@
 from marshmallow import Schema, fields, validate
 
+from schemas.access_arrangements import ClockSchema
 from schemas.items import LearnerItemSchema
 from service.grading.limits import (
     MAX_EXTENDED_CHARS,
@@ -123,3 +124,10 @@ class AttemptSchema(Schema):
         metadata={"description": "Each saved item id with the server time of its latest save"},
     )
     result = fields.Nested(ResultSchema, allow_none=True)
+    clock = fields.Nested(
+        ClockSchema,
+        metadata={
+            "description": "The exam clock: the effective deadline (Start, extra time, rest "
+            "breaks), the time left now and the learner's access arrangements"
+        },
+    )

@@ -184,6 +184,9 @@ def set_arrangement(
     reason alone is recorded). With no row yet, "no arrangements" records nothing either.
     Attempts in progress get their deadline moved at once."""
     cleaned = check(new)
+    if cleaned.time_limit_minutes and assessment is None:
+        message = "A different time limit is for one assessment: give its code."
+        raise InvalidArrangement(message, {"time_limit_minutes": [message]})
     now = now or utcnow()
     assessment_id = assessment.id if assessment is not None else None
     before = current(session, learner, assessment_id)
@@ -250,6 +253,36 @@ def refresh_deadline(session: Session, attempt: Attempt, now: datetime) -> exam_
     attempt.deadline = state.deadline
     session.flush()
     return state
+
+
+def clock_view(session: Session, attempt: Attempt, now: datetime | None = None) -> dict:
+    """The attempt's clock for the API and the pages: deadline, time left, the arrangements."""
+    learner = Learner(attempt.learner_ref, attempt.centre_id)
+    row = effective(session, learner, attempt.assessment_id)
+    state = clock_for(session, attempt, now or utcnow())
+    return {
+        "started_at": attempt.started_at,
+        "deadline": state.deadline,
+        "time_allowed_seconds": int(state.allowed.total_seconds()),
+        "time_left_seconds": int(state.time_left.total_seconds()),
+        "running": state.running,
+        "on_break": state.on_break,
+        "break_seconds": int(state.break_time.total_seconds()),
+        "break_seconds_left": int(state.break_time_left.total_seconds())
+        if state.break_time_left is not None
+        else None,
+        "warnings": list(state.warnings),
+        "arrangements": {
+            "extra_time_percent": row.extra_time_percent,
+            "extra_time_minutes": row.extra_time_minutes,
+            "rest_breaks": row.rest_breaks,
+            "rest_break_max_minutes": row.rest_break_max_minutes,
+            "time_limit_minutes": row.time_limit_minutes,
+            "reason": row.reason,
+        }
+        if row is not None
+        else None,
+    }
 
 
 def find(session: Session, scope: Scope, row_id: str) -> AccessArrangement | None:

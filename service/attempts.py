@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lti import grade_sync
-from service.access_arrangements import clock_for, refresh_deadline
+from service.access_arrangements import clock_for, clock_view, refresh_deadline
 from service.attempt_access import Learner, learner_attempts
 from service.bank import keys_for, learner_view, rubric_levels, rubric_max_scores
 from service.comments import current_comments
@@ -620,6 +620,7 @@ def attempt_view(session: Session, attempt: Attempt) -> dict:
         "responses": responses,
         "saved": [{"item": r.item_code, "saved_at": r.saved_at} for r in attempt.response_rows],
         "result": None,
+        "clock": clock_view(session, attempt),
     }
     result = attempt.result
     if result is not None:
