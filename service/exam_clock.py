@@ -109,9 +109,9 @@ def clock(
         end = rest.ended_at if rest.ended_at is not None else max(now, begin)
         if rest.ended_at is None:
             on_break = True
-        if begin >= deadline or end <= begin:
-            continue  # taken after the time was up (or before Start): adds nothing
-        length = end - begin
+        if begin >= deadline:
+            continue  # taken after the time was up: adds nothing
+        length = max(end - begin, timedelta(0))
         if allowance is not None:
             length = min(length, allowance - used)
         used += length

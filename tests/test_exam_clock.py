@@ -36,6 +36,8 @@ def test_extra_time_as_a_percentage_or_minutes_or_a_different_limit():
 def test_a_rest_break_stops_the_clock_and_moves_the_deadline():
     arrangements = Arrangements(rest_breaks=True)
     rest = RestBreak(T0 + minutes(20))
+    at_once = clock(60, arrangements, T0, [rest], T0 + minutes(20))
+    assert at_once.on_break and not at_once.running  # stopped from the break's first moment
     during = clock(60, arrangements, T0, [rest], T0 + minutes(30))
     assert during.on_break and not during.running
     assert during.time_left == minutes(40)  # stopped at 20 minutes used
