@@ -18,6 +18,7 @@ flush; the edge answers it like ArrangementChanged).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 from datetime import datetime
 
@@ -36,6 +37,8 @@ EXTRA_PERCENT_MAX = 100
 EXTRA_MINUTES_MAX = 240
 TIME_LIMIT_MAX = 600
 BREAK_MINUTES_MAX = 240
+# How long a launch allows for rest breaks that have no maximum.
+UNLIMITED_BREAKS_MINUTES = 60
 
 
 class ArrangementError(Exception):
@@ -243,6 +246,18 @@ def clock_for(session: Session, attempt: Attempt, now: datetime) -> exam_clock.C
     return exam_clock.clock(
         attempt.assessment.time_limit_minutes, arranged, attempt.started_at, breaks, now
     )
+
+
+def allowed_minutes(session: Session, learner: Learner, assessment: Assessment) -> int:
+    """The most minutes an attempt of the learner's can last: the time allowed with extra
+    time, and the rest break time that stops the clock (an hour when breaks are unlimited)."""
+    arranged = for_clock(effective(session, learner, assessment.id))
+    minutes = math.ceil(
+        exam_clock.allowed_time(assessment.time_limit_minutes, arranged).total_seconds() / 60
+    )
+    if arranged.rest_breaks:
+        minutes += arranged.rest_break_max_minutes or UNLIMITED_BREAKS_MINUTES
+    return minutes
 
 
 def refresh_deadline(session: Session, attempt: Attempt, now: datetime) -> exam_clock.Clock:
