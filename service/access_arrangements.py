@@ -98,7 +98,9 @@ def check(new: NewArrangement) -> NewArrangement:
         reason=new.reason or None,
     )
     errors: dict[str, list[str]] = {}
-    _range(errors, "extra_time_percent", cleaned.extra_time_percent, EXTRA_PERCENT_MAX, "a %")
+    _range(
+        errors, "extra_time_percent", cleaned.extra_time_percent, EXTRA_PERCENT_MAX, "a percentage"
+    )
     _range(errors, "extra_time_minutes", cleaned.extra_time_minutes, EXTRA_MINUTES_MAX, "minutes")
     _range(errors, "time_limit_minutes", cleaned.time_limit_minutes, TIME_LIMIT_MAX, "minutes")
     _range(

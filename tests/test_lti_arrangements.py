@@ -140,3 +140,167 @@ def test_a_launch_without_arrangement_parameters_records_nothing(app, lti_client
             select(AccessArrangement).where(AccessArrangement.learner_ref.contains("instructor"))
         )
         assert list(rows) == []
+
+
+# ---------------------------------------------------------------------------- the assessor's page
+
+
+def _in_progress(app, client, course):
+    """A learner of `course` with an attempt in progress (the clock started on opening)."""
+    sub = f"aa-page-learner-{next(_numbers)}"
+    _path, ls = _learner_launch(app, client, course, sub)
+    assert client.get("/lti/attempt", query_string={"ls": ls}).status_code == 200
+    attempt = _attempt(app, sub)
+    return {"sub": sub, "ls": ls, "uuid": attempt.uuid}
+
+
+def _page_url(learner):
+    return f"/lti/assessor/attempt/{learner['uuid']}/arrangements"
+
+
+def _form(staff, learner, page, **changes):
+    doc = _doc(page)
+    form = {
+        "ls": staff,
+        "attempt": learner["uuid"],
+        "seen_own": doc.xpath("//input[@name='seen_own']/@value")[0],
+        "seen_general": doc.xpath("//input[@name='seen_general']/@value")[0],
+        "applies_to": "assessment",
+        "extra_time_percent": "",
+        "extra_time_minutes": "",
+        "time_limit_minutes": "",
+        "rest_break_max_minutes": "",
+        "reason": "",
+    }
+    return list((form | changes).items())
+
+
+def test_an_assessor_grants_extra_time_and_the_deadline_moves_at_once(app, lti_client):  # noqa: F811
+    course = _course("aa-page")
+    learner = _in_progress(app, lti_client, course)
+    _path, staff = _launch(app, lti_client, "instructor-1", course, nrps=False)
+    before = _attempt(app, learner["sub"])
+
+    listing = lti_client.get("/lti/assessor", query_string={"ls": staff}).get_data(as_text=True)
+    assert _page_url(learner) in listing
+    page = lti_client.get(_page_url(learner), query_string={"ls": staff})
+    assert page.status_code == 200
+    doc = _doc(page)
+    for control in doc.xpath("//form//input[@type!='hidden'] | //form//select"):
+        assert doc.xpath(f"//label[@for='{control.get('id')}']"), control.get("name")
+    assert "No access arrangements have been recorded" in page.get_data(as_text=True)
+
+    saved = _post(
+        lti_client,
+        "/lti/assessor/arrangements",
+        _form(staff, learner, page, extra_time_percent="25", rest_breaks="yes", reason="other"),
+    )
+    assert saved.status_code == 303
+    after = lti_client.get(saved.headers["Location"])
+    html = after.get_data(as_text=True)
+    assert "The access arrangements are saved." in html and "25% extra time" in html
+    moved = _attempt(app, learner["sub"])
+    assert moved.deadline == before.started_at + timedelta(minutes=_limit(app) * 1.25)
+    (row,) = _rows(app, learner["sub"])
+    assert (
+        row.set_by_kind == "assessor"
+        and row.set_by.startswith("lti:")
+        and row.set_by.endswith("instructor-1")
+    )
+    assert row.rest_breaks and row.reason == "other" and row.assessment_id == _assessment_id(app)
+    history = _doc(after).xpath("//table//tbody/tr")
+    assert len(history) == 1 and "Applies" in history[0].text_content()
+
+    # A change is a new row; the old one stays in the history as replaced.
+    again = _post(
+        lti_client,
+        "/lti/assessor/arrangements",
+        _form(staff, learner, after, extra_time_minutes="10"),
+    )
+    assert again.status_code == 303
+    rows = _rows(app, learner["sub"])
+    assert len(rows) == 2 and rows[1].supersedes_id == rows[0].id
+    page = lti_client.get(again.headers["Location"])
+    assert "Replaced" in page.get_data(as_text=True)
+    assert _attempt(app, learner["sub"]).deadline == before.started_at + timedelta(
+        minutes=_limit(app) + 10
+    )
+
+
+def test_bad_input_shows_the_error_summary_and_records_nothing(app, lti_client):  # noqa: F811
+    course = _course("aa-errors")
+    learner = _in_progress(app, lti_client, course)
+    _path, staff = _launch(app, lti_client, "instructor-1", course, nrps=False)
+    page = lti_client.get(_page_url(learner), query_string={"ls": staff})
+    refused = _post(
+        lti_client,
+        "/lti/assessor/arrangements",
+        _form(staff, learner, page, extra_time_percent="lots", extra_time_minutes="10"),
+    )
+    assert refused.status_code == 422
+    doc = _doc(refused)
+    assert doc.xpath("//title")[0].text.startswith("Error:")
+    links = doc.xpath("//div[@class='error-summary']//a/@href")
+    assert "#extra-time-percent" in links
+    for link in links:
+        assert doc.xpath(f"//*[@id='{link[1:]}']"), link
+    assert doc.xpath("//input[@id='extra-time-percent']/@value") == ["lots"]  # kept
+
+    both = _post(
+        lti_client,
+        "/lti/assessor/arrangements",
+        _form(staff, learner, page, extra_time_percent="25", extra_time_minutes="10"),
+    )
+    assert both.status_code == 422 and "not both" in both.get_data(as_text=True)
+    everywhere = _post(
+        lti_client,
+        "/lti/assessor/arrangements",
+        _form(staff, learner, page, applies_to="all", time_limit_minutes="90"),
+    )
+    assert everywhere.status_code == 422
+    assert "#time-limit-minutes" in _doc(everywhere).xpath("//div[@class='error-summary']//a/@href")
+    assert _rows(app, learner["sub"]) == []
+
+
+def test_a_change_made_meanwhile_is_not_overwritten(app, lti_client):  # noqa: F811
+    course = _course("aa-race")
+    learner = _in_progress(app, lti_client, course)
+    _path, staff = _launch(app, lti_client, "instructor-1", course, nrps=False)
+    page = lti_client.get(_page_url(learner), query_string={"ls": staff})
+    first = _post(
+        lti_client,
+        "/lti/assessor/arrangements",
+        _form(staff, learner, page, extra_time_percent="25"),
+    )
+    assert first.status_code == 303
+    stale = _post(
+        lti_client,
+        "/lti/assessor/arrangements",
+        _form(staff, learner, page, extra_time_percent="50"),
+    )
+    assert stale.status_code == 409
+    assert "Someone else changed" in stale.get_data(as_text=True)
+    assert [r.extra_time_percent for r in _rows(app, learner["sub"])] == [25]
+
+
+def test_another_course_and_learners_cannot_open_or_change_arrangements(app, lti_client):  # noqa: F811
+    course_a, course_b = _course("aa-a"), _course("aa-b")
+    learner = _in_progress(app, lti_client, course_a)
+    _path, staff_a = _launch(app, lti_client, "instructor-1", course_a, nrps=False)
+    _path, staff_b = _launch(app, lti_client, "instructor-1", course_b, nrps=False)
+    page = lti_client.get(_page_url(learner), query_string={"ls": staff_a})
+    assert lti_client.get(_page_url(learner), query_string={"ls": staff_b}).status_code == 404
+    posted = _post(
+        lti_client,
+        "/lti/assessor/arrangements",
+        _form(staff_b, learner, page, extra_time_percent="25"),
+    )
+    assert posted.status_code == 404
+    assert lti_client.get(_page_url(learner), query_string={"ls": learner["ls"]}).status_code == 403
+    by_learner = _post(
+        lti_client,
+        "/lti/assessor/arrangements",
+        _form(learner["ls"], learner, page, extra_time_percent="100"),
+    )
+    assert by_learner.status_code == 403
+    assert _rows(app, learner["sub"]) == []
