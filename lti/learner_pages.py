@@ -33,8 +33,9 @@ from lti.pages import (
     blp,
     current_session,
 )
-from service import attempt_access, db
+from service import attempt_access, attempt_clock, db
 from service import attempts as attempt_service
+from service.access_arrangements import live_deadline
 from service.attempts import AttemptClosed, AttemptError, InvalidResponses, TimeLimitPassed
 from service.comments import current_comments
 from service.models import Assessment, Attempt, utcnow
@@ -183,7 +184,10 @@ def _service_errors(items: list[dict], details: dict) -> dict[str, str]:
 
 
 def _time_left(attempt: Attempt, now: datetime) -> dict:
-    seconds = max(0, math.floor((attempt.deadline - now).total_seconds()))
+    # The exam clock: the learner's extra time and rest breaks included.
+    clock = attempt_clock.state(db.session(), attempt, now)
+    deadline = live_deadline(db.session(), attempt, now)
+    seconds = max(0, math.floor((deadline - now).total_seconds()))
     minutes = seconds // 60
     if seconds == 0:
         words = "Time is up"
@@ -195,10 +199,10 @@ def _time_left(attempt: Attempt, now: datetime) -> dict:
         "seconds": seconds,
         "words": words,
         "expired": seconds == 0,
-        "deadline_clock": _clock(attempt.deadline),
-        "deadline_date": _date_words(attempt.deadline),
+        "deadline_clock": _clock(deadline),
+        "deadline_date": _date_words(deadline),
         "zone": LOCAL_TIME_NAME,
-        "limit_minutes": attempt.assessment.time_limit_minutes,
+        "limit_minutes": math.ceil(clock.allowed.total_seconds() / 60),
     }
 
 

@@ -114,8 +114,16 @@ class AttemptSchema(Schema):
     learner_ref = fields.String()
     status = fields.String(validate=validate.OneOf([s.value for s in AttemptStatus]))
     grading_progress = fields.String(metadata={"description": "LTI AGS gradingProgress"})
-    started_at = fields.DateTime()
-    deadline = fields.DateTime()
+    started_at = fields.DateTime(
+        allow_none=True, metadata={"description": "When the learner chose Start; null before"}
+    )
+    deadline = fields.DateTime(
+        allow_none=True,
+        metadata={
+            "description": "Start + the time allowed (extra time included) + rest breaks "
+            "taken; null before Start. During a rest break, clock.deadline is the live one."
+        },
+    )
     submitted_at = fields.DateTime(allow_none=True)
     items = fields.List(fields.Nested(LearnerItemSchema))
     responses = fields.Dict(keys=fields.String(), values=fields.Raw())

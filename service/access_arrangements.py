@@ -262,6 +262,14 @@ def allowed_minutes(session: Session, learner: Learner, assessment: Assessment) 
     return minutes
 
 
+def live_deadline(session: Session, attempt: Attempt, now: datetime) -> datetime | None:
+    """The deadline as stored, or while a rest break is open (the clock stopped), the
+    clock's: the stored one counts the break only up to when it was last refreshed."""
+    if attempt.deadline is None or not any(b.ended_at is None for b in attempt.rest_breaks):
+        return attempt.deadline
+    return clock_for(session, attempt, now).deadline
+
+
 def refresh_deadline(session: Session, attempt: Attempt, now: datetime) -> exam_clock.Clock:
     """Store the attempt's deadline as the clock has it now (an open break counted to now).
     Called whenever Start, a break or the arrangements change."""

@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lti import grade_sync
-from service.access_arrangements import clock_for, clock_view, refresh_deadline
+from service.access_arrangements import clock_view, live_deadline, refresh_deadline
 from service.attempt_access import Learner, learner_attempts
 from service.bank import keys_for, learner_view, rubric_levels, rubric_max_scores
 from service.comments import current_comments
@@ -185,7 +185,7 @@ def start_attempt(
     now = now or utcnow()
     current, count = _open_attempt(session, assessment, learner)
     if current is not None:
-        deadline = clock_for(session, current, now).deadline  # an open break counts to now
+        deadline = live_deadline(session, current, now)  # an open break counts to now
         if deadline is None or now <= deadline + GRACE:
             return current
         submit(session, current, None, now)

@@ -6,6 +6,7 @@ platform."""
 from __future__ import annotations
 
 import logging
+import math
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -87,9 +88,13 @@ def test_custom_launch_parameters_become_arrangements_set_by_the_lms(app, lti_cl
     assert row.assessment_id == _assessment_id(app) and row.reason is None
 
     # Opening the activity starts the clock (until the start page lands): with the extra time.
-    assert lti_client.get("/lti/attempt", query_string={"ls": ls}).status_code == 200
+    opened = lti_client.get("/lti/attempt", query_string={"ls": ls})
+    assert opened.status_code == 200
     attempt = _attempt(app, sub)
     assert attempt.deadline == attempt.started_at + timedelta(minutes=_limit(app) * 1.25)
+    # The learner is told the time they have, extra time included.
+    allowed = math.ceil(_limit(app) * 1.25)
+    assert f"You have {allowed} minutes" in opened.get_data(as_text=True)
     # The launch lasts long enough for the extra time and breaks.
     with app.app_context():
         session_row = db.session().scalar(
