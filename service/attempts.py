@@ -444,6 +444,9 @@ def submit(
     if responses:
         check_clock(session, attempt, now)
         _store(session, attempt, responses, now)
+    open_break = open_rest_break(session, attempt)
+    if open_break is not None:  # submitted on a break: the break ends with the attempt
+        open_break.ended_at = max(now, open_break.started_at)
     attempt.submitted_at = now
     _record(session, attempt, _grade(session, attempt, keys, _levels(session, attempt)), now)
     return attempt, True

@@ -7,12 +7,14 @@ import itertools
 from datetime import timedelta
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from service import access_arrangements as arrangements
 from service import attempt_clock, attempts, bank, db
 from service.access_vocabulary import SetBy
 from service.attempt_access import Learner
-from service.models import utcnow
+from service.identifiers import new_uuid
+from service.models import AccessArrangement, utcnow
 
 ASSESSMENT = "CSC-02-A1"
 _learners = itertools.count(1)
@@ -117,3 +119,46 @@ def test_opening_the_activity_still_starts_the_clock_until_the_start_page_lands(
     attempt, limit = _setup(session, breaks=None, start_clock=True)
     assert attempt.started_at == attempt.opened_at
     assert attempt.deadline == attempt.started_at + timedelta(minutes=limit)
+
+
+def test_submitting_on_a_break_ends_the_break(session):
+    attempt, _ = _setup(session, start_clock=True)
+    attempt_clock.take_break(session, attempt)
+    attempts.submit(session, attempt)
+    assert attempts.open_rest_break(session, attempt) is None
+    assert [b.ended_at is not None for b in attempt.rest_breaks] == [True]
+
+
+def test_the_database_keeps_one_current_arrangement_per_learner_and_assessment(session):
+    """Two changes at the same moment: both read the same current row (or none); the database
+    lets one become current and refuses the other (the edges answer it 409)."""
+    learner = Learner(f"clock-learner-{next(_learners)}", None)
+
+    def row(supersedes=None):
+        return AccessArrangement(
+            uuid=new_uuid(),
+            centre_id=None,
+            learner_ref=learner.ref,
+            assessment_id=None,
+            extra_time_percent=25,
+            rest_breaks=False,
+            set_by_kind=SetBy.API_CLIENT,
+            set_by="client:test",
+            supersedes_id=supersedes,
+        )
+
+    first = row()
+    session.add(first)
+    session.flush()
+    session.add(row())
+    with pytest.raises(IntegrityError):
+        session.flush()
+    session.rollback()
+    first = row()
+    session.add(first)
+    session.flush()
+    session.add(row(first.id))
+    session.flush()
+    session.add(row(first.id))
+    with pytest.raises(IntegrityError):
+        session.flush()
