@@ -25,6 +25,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lti import sessions
 from service import exam_clock
 from service.access_vocabulary import ReasonCategory, SetBy
 from service.attempt_access import Learner, Scope
@@ -276,6 +277,9 @@ def refresh_deadline(session: Session, attempt: Attempt, now: datetime) -> exam_
     session.refresh(attempt, ["rest_breaks"])
     state = clock_for(session, attempt, now)
     attempt.deadline = state.deadline
+    if state.deadline is not None and attempt.lti_platform_id is not None and attempt.lti_sub:
+        # The learner's page must stay open as long as their clock runs.
+        sessions.keep_open_until(session, attempt.lti_platform_id, attempt.lti_sub, state.deadline)
     session.flush()
     return state
 

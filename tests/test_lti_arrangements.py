@@ -206,6 +206,12 @@ def test_an_assessor_grants_extra_time_and_the_deadline_moves_at_once(app, lti_c
     assert "The access arrangements are saved." in html and "25% extra time" in html
     moved = _attempt(app, learner["sub"])
     assert moved.deadline == before.started_at + timedelta(minutes=_limit(app) * 1.25)
+    # The learner's launch, made before, now lasts past the new deadline.
+    with app.app_context():
+        launch = db.session().scalar(
+            select(LtiSession).where(LtiSession.user_sub == learner["sub"])
+        )
+        assert launch.expires_at >= moved.deadline + timedelta(minutes=30)
     (row,) = _rows(app, learner["sub"])
     assert (
         row.set_by_kind == "assessor"
