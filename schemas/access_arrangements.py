@@ -54,7 +54,7 @@ class ArrangementFieldsSchema(Schema):
     rest_break_max_minutes = _minutes(
         BREAK_MINUTES_MAX,
         "The most break time that stops the clock, in all (null: no limit); beyond it the "
-        "clock runs again",
+        "clock runs again. Only with rest_breaks (ignored otherwise).",
         20,
         load_default=None,
     )

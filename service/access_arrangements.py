@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from lti import sessions
 from service import exam_clock
 from service.access_vocabulary import ReasonCategory, SetBy
-from service.attempt_access import Learner, Scope
+from service.attempt_access import Learner
 from service.grading.vocabulary import AttemptStatus
 from service.identifiers import new_uuid
 from service.models import AccessArrangement, Assessment, Attempt, utcnow
@@ -312,15 +312,3 @@ def clock_view(session: Session, attempt: Attempt, now: datetime | None = None) 
         if row is not None
         else None,
     }
-
-
-def find(session: Session, scope: Scope, row_id: str) -> AccessArrangement | None:
-    """A row if `scope` may see it (a centre sees only its own), else None."""
-    query = select(AccessArrangement).where(AccessArrangement.uuid == row_id)
-    if not scope.everything:
-        query = query.where(AccessArrangement.centre_id.is_not_distinct_from(scope.centre_id))
-        if scope.lti_platform_id is not None:
-            query = query.where(
-                AccessArrangement.learner_ref.startswith(f"lti:{scope.lti_platform_id}:")
-            )
-    return session.scalar(query)

@@ -36,6 +36,7 @@ from service.models import Attempt, AttemptRestBreak, utcnow
 __all__ = [
     "AlreadyOnBreak",
     "BreakNotAllowed",
+    "BreakTimeUsed",
     "NotOnBreak",
     "NotStarted",
     "TimeLimitPassed",
@@ -53,6 +54,13 @@ class BreakNotAllowed(AttemptError):
         super().__init__(
             "Rest breaks are not part of your access arrangements for this assessment."
         )
+
+
+class BreakTimeUsed(BreakNotAllowed):
+    """The arrangement's most break time is used up: the clock runs until the end."""
+
+    def __init__(self) -> None:
+        AttemptError.__init__(self, "You have used all the rest break time you are allowed.")
 
 
 class AlreadyOnBreak(AttemptError):
@@ -98,7 +106,7 @@ def take_break(session: Session, attempt: Attempt, now: datetime | None = None) 
     if before.time_up:
         raise TimeLimitPassed()
     if before.break_time_left is not None and before.break_time_left.total_seconds() <= 0:
-        raise BreakNotAllowed()
+        raise BreakTimeUsed()
     session.add(AttemptRestBreak(attempt_id=attempt.id, started_at=now))
     session.flush()
     return refresh_deadline(session, attempt, now)

@@ -1,6 +1,6 @@
 """The exam clock: when a timed attempt must end, given the learner's access arrangements and
-the rest breaks taken. Pure (no database, no Flask): the domain (service/clock.py) loads the
-rows and calls `clock`; the pages and the API show what it says.
+the rest breaks taken. Pure (no database, no Flask): the domain (service/access_arrangements.py,
+service/attempt_clock.py) loads the rows and calls `clock`; the pages and the API show what it says.
 
 The rules:
 - The time allowed is the assessment's time limit (or the learner's different time limit for

@@ -353,7 +353,7 @@ class Attempt(Base):
     # clock runs from started_at (NULL: not started). Until the start page exists, opening the
     # attempt starts it. `deadline` is the clock's deadline (service/exam_clock.py) from
     # started_at, the learner's access arrangements and rest breaks, kept up to date whenever
-    # one of them changes (service/clock.py); NULL until Start.
+    # one of them changes (service/access_arrangements.py); NULL until Start.
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -104,7 +104,7 @@ def test_break_time_beyond_the_maximum_runs_the_clock(session):
     state = attempt_clock.end_break(session, attempt, now=t0 + timedelta(minutes=30))
     assert attempt.deadline == t0 + timedelta(minutes=limit + 10)
     assert state.break_time_left == timedelta(0)
-    with pytest.raises(attempt_clock.BreakNotAllowed):
+    with pytest.raises(attempt_clock.BreakTimeUsed):
         attempt_clock.take_break(session, attempt, now=t0 + timedelta(minutes=31))
 
 
