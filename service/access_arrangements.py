@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from lti import sessions
@@ -221,7 +221,17 @@ def set_arrangement(
     if before is not None:
         session.refresh(before)
     for attempt in open_attempts(session, learner, assessment_id):
-        refresh_deadline(session, attempt, now)
+        # The attempt's write lock first, as saves, submits and breaks take it
+        # (service.attempts._lock): a break taken meanwhile is in the deadline, not lost.
+        session.execute(
+            update(Attempt)
+            .where(Attempt.id == attempt.id)
+            .values(version=Attempt.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(attempt)
+        if attempt.status == AttemptStatus.IN_PROGRESS:
+            refresh_deadline(session, attempt, now)
     return row, True
 
 
