@@ -21,6 +21,7 @@ from flask import (
 )
 from pylti1p3.contrib.flask import FlaskRequest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from lti import (
@@ -219,6 +220,7 @@ def launch():
     else:
         # Where this activity's grades go and whose course it is, committed with the session.
         resource_links.remember(db.session(), message.platform, claims)
+        db.session().commit()
         _record_arrangements(message.platform, claims)
     duration = _session_duration(message.platform, claims)
     issued = sessions.start(db.session(), message.platform, claims, duration, linked_code)
@@ -260,8 +262,8 @@ def _launch_assessment(claims: dict):
 
 def _record_arrangements(platform, claims: dict) -> None:
     """A learner's launch may carry access arrangements as custom parameters (per activity or
-    per learner): recorded as set by the LMS when they change what applies, committed with
-    the session."""
+    per learner): recorded as set by the LMS when they change what applies, in a transaction
+    of their own (the course activity is committed before)."""
     assessment = _launch_assessment(claims)
     if assessment is None or sessions.role_of(claims) != "learner":
         return
@@ -269,7 +271,13 @@ def _record_arrangements(platform, claims: dict) -> None:
         return
     learner = attempt_access.lti_learner(platform, claims["sub"])
     custom = claims.get(LTI + "custom") or {}
-    launch_arrangements.record(db.session(), learner, assessment, platform.id, custom)
+    try:
+        launch_arrangements.record(db.session(), learner, assessment, platform.id, custom)
+        db.session().commit()
+    except IntegrityError:
+        # Another launch of this learner recorded a change at the same moment: theirs stands.
+        db.session().rollback()
+        log.info("lti launch: access arrangements recorded by a simultaneous launch")
 
 
 def _session_duration(platform, claims: dict) -> timedelta:

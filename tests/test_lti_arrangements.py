@@ -315,3 +315,25 @@ def test_another_course_and_learners_cannot_open_or_change_arrangements(app, lti
     )
     assert by_learner.status_code == 403
     assert _rows(app, learner["sub"]) == []
+
+
+def test_a_simultaneous_launch_recording_first_does_not_fail_the_launch(
+    app,
+    lti_client,  # noqa: F811
+    monkeypatch,
+):
+    """Two launches of one learner at the same moment both record their parameters: the
+    database lets one row become current, and the other launch goes on without its own."""
+    from sqlalchemy.exc import IntegrityError
+
+    from lti import launch_arrangements
+
+    def lost_the_race(*_args, **_kwargs):
+        raise IntegrityError("INSERT INTO access_arrangements", {}, Exception("unique"))
+
+    monkeypatch.setattr(launch_arrangements, "record", lost_the_race)
+    course = _course("aa-race-launch")
+    sub = f"aa-race-launch-learner-{next(_numbers)}"
+    path, ls = _learner_launch(app, lti_client, course, sub, extra_time_percent="25")
+    assert path == "/lti/attempt"
+    assert lti_client.get(path, query_string={"ls": ls}).status_code == 200
