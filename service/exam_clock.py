@@ -71,6 +71,11 @@ class Clock:
     def time_up(self) -> bool:
         return self.started and self.time_left == timedelta(0)
 
+    @property
+    def warning(self) -> int | None:
+        """The most urgent warning due (1 once 1 minute is left, else 5), or None."""
+        return self.warnings[-1] if self.warnings else None
+
 
 def allowed_time(time_limit_minutes: int, arrangements: Arrangements = NONE) -> timedelta:
     """The time limit (or its replacement) with extra time, rounded up to whole seconds."""

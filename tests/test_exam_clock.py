@@ -69,7 +69,9 @@ def test_breaks_count_only_when_allowed_and_before_the_time_is_up():
 def test_warnings_at_five_and_one_minute():
     assert clock(60, NONE, T0, [], T0 + minutes(54)).warnings == ()
     assert clock(60, NONE, T0, [], T0 + minutes(55)).warnings == (5,)
+    assert clock(60, NONE, T0, [], T0 + minutes(55)).warning == 5
     assert clock(60, NONE, T0, [], T0 + minutes(59.5)).warnings == (5, 1)
+    assert clock(60, NONE, T0, [], T0 + minutes(59.5)).warning == 1
     up = clock(60, NONE, T0, [], T0 + minutes(61))
     assert up.warnings == () and up.time_up and up.time_left == timedelta(0)
 
