@@ -18,9 +18,10 @@ from lti.assessor_pages import _author, _display_name, _learner_names, _scoped_a
 from lti.models import LtiSession
 from lti.pages import LOCAL_TIME_NAME, _clock, _date_words, _page, blp, current_session
 from service import access_arrangements as arrangements
-from service import db
+from service import attempt_clock, db
 from service.access_vocabulary import ReasonCategory, SetBy
 from service.attempt_access import Learner
+from service.attempts import AttemptError
 from service.grading.vocabulary import AttemptStatus
 from service.models import AccessArrangement, Attempt, utcnow
 
@@ -161,6 +162,7 @@ def _arrangements_page(
         summary=summary,
         problem=problem,
         saved=request.args.get("saved") == "1",
+        rest_break=request.args.get("break"),
         zone=LOCAL_TIME_NAME,
     )
 
@@ -244,6 +246,38 @@ def assessor_set_arrangements():
             attempt_uuid=attempt.uuid,
             ls=request.form.get("ls"),
             saved="1",
+        ),
+        code=303,
+    )
+
+
+@blp.post("/assessor/rest-break")
+def assessor_rest_break():
+    """A supervisor starts or ends the learner's rest break: the clock stops, or runs again
+    with the deadline moved by the break."""
+    lti_session = current_session("staff")
+    attempt = _scoped_attempt(lti_session, request.form.get("attempt", ""))
+    action = request.form.get("action", "")
+    session = db.session()
+    try:
+        if action == "start":
+            attempt_clock.take_break(session, attempt)
+        elif action == "end":
+            attempt_clock.end_break(session, attempt)
+        else:
+            return _arrangements_page(
+                lti_session, attempt, problem="Choose to start or end the break.", status=422
+            )
+        session.commit()
+    except AttemptError as exc:
+        session.rollback()
+        return _arrangements_page(lti_session, attempt, problem=exc.message, status=409)
+    return redirect(
+        url_for(
+            ".assessor_arrangements",
+            attempt_uuid=attempt.uuid,
+            ls=request.form.get("ls"),
+            **{"break": "started" if action == "start" else "ended"},
         ),
         code=303,
     )

@@ -337,3 +337,61 @@ def test_a_simultaneous_launch_recording_first_does_not_fail_the_launch(
     path, ls = _learner_launch(app, lti_client, course, sub, extra_time_percent="25")
     assert path == "/lti/attempt"
     assert lti_client.get(path, query_string={"ls": ls}).status_code == 200
+
+
+def test_a_supervisor_starts_and_ends_a_rest_break_and_the_deadline_moves(app, lti_client):  # noqa: F811
+    from service.models import AttemptRestBreak
+
+    course = _course("aa-break")
+    learner = _in_progress(app, lti_client, course)
+    _path, staff = _launch(app, lti_client, "instructor-1", course, nrps=False)
+    page = lti_client.get(_page_url(learner), query_string={"ls": staff})
+    assert "Start a rest break" not in page.get_data(as_text=True)  # not allowed yet
+    refused = _post(
+        lti_client,
+        "/lti/assessor/rest-break",
+        [("ls", staff), ("attempt", learner["uuid"]), ("action", "start")],
+    )
+    assert refused.status_code == 409 and "not part of" in refused.get_data(as_text=True)
+
+    granted = _post(
+        lti_client, "/lti/assessor/arrangements", _form(staff, learner, page, rest_breaks="yes")
+    )
+    assert granted.status_code == 303
+    page = lti_client.get(granted.headers["Location"])
+    assert "Start a rest break" in page.get_data(as_text=True)
+    started = _post(
+        lti_client,
+        "/lti/assessor/rest-break",
+        [("ls", staff), ("attempt", learner["uuid"]), ("action", "start")],
+    )
+    assert started.status_code == 303
+    html = lti_client.get(started.headers["Location"]).get_data(as_text=True)
+    assert "the learner&#39;s clock is stopped" in html or "the learner's clock is stopped" in html
+    assert "End the rest break" in html and "on a rest break" in html
+    before = _attempt(app, learner["sub"])
+    with app.app_context():
+        session = db.session()
+        rest = session.scalar(
+            select(AttemptRestBreak).where(AttemptRestBreak.attempt_id == before.id)
+        )
+        # The learner started 20 minutes ago; the break has lasted 10 minutes.
+        rest.started_at -= timedelta(minutes=10)
+        row = session.get(Attempt, before.id)
+        row.started_at -= timedelta(minutes=20)
+        session.commit()
+    ended = _post(
+        lti_client,
+        "/lti/assessor/rest-break",
+        [("ls", staff), ("attempt", learner["uuid"]), ("action", "end")],
+    )
+    assert ended.status_code == 303
+    after = _attempt(app, learner["sub"])
+    moved = after.deadline - (after.started_at + timedelta(minutes=_limit(app)))
+    assert timedelta(minutes=10) <= moved < timedelta(minutes=11)
+    again = _post(
+        lti_client,
+        "/lti/assessor/rest-break",
+        [("ls", staff), ("attempt", learner["uuid"]), ("action", "end")],
+    )
+    assert again.status_code == 409 and "not on a rest break" in again.get_data(as_text=True)
