@@ -52,4 +52,15 @@ def test_the_arrangements_page_passes_axe_and_works_with_the_keyboard(server, pa
     assert "25% extra time" in main and "Rest breaks that stop the clock" in main
     check_axe(page, "access arrangements page after saving")
     fits_320_css_pixels(page)
+
+    # A supervised rest break, started and ended with the keyboard.
+    page.get_by_role("button", name="Start a rest break", exact=False).focus()
+    with page.expect_navigation(wait_until="load"):
+        page.keyboard.press("Enter")
+    assert "clock is stopped" in page.locator("[role=status]").inner_text()
+    check_axe(page, "access arrangements page during a rest break")
+    page.get_by_role("button", name="End the rest break", exact=False).focus()
+    with page.expect_navigation(wait_until="load"):
+        page.keyboard.press("Enter")
+    assert "runs again" in page.locator("[role=status]").inner_text()
     no_console_errors(page)
