@@ -213,3 +213,24 @@ def test_a_save_after_the_moved_deadline_is_refused_as_before(app, client, token
         headers=tokens["centre"],
     )
     assert saved.status_code == 200, saved.get_json()
+
+
+def test_a_save_during_a_rest_break_is_a_conflict(app, client, tokens):
+    from service import attempt_clock, attempts
+
+    learner = _learner()
+    _put(client, tokens["centre"], {"learner_ref": learner, "rest_breaks": True})
+    attempt = _start(client, tokens["centre"], learner)
+    with app.app_context():
+        session = db.session()
+        row = attempts.find_attempt(session, attempt["id"])
+        attempt_clock.take_break(session, row, now=utcnow() - timedelta(minutes=2))
+        session.commit()
+    response = client.put(
+        f"/api/v1/attempts/{attempt['id']}/responses",
+        json={"responses": {}},
+        headers=tokens["centre"],
+    )
+    assert response.status_code == 409 and "rest break" in response.get_json()["message"]
+    seen = client.get(f"/api/v1/attempts/{attempt['id']}", headers=tokens["centre"]).get_json()
+    assert seen["clock"]["on_break"] is True and seen["clock"]["running"] is False
