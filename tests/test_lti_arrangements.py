@@ -10,6 +10,7 @@ import math
 from datetime import timedelta
 
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from lti.models import LtiSession
 from service import bank, db
@@ -395,3 +396,38 @@ def test_a_supervisor_starts_and_ends_a_rest_break_and_the_deadline_moves(app, l
         [("ls", staff), ("attempt", learner["uuid"]), ("action", "end")],
     )
     assert again.status_code == 409 and "not on a rest break" in again.get_data(as_text=True)
+
+
+def test_the_learner_is_told_their_answers_wait_during_a_rest_break(app, lti_client):  # noqa: F811
+    from service.models import AttemptRestBreak
+    from tests.test_lti_pages import _form as answers_form
+
+    course = _course("aa-break-learner")
+    learner = _in_progress(app, lti_client, course)
+    _path, staff = _launch(app, lti_client, "instructor-1", course, nrps=False)
+    page = lti_client.get(_page_url(learner), query_string={"ls": staff})
+    granted = _post(
+        lti_client, "/lti/assessor/arrangements", _form(staff, learner, page, rest_breaks="yes")
+    )
+    assert granted.status_code == 303
+    started = _post(
+        lti_client,
+        "/lti/assessor/rest-break",
+        [("ls", staff), ("attempt", learner["uuid"]), ("action", "start")],
+    )
+    assert started.status_code == 303
+    with app.app_context():
+        session = db.session()
+        rest = session.scalar(
+            select(AttemptRestBreak).join(Attempt).where(Attempt.uuid == learner["uuid"])
+        )
+        rest.started_at -= timedelta(minutes=2)  # past the grace for a save in flight
+        session.commit()
+    data = answers_form(learner["ls"], learner["uuid"], [], {})
+    refused = _post(lti_client, "/lti/attempt/save", data)
+    assert refused.status_code == 409
+    assert "You are on a rest break" in refused.get_data(as_text=True)
+    as_json = lti_client.post(
+        "/lti/attempt/save", data=MultiDict(data), headers={"Accept": "application/json"}
+    )
+    assert as_json.status_code == 409 and "rest break" in as_json.get_json()["message"]
