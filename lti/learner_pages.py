@@ -15,7 +15,7 @@ from flask import (
     url_for,
 )
 
-from lti import resource_links
+from lti import exam_pages, resource_links
 from lti.models import LtiSession
 from lti.pages import (
     DECISION_WORDS,
@@ -256,6 +256,7 @@ def _attempt_page(
         summary=summary,
         problem=problem,
         saved=request.args.get("saved") == "1",
+        clock=exam_pages.timer(attempt),
     )
 
 
@@ -341,10 +342,19 @@ def attempt():
     if attempt is None:
         # Two first loads at once (two tabs) both get the one attempt the database allows.
         link = resource_links.find(session, lti_session.platform_id, lti_session.resource_link_id)
+        # Opening does not start the clock: the start page's Start does (lti/exam_pages.py).
         attempt = attempt_service.start_attempt(
-            session, assessment, _learner(lti_session), resource_link_id=link.id if link else None
+            session,
+            assessment,
+            _learner(lti_session),
+            resource_link_id=link.id if link else None,
+            start_clock=False,
         )
         session.commit()
+    if attempt.status == "in_progress":
+        elsewhere = exam_pages.before_questions(lti_session, attempt)
+        if elsewhere is not None:
+            return elsewhere
     view = attempt_service.attempt_view(session, attempt)
     if attempt.status != "in_progress":
         return _result_page(attempt, view)
@@ -392,7 +402,11 @@ def attempt_save():
         session.commit()
     except AttemptError as exc:
         return _refused(exc, lti_session, attempt, view, typed)
-    return _back_to_attempt(saved="1")
+    # Back to the question the learner was on (attempt.js records it), else to the buttons.
+    anchor = exam_pages.question_anchor(request.form) or "attempt-actions"
+    return redirect(
+        url_for(".attempt", ls=request.form.get("ls"), saved="1", _anchor=anchor), code=303
+    )
 
 
 def _autosave(attempt: Attempt, view: dict, responses: dict, errors: dict):
@@ -441,6 +455,8 @@ def attempt_submit():
     responses, typed, errors = _parse(view["items"], request.form)
     if errors:
         return _attempt_page(lti_session, attempt, view, typed, errors, status=422)
+    if not exam_pages.confirmed(attempt, request.form):
+        return exam_pages.refuse_unconfirmed(lti_session, attempt, responses)  # WCAG 3.3.4
     now = utcnow()
     late = now > attempt.deadline + attempt_service.GRACE
     changed = any(attempt.responses.get(k) != v for k, v in responses.items() if v)

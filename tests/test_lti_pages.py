@@ -59,10 +59,27 @@ def _learner(app, client, name=None, needs=()):
         assert path == "/lti/attempt"
         page = client.get("/lti/attempt", query_string={"ls": ls})
         assert page.status_code == 200, page.get_data(as_text=True)
+        start(app, client, ls, sub)
+        page = client.get("/lti/attempt", query_string={"ls": ls})
+        assert page.status_code == 200, page.get_data(as_text=True)
         items = _view(app, sub)["items"]
         if all(any(i["type"] == kind for i in items) for kind in needs):
             return {"ls": ls, "sub": sub, "page": page.get_data(as_text=True), "items": items}
     raise AssertionError(f"no form with {needs} in 30 learners")
+
+
+def start(app, client, ls, sub):
+    """The start page's Start button: the clock starts."""
+    started = client.post("/lti/attempt/start", data={"ls": ls, "attempt": _uuid(app, sub)})
+    assert started.status_code == 303, started.get_data(as_text=True)
+
+
+def confirmation(client, ls) -> list[tuple[str, str]]:
+    """The fields the check-your-answers page's Submit form posts (with its token)."""
+    page = client.get("/lti/attempt/check", query_string={"ls": ls})
+    assert page.status_code == 200, page.get_data(as_text=True)
+    form = _doc(page.get_data(as_text=True)).xpath("//form[.//button[@id='confirm-submit']]")[0]
+    return [(i.get("name"), i.get("value")) for i in form.xpath(".//input[@type='hidden']")]
 
 
 def _attempt_row(session, sub) -> Attempt:
@@ -156,7 +173,9 @@ def _submit_keyed(app, client, learner):
     bodies = _bodies(app, learner["sub"])
     responses = {code: _keyed_response(body) for code, body in bodies.items()}
     data = _form(learner["ls"], _uuid(app, learner["sub"]), learner["items"], responses)
-    submitted = _post(client, "/lti/attempt/submit", data=data)
+    checked = _post(client, "/lti/attempt/check", data=data)
+    assert checked.status_code == 303, checked.get_data(as_text=True)
+    submitted = _post(client, "/lti/attempt/submit", data=confirmation(client, learner["ls"]))
     assert submitted.status_code == 303, submitted.get_data(as_text=True)
     return responses
 
