@@ -40,6 +40,7 @@ from service.attempts import (
     AttemptClosed,
     AttemptError,
     InvalidResponses,
+    NotStarted,
     OnBreak,
     TimeLimitPassed,
 )
@@ -369,6 +370,8 @@ def _refused(exc: AttemptError, lti_session, attempt: Attempt, view: dict, typed
     """The form again, with what the service refused: the time limit (409) or answers that do
     not fit their questions (422). What the learner typed stays on the page."""
     db.session().rollback()
+    if isinstance(exc, NotStarted):
+        return _back_to_attempt()  # the start page: the clock has not started
     if isinstance(exc, OnBreak):
         return _attempt_page(lti_session, attempt, view, typed, problem=ON_BREAK, status=409)
     if isinstance(exc, TimeLimitPassed | AttemptClosed):
@@ -425,6 +428,9 @@ def _autosave(attempt: Attempt, view: dict, responses: dict, errors: dict):
                 return jsonify({"saved": False, "message": message}), 409
             if isinstance(exc, OnBreak):
                 return jsonify({"saved": False, "message": ON_BREAK}), 409
+            if isinstance(exc, NotStarted):
+                message = "The assessment has not started. Reload the page and select Start."
+                return jsonify({"saved": False, "message": message}), 409
             if not isinstance(exc, InvalidResponses):
                 return jsonify({"saved": False, "message": TIME_UP}), 409
             found = _service_errors(view["items"], exc.details)
