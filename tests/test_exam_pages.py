@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+import pytest
 from sqlalchemy import select
 
 from lti.models import LtiPlatform
@@ -16,7 +17,7 @@ from service.access_vocabulary import SetBy
 from service.attempt_access import Learner
 from service.models import Attempt, utcnow
 from tests import lti_flow
-from tests.test_lti_pages import (  # noqa: F401 - the lti_client fixture
+from tests.test_lti_pages import (
     _any_response,
     _attempt_row,
     _doc,
@@ -27,9 +28,15 @@ from tests.test_lti_pages import (  # noqa: F401 - the lti_client fixture
     _uuid,
     _view,
     confirmation,
-    lti_client,
     start,
 )
+
+
+@pytest.fixture()
+def lti_client(app, requests_mock):
+    lti_flow.register(app)
+    lti_flow.mock_platform_jwks(app, requests_mock)
+    return app.test_client()
 
 
 def _opened(app, client, arrange=None):
