@@ -293,6 +293,8 @@ def attempt_save_and_check():
     responses, typed, errors = _parse(view["items"], request.form)
     if errors:
         return _attempt_page(lti_session, attempt, view, typed, errors, status=422)
+    if attempt.deadline is None:
+        return _back()  # not started: the start page
     now = utcnow()
     if responses and now <= attempt.deadline + GRACE:
         try:

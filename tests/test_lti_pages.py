@@ -170,6 +170,8 @@ def _doc(html):
 
 
 def _submit_keyed(app, client, learner):
+    if _view(app, learner["sub"])["started_at"] is None:
+        start(app, client, learner["ls"], learner["sub"])
     bodies = _bodies(app, learner["sub"])
     responses = {code: _keyed_response(body) for code, body in bodies.items()}
     data = _form(learner["ls"], _uuid(app, learner["sub"]), learner["items"], responses)
