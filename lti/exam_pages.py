@@ -213,19 +213,26 @@ def attempt_start():
 
 @blp.post("/attempt/break")
 def attempt_break():
+    """ "Take a rest break" on the attempt page: save the answers on the page, then stop the
+    clock (the break page hides the questions)."""
+    from lti.learner_pages import _attempt_page, _parse
+
     lti_session, attempt = _open_attempt()
     if attempt is None:
         return _back()
     session = db.session()
+    view = attempt_service.attempt_view(session, attempt)
+    responses, typed, errors = _parse(view["items"], request.form)
+    if errors:
+        return _attempt_page(lti_session, attempt, view, typed, errors, status=422)
     try:
+        if responses:
+            attempt_service.save_responses(session, attempt, responses)
         attempt_clock.take_break(session, attempt)
         session.commit()
     except AttemptError as exc:
         session.rollback()
-        from lti.learner_pages import _attempt_page
-
-        view = attempt_service.attempt_view(session, attempt)
-        return _attempt_page(lti_session, attempt, view, problem=exc.message, status=409)
+        return _attempt_page(lti_session, attempt, view, typed, problem=exc.message, status=409)
     return _back()
 
 
