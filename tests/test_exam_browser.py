@@ -18,7 +18,12 @@ from service import db
 from service.access_vocabulary import SetBy
 from service.attempt_access import Learner
 from service.models import Attempt
-from tests.test_accessibility import check_axe, direct_token, no_console_errors
+from tests.test_accessibility import (
+    check_axe,
+    direct_token,
+    fits_320_css_pixels,
+    no_console_errors,
+)
 
 EXTRA_MINUTES = 10
 BREAK = timedelta(minutes=3)
@@ -84,6 +89,7 @@ def _exam(server, page, sub: str, name: str, axe: bool) -> None:
     assert _attempt(server, sub).started_at is None  # opening does not start the clock
     if axe:
         check_axe(page, "start page")
+        fits_320_css_pixels(page)
     _press_enter_on(page, "start-assessment")
     assert page.title().startswith("Questions")
     started = _attempt(server, sub)
@@ -92,6 +98,7 @@ def _exam(server, page, sub: str, name: str, axe: bool) -> None:
     assert page.locator("#countdown").is_visible()
     if axe:
         check_axe(page, "attempt page")
+        fits_320_css_pixels(page)
 
     # A rest break: the questions are hidden, the clock stopped.
     _press_enter_on(page, "take-break")
@@ -99,6 +106,7 @@ def _exam(server, page, sub: str, name: str, axe: bool) -> None:
     assert page.locator("fieldset.question").count() == 0
     if axe:
         check_axe(page, "rest break page")
+        fits_320_css_pixels(page)
     _shift(server, sub)
     _press_enter_on(page, "end-break")
     assert page.title().startswith("Questions")
@@ -122,6 +130,7 @@ def _exam(server, page, sub: str, name: str, axe: bool) -> None:
     assert "Not answered" in page.locator("main").inner_text()
     if axe:
         check_axe(page, "check your answers page")
+        fits_320_css_pixels(page)
     _press_enter_on(page, "confirm-submit")
     assert page.title().startswith("Your result")
     done = _attempt(server, sub)
