@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import (
+    current_app,
     jsonify,
     redirect,
     request,
@@ -342,7 +343,11 @@ def attempt():
         # Two first loads at once (two tabs) both get the one attempt the database allows.
         link = resource_links.find(session, lti_session.platform_id, lti_session.resource_link_id)
         attempt = attempt_service.start_attempt(
-            session, assessment, _learner(lti_session), resource_link_id=link.id if link else None
+            session,
+            assessment,
+            _learner(lti_session),
+            resource_link_id=link.id if link else None,
+            approved_only=current_app.config["DELIVER_APPROVED_ONLY"],
         )
         session.commit()
     view = attempt_service.attempt_view(session, attempt)

@@ -26,6 +26,7 @@ from service.grading.scoring import EXTENDED, normalise_text
 from service.grading.vocabulary import Band, Grade, RubricLevel
 from service.identifiers import stable_uuid
 from service.item_keys import item_key
+from service.item_provenance import sync_from_file
 from service.models import (
     Assessment,
     Criterion,
@@ -294,13 +295,21 @@ def _upsert_item(session: Session, unit: Unit, criteria: dict, body: dict, repor
         item.type = body["type"]
         report.changes.append(f"item {code} version {number}")
     else:
+        _sync_provenance(item, body, report)
         return
+    _sync_provenance(item, body, report)
     session.flush()
     session.execute(delete(ItemCriterion).where(ItemCriterion.item_id == item.id))
     session.add_all(
         ItemCriterion(item_id=item.id, criterion_id=criteria[f"{unit.code}.{c}"].id)
         for c in body["criteria"]
     )
+
+
+def _sync_provenance(item: Item, body: dict, report: LoadReport) -> None:
+    note = sync_from_file(item, body)
+    if note:
+        report.changes.append(note)
 
 
 def _upsert_rubrics(session: Session, unit: Unit, criteria: dict, rubrics: list, report) -> None:
