@@ -60,6 +60,9 @@ class ItemRow:
     max_score: int
     response: Any  # as stored (bank ids); None or empty when omitted
     key: frozenset[str] = frozenset()  # the choices that are right (see `choices_of`)
+    # Choices reported even when nobody makes them: every option of a choice item (a distractor
+    # nobody chooses is a finding). Matching and ordering report the pairings made and the key.
+    listed: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,13 @@ def key_choices(body: dict) -> frozenset[str]:
     return frozenset()
 
 
+def listed_choices(body: dict) -> frozenset[str]:
+    """The choices always reported for an item as written (every option of a choice item)."""
+    if body["type"] in ("single_choice", "multiple_response"):
+        return frozenset(o["id"] for o in body["options"])
+    return key_choices(body)
+
+
 def item_rest_correlation(pairs: Sequence[tuple[float, float]]) -> float | None:
     """Pearson's r of (item score, rest score) pairs; None if either does not vary."""
     n = len(pairs)
@@ -180,14 +190,15 @@ def _item_statistics(code: str, rows: list[tuple[ItemRow, float]]) -> ItemStatis
     shares = [row.score / row.max_score if row.max_score else 0.0 for row, _ in rows]
     discrimination = item_rest_correlation([(row.score, rest) for row, rest in rows])
     chosen: Counter[str] = Counter()
-    keys: set[str] = set()
+    shown: set[str] = set()
     for row, _ in rows:
         chosen.update(choices_of(row.type, row.response))
-        keys |= row.key
+        shown |= row.key | row.listed
     choices = []
     if first.type in CHOICE_TYPES:
-        labels = sorted(set(chosen) | keys)
-        choices = [ChoiceRate(label, _rate(chosen[label], n), label in keys) for label in labels]
+        keyed = set().union(*(row.key for row, _ in rows))
+        labels = sorted(set(chosen) | shown)
+        choices = [ChoiceRate(label, _rate(chosen[label], n), label in keyed) for label in labels]
     return ItemStatistics(
         item=code,
         type=first.type,
@@ -258,6 +269,7 @@ def load(
         )
     }
     keys = {at: key_choices(body) for at, body in bodies.items()}
+    listed = {at: listed_choices(body) for at, body in bodies.items()}
     result = []
     for attempt_id in ids:
         rows = []
@@ -271,6 +283,7 @@ def load(
                     score.max_score,
                     responses[attempt_id].get(code),
                     keys[at],
+                    listed[at],
                 )
             )
         result.append(AttemptRows(rows, decisions[attempt_id]))
