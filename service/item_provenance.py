@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from service.content_vocabulary import ItemStatus
 from service.models import Item, utcnow
@@ -75,8 +75,12 @@ def _clear_approval(item: Item) -> None:
     item.approved_by = item.approved_at = item.approved_version = None
 
 
-def _get(session: Session, code: str) -> Item:
-    item = session.scalar(select(Item).where(Item.code == code))
+def select_item(code: str):
+    return select(Item).options(selectinload(Item.versions)).where(Item.code == code)
+
+
+def get_item(session: Session, code: str) -> Item:
+    item = session.scalar(select_item(code))
     if item is None:
         raise UnknownItem(code)
     return item
@@ -87,7 +91,7 @@ def approve(session: Session, code: str, by: str, now: datetime | None = None) -
     Approving an approved item again records the new approver and time."""
     if not by.strip():
         raise NoApprover()
-    item = _get(session, code)
+    item = get_item(session, code)
     if item.status == ItemStatus.DRAFT:
         raise NotReviewed(code)
     item.status = ItemStatus.APPROVED
@@ -99,7 +103,7 @@ def approve(session: Session, code: str, by: str, now: datetime | None = None) -
 
 def withdraw_approval(session: Session, code: str) -> Item:
     """Take an item out of live use: back to the status its review record gives it."""
-    item = _get(session, code)
+    item = get_item(session, code)
     if item.status == ItemStatus.APPROVED:
         _clear_approval(item)
         item.status = file_status(item.current.body)
