@@ -18,28 +18,26 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Plain ALTER TABLE, not batch mode: recreating `items` on SQLite would break the foreign keys
+# of item_versions and item_criteria (the engine turns foreign keys on).
+def _columns() -> list[sa.Column]:
+    return [
+        # Existing rows are draft until the next content load reads their review records: nothing
+        # claims a review or an approval the database has no record of.
+        sa.Column("status", sa.String(length=16), nullable=False, server_default="draft"),
+        sa.Column("written_by", sa.String(length=255), nullable=True),
+        sa.Column("reviewed_by", sa.String(length=255), nullable=True),
+        sa.Column("approved_by", sa.String(length=255), nullable=True),
+        sa.Column("approved_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("approved_version", sa.Integer(), nullable=True),
+    ]
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("items") as batch:
-        # Existing rows are draft until the next content load reads their review records:
-        # nothing claims a review or an approval the database has no record of.
-        batch.add_column(
-            sa.Column("status", sa.String(length=16), nullable=False, server_default="draft")
-        )
-        batch.add_column(sa.Column("written_by", sa.String(length=255), nullable=True))
-        batch.add_column(sa.Column("reviewed_by", sa.String(length=255), nullable=True))
-        batch.add_column(sa.Column("approved_by", sa.String(length=255), nullable=True))
-        batch.add_column(sa.Column("approved_at", sa.DateTime(timezone=True), nullable=True))
-        batch.add_column(sa.Column("approved_version", sa.Integer(), nullable=True))
+    for column in _columns():
+        op.add_column("items", column)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("items") as batch:
-        for column in (
-            "approved_version",
-            "approved_at",
-            "approved_by",
-            "reviewed_by",
-            "written_by",
-            "status",
-        ):
-            batch.drop_column(column)
+    for column in reversed(_columns()):
+        op.drop_column("items", column.name)
