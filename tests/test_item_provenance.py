@@ -135,3 +135,23 @@ def test_delivery_limited_to_approved_items(tmp_path):
             assert drawn and not drawn & held
         finally:
             app.extensions["db_engine"].dispose()
+
+
+def test_a_learner_is_told_when_too_few_items_are_approved(tmp_path, requests_mock):
+    from tests import lti_flow
+    from tests.test_lti_pages import _launch
+
+    with isolated_database(tmp_path) as url:
+        app = make_app(url, DEV_PLATFORM=True, DELIVER_APPROVED_ONLY=True)
+        try:
+            client = app.test_client()
+            lti_flow.register(app)
+            lti_flow.mock_platform_jwks(app, requests_mock)
+            _path, ls = _launch(app, client, sub="not-yet-live")
+            page = client.get("/lti/attempt", query_string={"ls": ls})
+            assert page.status_code == 200
+            assert "not available yet" in page.get_data(as_text=True)
+            with app.app_context():
+                assert db.session().scalar(select(AttemptItem.id)) is None
+        finally:
+            app.extensions["db_engine"].dispose()
