@@ -246,8 +246,12 @@ def _check_key(file: Path, where: str, item: dict, misconceptions: set, rubric_m
         elif any(p["match"] not in responses for p in item["premises"]):
             problem = "a premise matches a response that does not exist"
     elif kind == "short_text":
-        if any(not normalise_text(a) for a in item["accepted_answers"]):
-            problem = "an accepted answer is empty once case, spaces and punctuation are removed"
+        accepted = {normalise_text(a) for a in item["accepted_answers"]}
+        rejected = {normalise_text(a) for a in item.get("rejected_answers", [])}
+        if "" in accepted or "" in rejected:
+            problem = "an answer is empty once case, spaces and punctuation are removed"
+        elif accepted & rejected:
+            problem = f"accepted and rejected: {', '.join(sorted(accepted & rejected))}"
     elif kind == EXTENDED:
         missing = [c for c in item["criteria"] if c not in rubric_max]
         if missing:

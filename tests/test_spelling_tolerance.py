@@ -106,3 +106,28 @@ def test_edit_distance_counts_a_transposition_as_one():
     assert edit_distance("commissioner", "commissoiner") == 1
     assert edit_distance("commissioner", "commissioner") == 0
     assert edit_distance("commissioner", "comisioner") == 2
+
+
+def test_the_content_check_refuses_an_answer_both_accepted_and_rejected(tmp_path):
+    import shutil
+
+    import pytest
+
+    from service.content_files import ContentError
+    from service.content_loader import read_content
+    from tests.conftest import CONTENT_DIR
+
+    content = tmp_path / "criteria_data"
+    shutil.copytree(CONTENT_DIR, content)
+    items = content / "items" / "CSC-02.yaml"
+    text = items.read_text(encoding="utf-8")
+    assert '    accepted_answers:\n      - "30"\n' in text
+    items.write_text(
+        text.replace(
+            '    accepted_answers:\n      - "30"\n',
+            '    rejected_answers: ["Thirty days!"]\n    accepted_answers:\n      - "30"\n',
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(ContentError, match="accepted and rejected: thirty days"):
+        read_content(content)
