@@ -220,7 +220,7 @@ def load(
     until: date | None = None,
 ) -> list[AttemptRows]:
     """Fully graded attempts (of one unit's assessments, submitted between `since` and `until`
-    inclusive, UK dates taken as UTC days) as rows for `compute`."""
+    inclusive; a date is a UTC day) as rows for `compute`."""
     query = select(Attempt.id).where(Attempt.status == AttemptStatus.FULLY_GRADED)
     if unit:
         query = (
