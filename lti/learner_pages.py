@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import (
+    current_app,
     jsonify,
     redirect,
     request,
@@ -40,6 +41,7 @@ from service.attempts import (
     AttemptClosed,
     AttemptError,
     InvalidResponses,
+    NoLiveForm,
     OnBreak,
     TimeLimitPassed,
 )
@@ -78,6 +80,18 @@ def _no_assessment():
             "to answer here yet.",
             "Please tell your tutor. They can choose the assessment for this activity in the "
             "course settings. Then open the activity again.",
+        ],
+    )
+
+
+def _not_ready():
+    # Delivery is limited to approved items and too few are approved: the awarding body's
+    # matter, not the learner's or the tutor's settings.
+    return _message(
+        "This assessment is not available yet",
+        [
+            "The questions for this assessment are still being approved, so it cannot start.",
+            "Please tell your tutor. Nothing has been recorded; open the activity again later.",
         ],
     )
 
@@ -341,9 +355,17 @@ def attempt():
     if attempt is None:
         # Two first loads at once (two tabs) both get the one attempt the database allows.
         link = resource_links.find(session, lti_session.platform_id, lti_session.resource_link_id)
-        attempt = attempt_service.start_attempt(
-            session, assessment, _learner(lti_session), resource_link_id=link.id if link else None
-        )
+        try:
+            attempt = attempt_service.start_attempt(
+                session,
+                assessment,
+                _learner(lti_session),
+                resource_link_id=link.id if link else None,
+                approved_only=current_app.config["DELIVER_APPROVED_ONLY"],
+            )
+        except NoLiveForm:
+            session.rollback()
+            return _not_ready()
         session.commit()
     view = attempt_service.attempt_view(session, attempt)
     if attempt.status != "in_progress":

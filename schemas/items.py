@@ -82,6 +82,12 @@ class ReviewSchema(Schema):
     written_by = fields.String()
     reviewed_by = fields.String()
     reviewed_on = fields.String()
+    status = fields.String(
+        metadata={
+            "description": "draft or reviewed, as the files say; approval for live use is at "
+            "/api/v1/items/{id}/approval"
+        }
+    )
     notes = fields.String()
 
 
@@ -93,6 +99,10 @@ class AuthoringItemSchema(LearnerItemSchema):
     steps = fields.List(fields.Nested(KeyedStepSchema), metadata={"description": "In key order"})
     premises = fields.List(fields.Nested(KeyedPremiseSchema))
     accepted_answers = fields.List(fields.String())
+    rejected_answers = fields.List(
+        fields.String(),
+        metadata={"description": "Known wrong answers: a spelling slip near one is not forgiven"},
+    )
     feedback = fields.Nested(ShortTextFeedbackSchema)
     guidance = fields.String()
     word_range = fields.Nested(

@@ -42,7 +42,7 @@ from service.grading.engine import (
     GradingRules,
     grade_attempt,
 )
-from service.grading.forms import build_form
+from service.grading.forms import FormError, build_form
 from service.grading.scoring import EXTENDED, LevelMark, ResponseError, check_response
 from service.grading.vocabulary import GRADING_PROGRESS, AttemptStatus
 from service.identifiers import new_uuid
@@ -100,6 +100,16 @@ class OnBreak(AttemptError):
 
     def __init__(self) -> None:
         super().__init__("You are on a rest break; end the break to carry on answering.")
+
+
+class NoLiveForm(AttemptError):
+    """Delivery is limited to approved items, and too few are approved to fill a form."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(
+            "Not enough items of this assessment are approved for live use to build a form "
+            f"({problem}).",
+        )
 
 
 class NotSubmitted(AttemptError):
@@ -173,11 +183,13 @@ def start_attempt(
     now: datetime | None = None,
     resource_link_id: int | None = None,
     start_clock: bool = True,
+    approved_only: bool = False,
 ) -> Attempt:
     """Resume the learner's open attempt, or start a new one with a reproducible form.
     `resource_link_id`: the LTI course activity (lti_resource_links.id) it is started from.
     `start_clock`: the clock starts now, as the attempt is opened; False leaves it for the
-    learner's Start (service.attempt_clock.start).
+    learner's Start (service.attempt_clock.start). `approved_only`: the form draws only items
+    approved for live use (the DELIVER_APPROVED_ONLY setting; a pool too thin raises FormError).
 
     An open attempt past its deadline (and grace) is submitted with what was saved, then a new
     one starts. Two starts at the same moment: the database lets one insert; the other rolls
@@ -193,16 +205,21 @@ def start_attempt(
     # rebuilt; another learner's is drawn differently. Stored as a fixed-length digest.
     description = f"{assessment.code}|{learner.centre_id or '-'}|{learner.ref}|{count + 1}"
     seed = hashlib.sha256(description.encode()).hexdigest()
-    bank = keys_for(session, assessment.unit_id)
+    bank = keys_for(session, assessment.unit_id, approved_only)
     rules = rules_for(assessment)
-    codes = build_form(
-        [c.code for c in rules.criteria],
-        bank,
-        assessment.auto_items_per_criterion,
-        assessment.extended_responses,
-        seed,
-        needs_extended=rules.assessor_decided,
-    )
+    try:
+        codes = build_form(
+            [c.code for c in rules.criteria],
+            bank,
+            assessment.auto_items_per_criterion,
+            assessment.extended_responses,
+            seed,
+            needs_extended=rules.assessor_decided,
+        )
+    except FormError as exc:
+        if not approved_only:
+            raise  # the content check proved the whole bank fills a form: a bug
+        raise NoLiveForm(str(exc)) from exc
     versions = dict(
         session.execute(select(Item.code, Item.current_version).where(Item.code.in_(codes))).all()
     )

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from service.catalogue import Page, count_and_page
+from service.content_vocabulary import ItemStatus
 from service.grading.forms import shuffled
 from service.item_keys import item_key
 from service.models import Assessment, Criterion, Item, ItemCriterion, ItemVersion, Rubric, Unit
@@ -111,11 +112,15 @@ def rubric_max_scores(session: Session, unit_id: int) -> dict[str, int]:
     return {code: levels[-1]["score"] for code, levels in rubric_levels(session, unit_id).items()}
 
 
-def keys_for(session: Session, unit_id: int) -> list:
-    """ItemKeys of the current version of every item of a unit (for forms and scoring)."""
+def keys_for(session: Session, unit_id: int, approved_only: bool = False) -> list:
+    """ItemKeys of the current version of every item of a unit (for forms and scoring);
+    `approved_only`: only items approved for live use (DELIVER_APPROVED_ONLY)."""
     unit_code = session.scalar(select(Unit.code).where(Unit.id == unit_id))
     maxima = rubric_max_scores(session, unit_id)
-    items = session.scalars(_item_query().where(Item.unit_id == unit_id).order_by(Item.code))
+    query = _item_query().where(Item.unit_id == unit_id).order_by(Item.code)
+    if approved_only:
+        query = query.where(Item.status == ItemStatus.APPROVED)
+    items = session.scalars(query)
     return [item_key(unit_code, item.current.body, maxima) for item in items]
 
 

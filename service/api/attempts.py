@@ -10,6 +10,7 @@ by this blueprint's error handler, in the service's one JSON error shape.
 """
 
 from authlib.integrations.flask_oauth2 import current_token
+from flask import current_app
 from flask_smorest import abort
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -45,6 +46,7 @@ CONFLICTS = (
     attempts.MarksChanged,
     attempts.NotStarted,
     attempts.OnBreak,
+    attempts.NoLiveForm,
 )
 
 
@@ -91,10 +93,12 @@ def _written(attempt):
 @blp.arguments(StartAttemptSchema)
 @blp.response(201, AttemptSchema)
 @blp.alt_response(404, response="DEFAULT_ERROR")
+@blp.alt_response(409, response="DEFAULT_ERROR")
 def start_attempt(data, assessment_code):
     """Start an attempt for a learner, or resume their open one. Its form evidences every
     criterion of the unit; the same learner's form is reproducible. Simultaneous starts for one
-    learner all get the same attempt.
+    learner all get the same attempt. Where delivery is limited to approved items, 409 says too
+    few are approved to build a form.
     With attempts:write only, the answer is the receipt (id, status, grading_progress, deadline,
     submitted_at, saved); items, responses and result need attempts:read too.
     """
@@ -102,7 +106,10 @@ def start_attempt(data, assessment_code):
     if assessment is None:
         abort(404, message=f"No assessment with code {assessment_code!r}.")
     learner = attempt_access.api_learner(current_client(), data["learner_ref"])
-    return _written(attempts.start_attempt(db.session(), assessment, learner))
+    approved_only = current_app.config["DELIVER_APPROVED_ONLY"]
+    return _written(
+        attempts.start_attempt(db.session(), assessment, learner, approved_only=approved_only)
+    )
 
 
 @blp.route("/attempts/<string:attempt_id>")
