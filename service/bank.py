@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from service.catalogue import Page, count_and_page
-from service.grading.forms import shuffled
+from service.choice_ids import ChoiceIds, choices_of
 from service.item_keys import item_key
 from service.models import Assessment, Criterion, Item, ItemCriterion, ItemVersion, Rubric, Unit
 
@@ -22,9 +22,9 @@ LEARNER_SCENARIO = (
 )
 
 
-def learner_view(item: Item, version: ItemVersion, seed: str = "") -> dict:
-    """The item (at `version`) as a learner sees it. Options and steps are shuffled by `seed`
-    (the attempt's), so the bank's listing order never gives the key away."""
+def learner_view(item: Item, version: ItemVersion, ids: ChoiceIds) -> dict:
+    """The item (at `version`) as a learner sees it. Every choice carries its opaque id from
+    `ids` (the attempt's), never the bank's, and is shown in the attempt's own order."""
     body = version.body
     code = body["id"]
     view = {
@@ -40,18 +40,12 @@ def learner_view(item: Item, version: ItemVersion, seed: str = "") -> dict:
         "points": body["points"],
     }
     kind = body["type"]
-    if kind in ("single_choice", "multiple_response"):
-        by_id = {o["id"]: o["text"] for o in body["options"]}
-        view["options"] = [{"id": i, "text": by_id[i]} for i in shuffled(list(by_id), seed, code)]
-    elif kind == "ordering":
-        by_id = {s["id"]: s["text"] for s in body["steps"]}
-        order = shuffled(list(by_id), seed, code, avoid_identity=True)
-        view["steps"] = [{"id": i, "text": by_id[i]} for i in order]
-    elif kind == "matching":
-        view["premises"] = [{"id": p["id"], "text": p["text"]} for p in body["premises"]]
-        by_id = {r["id"]: r["text"] for r in body["responses"]}
-        view["responses"] = [{"id": i, "text": by_id[i]} for i in shuffled(list(by_id), seed, code)]
-    elif kind == "extended_response":
+    for field in choices_of(body):
+        texts = {c["id"]: c["text"] for c in body[field]}
+        # Ordering items never show the key's order (it is the order the steps are written in).
+        order = ids.order(code, field, list(texts), avoid_identity=kind == "ordering")
+        view[field] = [{"id": ids.token(code, i), "text": texts[i]} for i in order]
+    if kind == "extended_response":
         view["expected_length_words"] = body["expected_length_words"]
     return view
 

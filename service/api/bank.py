@@ -1,6 +1,6 @@
 """REST: items, rubrics and assessments (/api/v1)."""
 
-from flask import Response
+from flask import Response, current_app
 from flask_smorest import abort
 
 from schemas.items import (
@@ -17,6 +17,7 @@ from service.api.blueprint import ServiceBlueprint
 from service.api.paging import paginated
 from service.auth import require_scope
 from service.cache import content_cached
+from service.choice_ids import ChoiceIds
 
 blp = ServiceBlueprint(
     "bank",
@@ -26,6 +27,11 @@ blp = ServiceBlueprint(
     "the authoring view and QTI exports need the content:read scope.",
 )
 CONTENT_READ = [{"oauth2": ["content:read"]}]
+
+
+def _catalogue_ids() -> ChoiceIds:
+    """Choice ids for items shown outside an attempt: opaque too, and never valid in one."""
+    return ChoiceIds(current_app.config["SECRET_KEY"], "catalogue")
 
 
 def _item_or_404(code: str):
@@ -44,7 +50,7 @@ def _item_or_404(code: str):
 def list_items(args, pagination_parameters):
     """Items (learner view), filtered by unit, criterion or type."""
     items = paginated(pagination_parameters, bank.list_items, db.session(), **args)
-    return [bank.learner_view(item, item.current) for item in items]
+    return [bank.learner_view(item, item.current, _catalogue_ids()) for item in items]
 
 
 @blp.route("/items/<string:item_id>")
@@ -55,7 +61,7 @@ def list_items(args, pagination_parameters):
 def get_item(item_id):
     """One item as a learner sees it: stimulus, prompt and options, without the key."""
     item = _item_or_404(item_id)
-    return bank.learner_view(item, item.current)
+    return bank.learner_view(item, item.current, _catalogue_ids())
 
 
 @blp.route("/items/<string:item_id>/authoring")
