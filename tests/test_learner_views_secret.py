@@ -105,7 +105,7 @@ def _keyed(shown_items: list[dict], bodies: dict[str, dict]) -> dict:
 
 
 @pytest.mark.parametrize("unit", UNITS)
-def test_learner_pages_never_carry_bank_choice_ids(app, lti_client, unit):
+def test_learner_pages_never_carry_bank_choice_ids(app, lti_client, unit):  # noqa: F811
     sub = f"secret-learner-{next(_subs)}"
     _path, ls = _launch(app, lti_client, sub=sub, name="Sam Secret", assessment=f"{unit}-A1")
     assert lti_client.get("/lti/attempt", query_string={"ls": ls}).status_code == 200
