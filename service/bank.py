@@ -38,6 +38,7 @@ def learner_view(item: Item, version: ItemVersion, ids: ChoiceIds) -> dict:
         "scenario": {k: body["scenario"][k] for k in LEARNER_SCENARIO if k in body["scenario"]},
         "prompt": body["prompt"],
         "points": body["points"],
+        "sample": item.sample,
     }
     kind = body["type"]
     for field in choices_of(body):
@@ -71,8 +72,12 @@ def list_items(
     unit: str | None = None,
     criterion: str | None = None,
     type: str | None = None,
+    samples_only: bool = True,
 ) -> tuple[int, list[Item]]:
+    """`samples_only`: what the public sees; live items are for the awarding body only."""
     query = _item_query().order_by(Item.code)
+    if samples_only:
+        query = query.where(Item.sample.is_(True))
     if unit:
         query = query.join(Unit, Item.unit_id == Unit.id).where(Unit.code == unit)
     if criterion:
@@ -109,7 +114,9 @@ def keys_for(session: Session, unit_id: int) -> list:
     """ItemKeys of the current version of every item of a unit (for forms and scoring)."""
     unit_code = session.scalar(select(Unit.code).where(Unit.id == unit_id))
     maxima = rubric_max_scores(session, unit_id)
-    items = session.scalars(_item_query().where(Item.unit_id == unit_id).order_by(Item.code))
+    # Samples are public, so never drawn into a live form.
+    query = _item_query().where(Item.unit_id == unit_id, Item.sample.is_(False))
+    items = session.scalars(query.order_by(Item.code))
     return [item_key(unit_code, item.current.body, maxima) for item in items]
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
     text,
 )
@@ -234,6 +235,8 @@ class Item(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     type: Mapped[str] = mapped_column(String(24))
     current_version: Mapped[int] = mapped_column(Integer, default=1)
+    # A published sample: public, never drawn into a live form. Live items are confidential.
+    sample: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     unit: Mapped[Unit] = relationship()
     versions: Mapped[list[ItemVersion]] = relationship(
