@@ -5,6 +5,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from lti import (  # noqa: F401 - routes on the pages blueprint
+        arrangement_pages,
         assessor_pages,
         evidence_pages,
         learner_pages,

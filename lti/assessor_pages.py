@@ -86,7 +86,7 @@ def _queue_of(rows: list[Attempt]) -> list[Attempt]:
     """The attempts awaiting marking, oldest submitted first: the order assessors work
     through them ("Save and mark next")."""
     waiting = [a for a in rows if a.status == AttemptStatus.PENDING_MANUAL]
-    return sorted(waiting, key=lambda a: (a.submitted_at or a.started_at, a.id))
+    return sorted(waiting, key=lambda a: (a.submitted_at or a.opened_at, a.id))
 
 
 def _queue(lti_session: LtiSession, assessment) -> list[Attempt]:
@@ -125,7 +125,7 @@ def assessor():
         (a for a in rows if a.status != AttemptStatus.PENDING_MANUAL),
         key=lambda a: (
             a.status != AttemptStatus.IN_PROGRESS,
-            -(a.submitted_at or a.started_at).timestamp(),
+            -(a.submitted_at or a.opened_at).timestamp(),
         ),
     )
     found = queue + others
@@ -138,7 +138,7 @@ def assessor():
             "status": a.status,
             "status_words": (
                 "Not submitted (time limit passed)"
-                if a.status == "in_progress" and now > a.deadline
+                if a.status == "in_progress" and a.deadline is not None and now > a.deadline
                 else STATUS_WORDS.get(a.status, a.status)
             ),
             "grade": GRADE_WORDS.get(a.grade or "", a.grade) if a.grade else None,

@@ -26,6 +26,7 @@ a real learner because their course has a long title):
 | lti deployment_id, context.id, resource_link.id | 255 characters | refused |
 | custom | object, at most 100 scalars; names 255, values 4096 characters | refused |
 | custom.assessment | a string of at most 24 characters (an assessment code) | refused |
+| custom extra_time_percent and the like | whole numbers in range, true/false | ignored |
 | for_user.user_id (a submission review, which needs resource_link.id too) | 1..255 | refused |
 | name | 255 characters | cut (lti.sessions) |
 | context.title / label, resource_link.title / description | 255 characters | cut |

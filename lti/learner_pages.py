@@ -34,9 +34,16 @@ from lti.pages import (
     blp,
     current_session,
 )
-from service import attempt_access, db
+from service import attempt_access, attempt_clock, db
 from service import attempts as attempt_service
-from service.attempts import AttemptClosed, AttemptError, InvalidResponses, TimeLimitPassed
+from service.access_arrangements import live_deadline
+from service.attempts import (
+    AttemptClosed,
+    AttemptError,
+    InvalidResponses,
+    OnBreak,
+    TimeLimitPassed,
+)
 from service.comments import current_comments
 from service.models import Assessment, Attempt, utcnow
 from service.unit_status import performance_codes
@@ -44,6 +51,12 @@ from service.unit_status import performance_codes
 TIME_UP = (
     "The time limit has passed, so these answers were not saved. The answers you saved before "
     "the time limit are kept. Submit your attempt now to get your result."
+)
+
+ON_BREAK = (
+    "You are on a rest break, so these answers were not saved and your clock is stopped. The "
+    "answers you saved before the break are kept. When your supervisor ends the break, reload "
+    "the page to carry on."
 )
 
 _HOW_MANY = re.compile(
@@ -201,7 +214,10 @@ def _service_errors(items: list[dict], details: dict) -> dict[str, str]:
 
 
 def _time_left(attempt: Attempt, now: datetime) -> dict:
-    seconds = max(0, math.floor((attempt.deadline - now).total_seconds()))
+    # The exam clock: the learner's extra time and rest breaks included.
+    clock = attempt_clock.state(db.session(), attempt, now)
+    deadline = live_deadline(db.session(), attempt, now)
+    seconds = max(0, math.floor((deadline - now).total_seconds()))
     minutes = seconds // 60
     if seconds == 0:
         words = "Time is up"
@@ -213,10 +229,10 @@ def _time_left(attempt: Attempt, now: datetime) -> dict:
         "seconds": seconds,
         "words": words,
         "expired": seconds == 0,
-        "deadline_clock": _clock(attempt.deadline),
-        "deadline_date": _date_words(attempt.deadline),
+        "deadline_clock": _clock(deadline),
+        "deadline_date": _date_words(deadline),
         "zone": LOCAL_TIME_NAME,
-        "limit_minutes": attempt.assessment.time_limit_minutes,
+        "limit_minutes": math.ceil(clock.allowed.total_seconds() / 60),
     }
 
 
@@ -361,6 +377,8 @@ def _refused(exc: AttemptError, lti_session, attempt: Attempt, view: dict, typed
     """The form again, with what the service refused: the time limit (409) or answers that do
     not fit their questions (422). What the learner typed stays on the page."""
     db.session().rollback()
+    if isinstance(exc, OnBreak):
+        return _attempt_page(lti_session, attempt, view, typed, problem=ON_BREAK, status=409)
     if isinstance(exc, TimeLimitPassed | AttemptClosed):
         return _attempt_page(lti_session, attempt, view, typed, problem=TIME_UP, status=409)
     errors = _service_errors(view["items"], exc.details)
@@ -410,6 +428,8 @@ def _autosave(attempt: Attempt, view: dict, responses: dict, errors: dict):
             if isinstance(exc, AttemptClosed):
                 message = "This attempt has been submitted. Reload the page to see your result."
                 return jsonify({"saved": False, "message": message}), 409
+            if isinstance(exc, OnBreak):
+                return jsonify({"saved": False, "message": ON_BREAK}), 409
             if not isinstance(exc, InvalidResponses):
                 return jsonify({"saved": False, "message": TIME_UP}), 409
             found = _service_errors(view["items"], exc.details)

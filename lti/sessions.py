@@ -2,8 +2,10 @@
 
 The launch's token (`ls`) travels in page URLs and forms, because LMS frames often block
 cookies: it is a bearer credential, so it is kept short and tied to the browser when possible.
-- Lifetime: a learner's launch lasts the linked assessment's time limit plus a margin, any
-  other launch LTI_SESSION_MINUTES (90); never extended.
+- Lifetime: a learner's launch lasts the linked assessment's time limit (with the learner's
+  extra time and rest breaks) plus a margin, any other launch LTI_SESSION_MINUTES (90). Only a
+  learner's deadline moving later (extra time granted, a long rest break) extends their open
+  launches, so that the clock never outlives the page (keep_open_until).
 - Rotation: a full page load with a token older than LTI_SESSION_ROTATE_MINUTES gets a fresh
   one (lti/pages.py redirects to it); the old token stays valid LTI_SESSION_OVERLAP_MINUTES
   more, so an open page can still save with it.
@@ -128,6 +130,29 @@ def start(
     session.add(row)
     session.commit()
     return Issued(token, secret, row.id)
+
+
+# How long a learner's launch stays open after their deadline (to submit and see the result)
+# when the deadline moves after the launch.
+AFTER_DEADLINE = timedelta(minutes=30)
+
+
+def keep_open_until(session: Session, platform_id: int, sub: str, deadline) -> None:
+    """The learner's unexpired launches last at least until `deadline` + AFTER_DEADLINE: their
+    deadline moved (extra time granted meanwhile, a rest break). Never shortens one."""
+    until = deadline + AFTER_DEADLINE
+    session.execute(
+        update(LtiSession)
+        .where(
+            LtiSession.platform_id == platform_id,
+            LtiSession.user_sub == sub,
+            LtiSession.role == "learner",
+            LtiSession.expires_at > utcnow(),
+            LtiSession.expires_at < until,
+        )
+        .values(expires_at=until)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def find(session: Session, token: str | None) -> LtiSession | None:

@@ -21,10 +21,12 @@ from flask import (
 )
 from pylti1p3.contrib.flask import FlaskRequest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from lti import (
     keys,
+    launch_arrangements,
     page_headers,
     registration,
     resource_links,
@@ -42,7 +44,8 @@ from lti.launch import (
 )
 from lti.login import LOGIN_PARAMETERS, MAX_LOGIN_STATES, LoginRejected, start_login
 from lti.models import LtiLoginState
-from service import bank, db, errors
+from service import access_arrangements as arrangements
+from service import attempt_access, bank, db, errors
 
 log = logging.getLogger(__name__)
 blp = Blueprint(
@@ -217,7 +220,9 @@ def launch():
     else:
         # Where this activity's grades go and whose course it is, committed with the session.
         resource_links.remember(db.session(), message.platform, claims)
-    duration = _session_duration(claims)
+        db.session().commit()
+        _record_arrangements(message.platform, claims)
+    duration = _session_duration(message.platform, claims)
     issued = sessions.start(db.session(), message.platform, claims, duration, linked_code)
     response = redirect(_landing(claims, issued.token), code=303)
     # With the attributes it was set with: a browser keeps a partitioned cookie otherwise.
@@ -250,11 +255,41 @@ def _in_our_new_window(state: str) -> bool:
     )
 
 
-def _session_duration(claims: dict) -> timedelta:
+def _launch_assessment(claims: dict):
     code = (claims.get(LTI + "custom") or {}).get("assessment")
-    assessment = bank.get_assessment(db.session(), code) if isinstance(code, str) else None
+    return bank.get_assessment(db.session(), code) if isinstance(code, str) else None
+
+
+def _record_arrangements(platform, claims: dict) -> None:
+    """A learner's launch may carry access arrangements as custom parameters (per activity or
+    per learner): recorded as set by the LMS when they change what applies, in a transaction
+    of their own (the course activity is committed before)."""
+    assessment = _launch_assessment(claims)
+    if assessment is None or sessions.role_of(claims) != "learner":
+        return
+    if claims[LTI + "message_type"] != "LtiResourceLinkRequest":
+        return
+    learner = attempt_access.lti_learner(platform, claims["sub"])
+    custom = claims.get(LTI + "custom") or {}
+    try:
+        launch_arrangements.record(db.session(), learner, assessment, platform.id, custom)
+        db.session().commit()
+    except IntegrityError:
+        # Another launch of this learner recorded a change at the same moment: theirs stands.
+        db.session().rollback()
+        log.info("lti launch: access arrangements recorded by a simultaneous launch")
+
+
+def _session_duration(platform, claims: dict) -> timedelta:
+    """A learner's launch lasts the time they are allowed: the time limit with their extra
+    time, and their rest breaks (lti.sessions adds a margin)."""
+    assessment = _launch_assessment(claims)
+    role = sessions.role_of(claims)
     time_limit = assessment.time_limit_minutes if assessment else None
-    return sessions.lifetime(sessions.role_of(claims), time_limit, current_app.config)
+    if assessment is not None and role == "learner":
+        learner = attempt_access.lti_learner(platform, claims["sub"])
+        time_limit = arrangements.allowed_minutes(db.session(), learner, assessment)
+    return sessions.lifetime(role, time_limit, current_app.config)
 
 
 def _posted_by_our_own_page() -> bool:

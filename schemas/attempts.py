@@ -1,5 +1,6 @@
 from marshmallow import Schema, fields, validate
 
+from schemas.access_arrangements import ClockSchema
 from schemas.items import LearnerItemSchema
 from service.grading.limits import (
     MAX_EXTENDED_CHARS,
@@ -113,8 +114,16 @@ class AttemptSchema(Schema):
     learner_ref = fields.String()
     status = fields.String(validate=validate.OneOf([s.value for s in AttemptStatus]))
     grading_progress = fields.String(metadata={"description": "LTI AGS gradingProgress"})
-    started_at = fields.DateTime()
-    deadline = fields.DateTime()
+    started_at = fields.DateTime(
+        allow_none=True, metadata={"description": "When the learner chose Start; null before"}
+    )
+    deadline = fields.DateTime(
+        allow_none=True,
+        metadata={
+            "description": "Start + the time allowed (extra time included) + rest breaks "
+            "taken; null before Start. During a rest break, clock.deadline is the live one."
+        },
+    )
     submitted_at = fields.DateTime(allow_none=True)
     items = fields.List(fields.Nested(LearnerItemSchema))
     responses = fields.Dict(keys=fields.String(), values=fields.Raw())
@@ -123,3 +132,10 @@ class AttemptSchema(Schema):
         metadata={"description": "Each saved item id with the server time of its latest save"},
     )
     result = fields.Nested(ResultSchema, allow_none=True)
+    clock = fields.Nested(
+        ClockSchema,
+        metadata={
+            "description": "The exam clock: the effective deadline (Start, extra time, rest "
+            "breaks), the time left now and the learner's access arrangements"
+        },
+    )

@@ -106,6 +106,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask, api: Api) -> None:
+    from service.api.access_arrangements import blp as access_arrangements_blp
     from service.api.attempts import blp as attempts_blp
     from service.api.bank import blp as bank_blp
     from service.api.grade_sync_admin import blp as grade_sync_admin_blp
@@ -120,6 +121,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     api.register_blueprint(bank_blp)
     api.register_blueprint(attempts_blp)
     api.register_blueprint(performance_evidence_blp)
+    api.register_blueprint(access_arrangements_blp)
     api.register_blueprint(case_v1p0_blp)
     api.register_blueprint(case_v1p1_blp)
     api.register_blueprint(lti_admin_blp)

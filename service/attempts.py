@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lti import grade_sync
+from service.access_arrangements import clock_view, live_deadline, refresh_deadline
 from service.attempt_access import Learner, learner_attempts
 from service.bank import keys_for, learner_view, rubric_levels, rubric_max_scores
 from service.choice_ids import ChoiceIds, UnknownChoice
@@ -57,6 +58,7 @@ from service.models import (
     AttemptMark,
     AttemptMarkEvent,
     AttemptResponse,
+    AttemptRestBreak,
     Item,
     ItemVersion,
     utcnow,
@@ -85,6 +87,20 @@ class AttemptClosed(AttemptError):
 class TimeLimitPassed(AttemptError):
     def __init__(self) -> None:
         super().__init__("The time limit has passed; submit the attempt to be scored.")
+
+
+class NotStarted(AttemptError):
+    """The learner has not chosen Start: the clock is not running and nothing is saved."""
+
+    def __init__(self) -> None:
+        super().__init__("The attempt has not been started; choose Start first.")
+
+
+class OnBreak(AttemptError):
+    """The learner is on a rest break: the clock is stopped and answers wait until it ends."""
+
+    def __init__(self) -> None:
+        super().__init__("You are on a rest break; end the break to carry on answering.")
 
 
 class NotSubmitted(AttemptError):
@@ -157,9 +173,12 @@ def start_attempt(
     learner: Learner,
     now: datetime | None = None,
     resource_link_id: int | None = None,
+    start_clock: bool = True,
 ) -> Attempt:
     """Resume the learner's open attempt, or start a new one with a reproducible form.
     `resource_link_id`: the LTI course activity (lti_resource_links.id) it is started from.
+    `start_clock`: the clock starts now, as the attempt is opened; False leaves it for the
+    learner's Start (service.attempt_clock.start).
 
     An open attempt past its deadline (and grace) is submitted with what was saved, then a new
     one starts. Two starts at the same moment: the database lets one insert; the other rolls
@@ -167,7 +186,8 @@ def start_attempt(
     now = now or utcnow()
     current, count = _open_attempt(session, assessment, learner)
     if current is not None:
-        if now <= current.deadline + GRACE:
+        deadline = live_deadline(session, current, now)  # an open break counts to now
+        if deadline is None or now <= deadline + GRACE:
             return current
         submit(session, current, None, now)
     # The seed names the learner and the attempt number: the same learner's form can be
@@ -198,8 +218,8 @@ def start_attempt(
         seed=seed,
         status=AttemptStatus.IN_PROGRESS,
         version=1,
-        started_at=now,
-        deadline=now + timedelta(minutes=assessment.time_limit_minutes),
+        opened_at=now,
+        started_at=now if start_clock else None,
         items=[
             AttemptItem(position=n, item_code=c, item_version=versions[c])
             for n, c in enumerate(codes, 1)
@@ -215,6 +235,9 @@ def start_attempt(
         if winner is None:
             raise
         return winner
+    if start_clock:
+        # The deadline follows from Start and the learner's access arrangements.
+        refresh_deadline(session, attempt, now)
     return attempt
 
 
@@ -303,11 +326,33 @@ def save_responses(
     now = now or utcnow()  # taken under the lock: saved_at orders saves as they committed
     if attempt.status != AttemptStatus.IN_PROGRESS:
         raise AttemptClosed()
-    if now > attempt.deadline + GRACE:
-        raise TimeLimitPassed()
+    check_clock(session, attempt, now)
     _store(session, attempt, responses, now)
     session.expire(attempt)
     return attempt
+
+
+def check_clock(session: Session, attempt: Attempt, now: datetime) -> None:
+    """Whether answers may be saved at `now`: started, not on a rest break, and within the
+    deadline. The last autosave may be in flight: GRACE after the deadline or the start of a
+    break is still accepted."""
+    if attempt.deadline is None:
+        raise NotStarted()
+    open_break = open_rest_break(session, attempt)
+    if open_break is not None:
+        if now > open_break.started_at + GRACE:
+            raise OnBreak()
+        return
+    if now > attempt.deadline + GRACE:
+        raise TimeLimitPassed()
+
+
+def open_rest_break(session: Session, attempt: Attempt) -> AttemptRestBreak | None:
+    return session.scalar(
+        select(AttemptRestBreak).where(
+            AttemptRestBreak.attempt_id == attempt.id, AttemptRestBreak.ended_at.is_(None)
+        )
+    )
 
 
 # ---------------------------------------------------------------------------- grading
@@ -400,9 +445,11 @@ def submit(
     if attempt.status != AttemptStatus.IN_PROGRESS:
         return attempt, False
     if responses:
-        if now > attempt.deadline + GRACE:
-            raise TimeLimitPassed()
+        check_clock(session, attempt, now)
         _store(session, attempt, responses, now)
+    open_break = open_rest_break(session, attempt)
+    if open_break is not None:  # submitted on a break: the break ends with the attempt
+        open_break.ended_at = max(now, open_break.started_at)
     attempt.submitted_at = now
     _record(session, attempt, _grade(session, attempt, keys, _levels(session, attempt)), now)
     return attempt, True
@@ -609,6 +656,7 @@ def attempt_view(session: Session, attempt: Attempt, secret: str) -> dict:
         "responses": shown,
         "saved": [{"item": r.item_code, "saved_at": r.saved_at} for r in attempt.response_rows],
         "result": None,
+        "clock": clock_view(session, attempt),
     }
     result = attempt.result
     if result is not None:

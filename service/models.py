@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from service.access_vocabulary import ReasonCategory, SetBy
 from service.client_secrets import hash_secret, needs_rehash, verify_secret
 from service.grading.vocabulary import AttemptStatus, Decision, EvidenceType
 
@@ -355,8 +356,14 @@ class Attempt(Base):
     max_score: Mapped[int | None] = mapped_column(Integer)
     percent: Mapped[float | None] = mapped_column(Double)
     grade: Mapped[str | None] = mapped_column(String(24))
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the attempt was first opened (its form drawn) and when the learner chose Start: the
+    # clock runs from started_at (NULL: not started). Until the start page exists, opening the
+    # attempt starts it. `deadline` is the clock's deadline (service/exam_clock.py) from
+    # started_at, the learner's access arrangements and rest breaks, kept up to date whenever
+    # one of them changes (service/access_arrangements.py); NULL until Start.
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     graded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -376,6 +383,9 @@ class Attempt(Base):
     )
     decision_rows: Mapped[list[AttemptCriterionDecision]] = relationship(
         order_by="AttemptCriterionDecision.id", cascade="all, delete-orphan"
+    )
+    rest_breaks: Mapped[list[AttemptRestBreak]] = relationship(
+        order_by="AttemptRestBreak.started_at", cascade="all, delete-orphan"
     )
 
     # Read-only views of the rows in the shapes the pages and the API have always used.
@@ -539,6 +549,80 @@ class AttemptMarkEvent(Base):
     new_quality: Mapped[str] = mapped_column(String(24))
     marked_by: Mapped[str | None] = mapped_column(String(255))
     marked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AttemptRestBreak(Base):
+    """A supervised rest break during an attempt: the clock stops from started_at to ended_at
+    (NULL: the learner is on it now). At most one is open per attempt (the attempt's write lock
+    serialises taking and ending them)."""
+
+    __tablename__ = "attempt_rest_breaks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("attempts.id", ondelete="CASCADE"), index=True
+    )
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AccessArrangement(Base):
+    """A learner's access arrangements (extra time, rest breaks, a different time limit), for
+    every assessment (assessment_id NULL) or for one. The learner is the centre's opaque
+    learner_ref (or "lti:{platform}:{sub}"), as on attempts: no names, no medical details (a
+    broad reason category at most).
+
+    A history, never overwritten: a change is a new row naming the row it replaces
+    (`supersedes_id`, unique); the current arrangement is the row nothing supersedes. A row
+    with no extra time, no breaks and no different limit records "no arrangements"."""
+
+    __tablename__ = "access_arrangements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centres.id"), index=True)
+    learner_ref: Mapped[str] = mapped_column(String(255), index=True)
+    assessment_id: Mapped[int | None] = mapped_column(ForeignKey("assessments.id"))
+    extra_time_percent: Mapped[int | None] = mapped_column(Integer)
+    extra_time_minutes: Mapped[int | None] = mapped_column(Integer)
+    rest_breaks: Mapped[bool] = mapped_column(Boolean, default=False)
+    rest_break_max_minutes: Mapped[int | None] = mapped_column(Integer)
+    time_limit_minutes: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[ReasonCategory | None] = mapped_column(
+        Enum(ReasonCategory, native_enum=False, length=40, values_callable=_values)
+    )
+    set_by_kind: Mapped[SetBy] = mapped_column(
+        Enum(SetBy, native_enum=False, length=16, values_callable=_values)
+    )
+    # "lti:{platform}:{sub}" (an assessor), "client:{client id}" or "lms:{platform}".
+    set_by: Mapped[str] = mapped_column(String(255))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    supersedes_id: Mapped[int | None] = mapped_column(
+        ForeignKey("access_arrangements.id"), unique=True
+    )
+
+    assessment: Mapped[Assessment | None] = relationship()
+    supersedes: Mapped[AccessArrangement | None] = relationship(
+        remote_side=[id], back_populates="superseded_by"
+    )
+    superseded_by: Mapped[AccessArrangement | None] = relationship(
+        back_populates="supersedes", uselist=False
+    )
+
+
+# The first row of a learner's history (per assessment, or for all of them) is unique: two
+# first settings at the same moment cannot both become current. Later rows are kept unique by
+# supersedes_id.
+_FIRST = text("supersedes_id IS NULL")
+Index(
+    "uq_access_arrangements_first",
+    func.coalesce(AccessArrangement.centre_id, 0),
+    AccessArrangement.learner_ref,
+    func.coalesce(AccessArrangement.assessment_id, 0),
+    unique=True,
+    sqlite_where=_FIRST,
+    postgresql_where=_FIRST,
+)
 
 
 class PerformanceEvidence(Base):

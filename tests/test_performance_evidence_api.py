@@ -12,22 +12,16 @@ from service import db
 from service import performance_evidence as evidence
 from service.attempt_access import Learner
 from service.models import PerformanceEvidence
-from tests.conftest import bearer
+from tests.conftest import centre_tokens
 from tests.test_attempts_api import _keyed_response
 
-SCOPES = ["attempts:write", "attempts:read"]
 URL = "/api/v1/performance-evidence"
 _learners = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
 def tokens(app):
-    return {
-        "centre": bearer(app, SCOPES, centre_code="C-PE-1"),
-        "other_centre": bearer(app, SCOPES, centre_code="C-PE-2"),
-        "read_only": bearer(app, ["attempts:read"], centre_code="C-PE-1"),
-        "content": bearer(app, ["content:read"]),
-    }
+    return centre_tokens(app, "C-PE-1", "C-PE-2")
 
 
 def _learner() -> str:

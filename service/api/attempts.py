@@ -44,6 +44,8 @@ CONFLICTS = (
     attempts.TimeLimitPassed,
     attempts.NotSubmitted,
     attempts.MarksChanged,
+    attempts.NotStarted,
+    attempts.OnBreak,
 )
 
 
@@ -137,7 +139,8 @@ def get_attempt(attempt_id):
 @blp.alt_response(409, response="DEFAULT_ERROR")
 def save_responses(data, attempt_id):
     """Save responses as the learner goes (merged with those saved before; each item's latest
-    save wins). Refused with 409 once the attempt is submitted or past its time limit.
+    save wins). Refused with 409 once the attempt is submitted or past its time limit (extra
+    time and rest breaks included), before Start, or during a rest break.
     With attempts:write only, the answer is the receipt (id, status, grading_progress, deadline,
     submitted_at, saved); items, responses and result need attempts:read too.
     """
