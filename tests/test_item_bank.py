@@ -199,6 +199,7 @@ def test_the_live_bank_is_confidential_and_samples_are_public(app, client):
         listed = client.get("/api/v1/items?page_size=100", headers=headers)
         assert listed.status_code == 200
         assert {i["id"] for i in listed.get_json()} == samples
+        assert "Authorization" in listed.headers["Vary"]
         assert all(i["sample"] for i in listed.get_json())
         by_unit = client.get("/api/v1/items?unit=CSC-03&page_size=100", headers=headers)
         assert {i["id"] for i in by_unit.get_json()} == {"CSC-03-S01"}

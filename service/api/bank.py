@@ -1,6 +1,6 @@
 """REST: items, rubrics and assessments (/api/v1)."""
 
-from flask import Response, current_app
+from flask import Response, current_app, request
 from flask_smorest import abort
 
 from schemas.items import (
@@ -44,6 +44,15 @@ def _item_or_404(code: str):
     if item is None:
         abort(404, message=f"No item with id {code!r}.")
     return item
+
+
+@blp.after_request
+def _vary_on_the_caller(response):
+    # The item routes answer the public (samples) and content clients (the whole bank)
+    # differently: an HTTP cache must not hand one's answer to the other.
+    if request.path.startswith("/api/v1/items"):
+        response.vary.add("Authorization")
+    return response
 
 
 def _sees_live_items() -> bool:
