@@ -68,6 +68,11 @@ _HOW_MANY = re.compile(
 # ---------------------------------------------------------------------------- the learner
 
 
+def _secret() -> str:
+    """What the attempt's opaque choice ids are derived from (service.choice_ids)."""
+    return current_app.config["SECRET_KEY"]
+
+
 def _learner(lti_session: LtiSession):
     return attempt_access.lti_learner(lti_session.platform, lti_session.user_sub)
 
@@ -195,6 +200,18 @@ def _parse(items: list[dict], form) -> tuple[dict, dict, dict]:
             typed[code] = form.get(f"answer-{code}", "")
             responses[code] = typed[code]
     return responses, typed, errors
+
+
+def _bank_ids(attempt: Attempt, view: dict, responses: dict, errors: dict) -> dict:
+    """The form's responses (the attempt's opaque choice ids) in bank ids. A choice id this
+    attempt does not show (a forged or stale form) becomes that question's error message."""
+    session = db.session()
+    try:
+        return attempt_service.from_learner(session, attempt, responses, _secret())
+    except InvalidResponses as exc:
+        errors.update(_service_errors(view["items"], exc.details))
+        rest = {k: v for k, v in responses.items() if k not in exc.details}
+        return attempt_service.from_learner(session, attempt, rest, _secret())
 
 
 def _service_errors(items: list[dict], details: dict) -> dict[str, str]:
@@ -367,7 +384,7 @@ def attempt():
             session.rollback()
             return _not_ready()
         session.commit()
-    view = attempt_service.attempt_view(session, attempt)
+    view = attempt_service.attempt_view(session, attempt, _secret())
     if attempt.status != "in_progress":
         return _result_page(attempt, view)
     return _attempt_page(lti_session, attempt, view)
@@ -403,8 +420,9 @@ def attempt_save():
             return jsonify({"saved": False, "message": message}), 409
         return _back_to_attempt()
     session = db.session()
-    view = attempt_service.attempt_view(session, attempt)
+    view = attempt_service.attempt_view(session, attempt, _secret())
     responses, typed, errors = _parse(view["items"], request.form)
+    responses = _bank_ids(attempt, view, responses, errors)
     if as_json:
         return _autosave(attempt, view, responses, errors)
     if errors:
@@ -459,8 +477,9 @@ def attempt_submit():
     if attempt is None or attempt.status != "in_progress" or not _current_form_attempt(attempt):
         return _back_to_attempt()  # submitted already (or a stale page): show where it stands
     session = db.session()
-    view = attempt_service.attempt_view(session, attempt)
+    view = attempt_service.attempt_view(session, attempt, _secret())
     responses, typed, errors = _parse(view["items"], request.form)
+    responses = _bank_ids(attempt, view, responses, errors)
     if errors:
         return _attempt_page(lti_session, attempt, view, typed, errors, status=422)
     now = utcnow()

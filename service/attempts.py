@@ -34,6 +34,7 @@ from lti import grade_sync
 from service.access_arrangements import clock_view, live_deadline, refresh_deadline
 from service.attempt_access import Learner, learner_attempts
 from service.bank import keys_for, learner_view, rubric_levels, rubric_max_scores
+from service.choice_ids import ChoiceIds, UnknownChoice
 from service.comments import current_comments
 from service.feedback import feedback_for
 from service.grading.engine import (
@@ -625,10 +626,40 @@ def write_receipt(attempt: Attempt) -> dict:
     }
 
 
-def attempt_view(session: Session, attempt: Attempt) -> dict:
-    """The attempt as its learner (or the centre) sees it; feedback only after submission."""
+def choice_ids(attempt: Attempt, secret: str) -> ChoiceIds:
+    """The attempt's opaque choice ids; `secret` is the server's (never sent anywhere)."""
+    return ChoiceIds(secret, attempt.uuid)
+
+
+def from_learner(
+    session: Session, attempt: Attempt, responses: dict[str, Any], secret: str
+) -> dict[str, Any]:
+    """Responses as a learner sends them (the attempt's opaque choice ids) in bank ids, ready
+    to save or submit. A choice id that is not the item's in this attempt is refused."""
+    bodies = {item.code: version.body for item, version in form_items(session, attempt)}
+    ids = choice_ids(attempt, secret)
+    translated, errors = {}, {}
+    for code, response in responses.items():
+        if code not in bodies:
+            translated[code] = response  # _validate says it is not part of the attempt
+            continue
+        try:
+            translated[code] = ids.from_learner(bodies[code], response)
+        except UnknownChoice as exc:
+            errors[code] = [str(exc)]
+    if errors:
+        raise InvalidResponses("Some responses name choices this attempt does not show.", errors)
+    return translated
+
+
+def attempt_view(session: Session, attempt: Attempt, secret: str) -> dict:
+    """The attempt as its learner (or the centre) sees it; feedback only after submission.
+    Choices and responses carry the attempt's opaque choice ids, never the bank's."""
     pairs = form_items(session, attempt)
-    responses = attempt.responses
+    ids = choice_ids(attempt, secret)
+    stored = attempt.responses
+    bodies = {item.code: version.body for item, version in pairs}
+    shown = {code: ids.to_learner(bodies[code], r) for code, r in stored.items() if code in bodies}
     view = {
         "id": attempt.uuid,
         "assessment": attempt.assessment.code,
@@ -638,15 +669,14 @@ def attempt_view(session: Session, attempt: Attempt) -> dict:
         "started_at": attempt.started_at,
         "deadline": attempt.deadline,
         "submitted_at": attempt.submitted_at,
-        "items": [learner_view(item, version, attempt.seed) for item, version in pairs],
-        "responses": responses,
+        "items": [learner_view(item, version, ids) for item, version in pairs],
+        "responses": shown,
         "saved": [{"item": r.item_code, "saved_at": r.saved_at} for r in attempt.response_rows],
         "result": None,
         "clock": clock_view(session, attempt),
     }
     result = attempt.result
     if result is not None:
-        bodies = {item.code: version.body for item, version in pairs}
         view["result"] = {
             "score": attempt.score,
             "max_score": attempt.max_score,
@@ -657,7 +687,7 @@ def attempt_view(session: Session, attempt: Attempt) -> dict:
                 {
                     **entry,
                     "feedback": feedback_for(
-                        bodies[entry["item_id"]], responses.get(entry["item_id"])
+                        bodies[entry["item_id"]], stored.get(entry["item_id"])
                     ),
                 }
                 for entry in result["items"]

@@ -33,8 +33,8 @@ from service.models import Centre, OAuthClient, OAuthToken, utcnow
 
 # What each scope allows. Content scopes (item keys) are for the awarding body's own clients.
 SCOPES = {
-    "content:read": "read items with their keys, accepted answers and feedback; QTI exports; "
-    "item statistics",
+    "content:read": "read live (confidential) items, with their keys, accepted answers and "
+    "feedback; QTI exports; item statistics",
     "content:approve": "approve items for live use, or withdraw an approval",
     "attempts:write": "start, answer, submit and mark attempts for the client's centre",
     "attempts:read": "read the client's centre's attempts and results",
@@ -234,6 +234,18 @@ def require_scope(*scopes: str):
         return wrapper
 
     return decorate
+
+
+def caller_scopes() -> set[str]:
+    """The scopes of the request's bearer token; none for a caller who sends no token. A token
+    that is sent but unknown or expired is a 401, never read as an anonymous call."""
+    if not request.headers.get("Authorization"):
+        return set()
+    try:
+        token = protector.acquire_token(None)
+    except OAuth2Error as error:
+        protector.raise_error_response(error)
+    return set((token.scope or "").split())
 
 
 def current_client() -> OAuthClient:

@@ -97,6 +97,10 @@ def _check_bank(files: dict[str, Path], unit: dict, bank: UnitBank) -> None:
         if not item["id"].startswith(unit["code"] + "-") or item["id"] in seen:
             raise ContentError(files["items"], f"{where}/id", f"bad or repeated id {item['id']!r}")
         seen.add(item["id"])
+        if item.get("sample", False) != ("-S" in item["id"]):
+            raise ContentError(
+                files["items"], f"{where}/sample", "samples (and only samples) have S ids"
+            )
         for j, code in enumerate(item["criteria"]):
             if code not in criteria:
                 raise ContentError(
@@ -114,6 +118,7 @@ def _check_bank(files: dict[str, Path], unit: dict, bank: UnitBank) -> None:
     keys = [
         item_key(unit["code"], item, _rubric_scores(unit["code"], rubric_max))
         for item in bank.items
+        if not item.get("sample")  # samples are public: never on a live form
     ]
     full_codes = [f"{unit['code']}.{c}" for c in criteria]
     for n, assessment in enumerate(bank.assessments):
@@ -287,6 +292,7 @@ def _upsert_item(session: Session, unit: Unit, criteria: dict, body: dict, repor
             uuid=stable_uuid("item", code),
             unit=unit,
             type=body["type"],
+            sample=body.get("sample", False),
             current_version=1,
         )
         item.versions.append(ItemVersion(version=1, body=body, content_hash=digest))
@@ -297,6 +303,7 @@ def _upsert_item(session: Session, unit: Unit, criteria: dict, body: dict, repor
         item.versions.append(ItemVersion(version=number, body=body, content_hash=digest))
         item.current_version = number
         item.type = body["type"]
+        item.sample = body.get("sample", False)
         report.changes.append(f"item {code} version {number}")
     else:
         _sync_provenance(item, body, report)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
     text,
 )
@@ -249,6 +250,8 @@ class Item(Base):
     approved_by: Mapped[str | None] = mapped_column(String(255))
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     approved_version: Mapped[int | None] = mapped_column(Integer)
+    # A published sample: public, never drawn into a live form. Live items are confidential.
+    sample: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     unit: Mapped[Unit] = relationship()
     versions: Mapped[list[ItemVersion]] = relationship(
