@@ -22,12 +22,18 @@ from service import (
     security_headers,
 )
 from service.api.blueprint import register_responses
+from service.api.examples import ExamplesAPISpec
 from service.config import Config
 
 
 class ServiceApi(Api):
     # Documents the error body that service.errors actually sends.
     ERROR_SCHEMA = ErrorSchema
+
+    def _init_spec(self, *args, **kwargs):
+        super()._init_spec(*args, **kwargs)
+        # flask-smorest builds a plain APISpec; ours gives every JSON body an example.
+        self.spec.__class__ = ExamplesAPISpec
 
     def _register_pagination_header(self):
         # X-Pagination carries a JSON object: say so with `content`, or the header reads as

@@ -229,6 +229,8 @@ def require_scope(*scopes: str):
                 protector.raise_error_response(error)
             return view(*args, **kwargs)
 
+        # Read by service.api.blueprint: 401, 403 and the security requirement are documented.
+        wrapper.required_scopes = scopes
         return wrapper
 
     return decorate
