@@ -1,8 +1,9 @@
 """A flask-smorest Blueprint whose every operation documents the errors any request can get.
 
 Views document what is theirs to say (409, or 404 beyond an id in the path); a view decorated
-with @require_scope gets 401 and 403 and its oauth2 security requirement; and this documents, for every operation of the blueprint, what the service's hooks and handlers
-can answer whatever the view: 400 (NUL characters, lone surrogates, malformed or too deeply
+with @require_scope gets 401 and 403 and its oauth2 security requirement; and this documents,
+for every operation of the blueprint, what the service's hooks and handlers can answer
+whatever the view: 400 (NUL characters, lone surrogates, malformed or too deeply
 nested JSON), 404 (an unknown id in the path), 413 (a body over MAX_CONTENT_LENGTH), 422
 (invalid parameters), 429 (rate limited), 503 (the database cannot be reached; Retry-After)
 and a default, each in the blueprint's error shape: the REST Error, or CASE's imsx_StatusInfo.
