@@ -66,7 +66,7 @@ class MarkSchema(Schema):
         required=True,
         metadata={
             "description": 'Criterion code -> rubric level quality (e.g. "met")',
-            "example": {"AC1": "met", "AC2": "not_yet_met", "AC7": "met"},
+            "example": {"CSC-01.AC1": "met", "CSC-01.AC2": "not_yet_met", "CSC-01.AC7": "met"},
         },
     )
     previous = fields.Dict(

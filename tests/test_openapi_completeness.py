@@ -94,6 +94,20 @@ def test_every_operation_documents_every_error_it_can_answer(document):
     assert gaps == []
 
 
+def test_every_parameter_is_described_and_its_example_fits(document):
+    undescribed, invalid = [], []
+    for where, path_item, operation in _operations(document):
+        for parameter in path_item.get("parameters", []) + operation.get("parameters", []):
+            parameter = _resolve(parameter, document)
+            if not parameter.get("description"):
+                undescribed.append(f"{where} {parameter['name']}")
+            if "example" in parameter:
+                schema = {**parameter.get("schema", {}), "components": document["components"]}
+                if list(OAS31Validator(schema).iter_errors(parameter["example"])):
+                    invalid.append(f"{where} {parameter['name']}")
+    assert undescribed == [] and invalid == []
+
+
 def test_the_token_endpoint_is_documented_with_its_errors(document):
     token = document["paths"]["/oauth/token"]["post"]
     assert {"200", "400", "401", "429"} <= set(token["responses"])

@@ -27,6 +27,31 @@ BY_FORMAT = {
     "uuid": "6f1c2d4e-8a3b-4c5d-9e7f-0a1b2c3d4e5f",
 }
 BY_TYPE = {"string": "string", "integer": 1, "number": 1.0, "boolean": True, "null": None}
+# Parameters by name, for those that do not describe themselves: one wording per name across
+# every operation. A new endpoint's parameter with a new name needs a line here, or a
+# description and example of its own (tests/test_openapi_completeness.py checks).
+PARAMETERS = {
+    "unit_code": ("A unit's code", "CSC-01"),
+    "unit": ("Only those of this unit (its code)", "CSC-01"),
+    "criterion_code": ("A criterion's code", "CSC-01.AC1"),
+    "criterion": ("Only those of this criterion (its code)", "CSC-01.AC1"),
+    "item_id": ("An item's id", "CSC-01-Q001"),
+    "assessment_code": ("An assessment's code", "CSC-01-A1"),
+    "attempt_id": ("An attempt's id, as answered when it was started", BY_FORMAT["uuid"]),
+    "record_id": ("A performance evidence record's id", BY_FORMAT["uuid"]),
+    "platform_id": ("An LTI platform registration's id", 1),
+    "deployment_id": ("An LTI deployment's id on that platform", "1"),
+    "sourced_id": ("A CASE object's sourcedId (a UUID)", BY_FORMAT["uuid"]),
+    "grading": ("Only units graded this way", "graded"),
+    "evidence_type": ("Only criteria evidenced this way", "knowledge"),
+    "band": ("Only criteria of this grade band", "pass"),
+    "type": ("Only items of this type", "single_choice"),
+    "page": ("Page number, from 1", 1),
+    "page_size": ("Results per page", 20),
+    "limit": ("CASE paging: at most this many results", 100),
+    "offset": ("CASE paging: skip this many results", 0),
+    "orderBy": ("CASE sort order: asc or desc", "asc"),
+}
 # Deep enough for every schema here; a recursive schema stops with an empty object.
 MAX_DEPTH = 8
 
@@ -41,6 +66,12 @@ class ExamplesAPISpec(apispec.APISpec):
 def add_examples(document: dict[str, Any]) -> dict[str, Any]:
     document = copy.deepcopy(document)
     schemas = document.get("components", {}).get("schemas", {})
+    for path_item in document.get("paths", {}).values():
+        for key, value in path_item.items():
+            # A path item's own "parameters" list, or an operation's.
+            parameters = value if key == "parameters" else value.get("parameters", [])
+            for parameter in parameters:
+                _describe_parameter(parameter)
     for response in document.get("components", {}).get("responses", {}).values():
         _add_to_content(response.get("content", {}), schemas)
     for path_item in document.get("paths", {}).values():
@@ -51,6 +82,17 @@ def add_examples(document: dict[str, Any]) -> dict[str, Any]:
             for response in operation["responses"].values():
                 _add_to_content(response.get("content", {}), schemas)
     return document
+
+
+def _describe_parameter(parameter: dict[str, Any]) -> None:
+    if "$ref" in parameter or parameter["name"] not in PARAMETERS:
+        return
+    description, example = PARAMETERS[parameter["name"]]
+    parameter.setdefault("description", description)
+    if "example" not in parameter and "examples" not in parameter:
+        schema = parameter.get("schema", {})
+        enum = schema.get("enum")
+        parameter["example"] = enum[0] if enum and example not in enum else example
 
 
 def _add_to_content(content: dict[str, Any], schemas: dict[str, Any]) -> None:
