@@ -124,7 +124,7 @@ class Config:
         self.OPENAPI_VERSION = "3.1.0"
         self.OPENAPI_URL_PREFIX = "/"
         self.OPENAPI_JSON_PATH = "openapi.json"
-        # /docs is served by service.docs (no inline script, its own CSP), not flask-smorest.
+        # /docs and /docs/explorer are served by service.docs (own CSP), not flask-smorest.
         self.OPENAPI_SWAGGER_UI_PATH = None
         self.API_SPEC_OPTIONS = {"info": {"description": API_DESCRIPTION}}
 
