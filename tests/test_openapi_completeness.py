@@ -147,3 +147,39 @@ def test_generated_examples_follow_the_schema():
         "own": "CSC-01",
         "count": 3,
     }
+
+
+def test_a_new_endpoint_gets_its_errors_scopes_and_examples_with_no_work():
+    """What another engineer's endpoint gets from ServiceBlueprint, @require_scope and the
+    examples: 401/403 and its oauth2 requirement, the common errors, 404 for its path id, and
+    examples for its bodies, declaring only the route, the scope, arguments and response."""
+    from marshmallow import Schema, fields
+
+    from service.api.blueprint import ServiceBlueprint
+    from service.auth import require_scope
+
+    class ThingSchema(Schema):
+        name = fields.String(required=True, metadata={"example": "a thing"})
+        count = fields.Integer()
+
+    blp = ServiceBlueprint("things", __name__, url_prefix="/api/v1")
+
+    @blp.route("/things/<string:thing_id>", methods=["PUT"])
+    @require_scope("attempts:write")
+    @blp.arguments(ThingSchema)
+    @blp.response(200, ThingSchema)
+    @blp.alt_response(409, response="DEFAULT_ERROR")
+    def put_thing(data, thing_id):
+        return data
+
+    app = create_app({"DATABASE_URL": "sqlite:///:memory:"})
+    api = app.extensions["service_api"]
+    api.register_blueprint(blp)
+    document = api.spec.to_dict()
+    operation = document["paths"]["/api/v1/things/{thing_id}"]["put"]
+    assert operation["security"] == [{"oauth2": ["attempts:write"]}]
+    statuses = {"200", "400", "401", "403", "404", "409", "413", "422", "429", "503", "default"}
+    assert set(operation["responses"]) == statuses
+    assert operation["responses"]["409"] == {"$ref": "#/components/responses/ERROR_409"}
+    body = operation["requestBody"]["content"]["application/json"]
+    assert body["example"] == {"name": "a thing", "count": 1}
