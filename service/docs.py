@@ -121,7 +121,10 @@ def _operation(method: str, path: str, operation: dict, components: dict) -> dic
         "body": _media(_resolve(body, components)) if body else None,
         "responses": [
             {"status": status, **_response(_resolve(response, components))}
-            for status, response in operation["responses"].items()
+            # Success first, then errors by status, the default last.
+            for status, response in sorted(
+                operation["responses"].items(), key=lambda kv: (kv[0] == "default", kv[0])
+            )
         ],
     }
 

@@ -14,6 +14,8 @@ response="DEFAULT_ERROR")` is documented with the component of its status.
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from flask_smorest import Blueprint
 
 from schemas.case import CaseStatusInfoSchema
@@ -51,6 +53,19 @@ EXAMPLE_MESSAGES = {
     503: "The service cannot reach its database just now. Try again shortly.",
 }
 EXAMPLE_DETAILS = {422: {"learner_ref": ["Missing data for required field."]}}
+EXAMPLE_REFERENCE = "3f9a1c0d7b2e"
+DEFAULT_EXAMPLE = rest_error_body(
+    500,
+    f"Something went wrong on our side. Quote reference {EXAMPLE_REFERENCE}.",
+    reference=EXAMPLE_REFERENCE,
+)
+
+
+def rest_error_example(status: int) -> dict:
+    """The REST error body the service sends with `status`, as an example."""
+    message = EXAMPLE_MESSAGES.get(status) or f"{HTTPStatus(status).phrase}."
+    return rest_error_body(status, message, EXAMPLE_DETAILS.get(status))
+
 
 COMMON_STATUSES = (400, 401, 403, 404, 409, 413, 422, 429, 503)
 
@@ -77,7 +92,7 @@ class ServiceBlueprint(Blueprint):
 
     @staticmethod
     def example_error(status: int) -> dict:
-        return rest_error_body(status, EXAMPLE_MESSAGES[status], EXAMPLE_DETAILS.get(status))
+        return rest_error_example(status)
 
     def add_url_rule(
         self, rule, endpoint=None, view_func=None, provide_automatic_options=None, **options
