@@ -72,18 +72,26 @@ def _message(error: HTTPException, details: dict) -> str:
     return error.description or HTTPStatus(error.code).phrase
 
 
-def rest_error(status: int, message: str, details: dict | None = None, reference: str = ""):
+def rest_error_body(
+    status: int, message: str, details: dict | None = None, reference: str = ""
+) -> dict:
+    """The REST error shape (also the examples of the OpenAPI document's error responses)."""
     body = {"status": status, "code": error_code(status), "message": message}
     if details:
         body["details"] = details
     if reference:
         body["reference"] = reference
-    return jsonify(body), status
+    return body
 
 
-def case_error(status: int, description: str, code_minor: str | None = None):
+def rest_error(status: int, message: str, details: dict | None = None, reference: str = ""):
+    return jsonify(rest_error_body(status, message, details, reference)), status
+
+
+def case_error_body(status: int, description: str, code_minor: str | None = None) -> dict:
+    """CASE's imsx_StatusInfo (also the examples of the CASE error responses)."""
     minor = code_minor or CASE_CODE_MINOR.get(status, "internal_server_error")
-    body = {
+    return {
         "imsx_codeMajor": "failure",
         "imsx_severity": "error",
         "imsx_description": description,
@@ -93,7 +101,10 @@ def case_error(status: int, description: str, code_minor: str | None = None):
             ]
         },
     }
-    return jsonify(body), status
+
+
+def case_error(status: int, description: str, code_minor: str | None = None):
+    return jsonify(case_error_body(status, description, code_minor)), status
 
 
 def handle_http_exception(error: HTTPException):
