@@ -26,11 +26,18 @@ from pylti1p3.lineitem import LineItem
 
 from lti import page_headers, sessions
 from lti.models import LtiSession
+from lti.page_words import (  # noqa: F401 (the page modules import them from here)
+    DECISION_WORDS,
+    GRADE_WORDS,
+    QUALITY_WORDS,
+    STAFF_DECISION_WORDS,
+    STATUS_WORDS,
+    scenario_value,
+)
 from lti.tool_conf import DatabaseToolConf
 from lti.views import host_url, register_error_pages, rejected
 from service import bank, db
 from service.catalogue import Page
-from service.grading.vocabulary import RubricLevel
 from service.models import Assessment
 
 blp = Blueprint("lti_pages", __name__, url_prefix="/lti")
@@ -52,29 +59,8 @@ SCENARIO_LABELS = {
     "rule": "Rules and procedures",
     "situation": "Situation",
 }
-GRADE_WORDS = {
-    "achieved": "Achieved",
-    "not_yet_achieved": "Not yet achieved",
-    "pass": "Pass",
-    "merit": "Merit",
-    "distinction": "Distinction",
-}
-DECISION_WORDS = {
-    "met": "Met",
-    "not_yet_met": "Not yet met",
-    "pending": "Waiting for your assessor",
-    "not_evidenced": "Not assessed in this attempt",
-}
-STAFF_DECISION_WORDS = {**DECISION_WORDS, "pending": "Waiting for marking"}
-QUALITY_WORDS = {
-    RubricLevel.NOT_YET_MET: "Not yet met",
-    RubricLevel.MET: "Met",
-}
-STATUS_WORDS = {
-    "in_progress": "In progress",
-    "pending_manual": "Waiting for marking",
-    "fully_graded": "Marked",
-}
+# The words for stored values live in lti/page_words.py (imported here for the page modules).
+blp.add_app_template_global(scenario_value, "scenario_value")
 
 
 # ---------------------------------------------------------------------------- common
