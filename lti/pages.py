@@ -83,6 +83,8 @@ def current_session(role: str | None = None) -> LtiSession:
         _stop("page: session token used from another browser")
     g.lti_session = lti_session  # its platform may frame the page (lti/page_headers.py)
     config = current_app.config
+    # A staff launch slides with activity (lti/session_pages.py warns before it ends).
+    sessions.extend(session, lti_session, config["LTI_SESSION_MINUTES"])
     every = timedelta(minutes=config["LTI_SESSION_ROTATE_MINUTES"])
     if request.method == "GET" and sessions.due_for_rotation(lti_session, token, every):
         overlap = timedelta(minutes=config["LTI_SESSION_OVERLAP_MINUTES"])

@@ -345,7 +345,7 @@ def result_page(attempt: Attempt, view: dict):
         overall_comment=comments[None].text if None in comments else None,
         questions=_questions(attempt, view, result),
         next_steps=_next_steps(result["grade"], pending, criteria, graded),
-        any_performance=any(c["performance"] for c in criteria),
+        performance_criteria=[c["code"] for c in criteria if c["performance"]],
         graded=graded,
         submitted=f"{_clock(attempt.submitted_at)} {LOCAL_TIME_NAME} on "
         f"{_date_words(attempt.submitted_at)}"
