@@ -96,6 +96,17 @@ def _queue(lti_session: LtiSession, assessment) -> list[Attempt]:
     )
 
 
+def _first_unmarked(attempt: Attempt) -> str | None:
+    """The anchor of the attempt's first written answer still to mark: the marking page opens
+    there (not at the top, one scroll fewer per script)."""
+    marked = attempt.marks
+    for _item, version in attempt_service.form_items(db.session(), attempt):
+        body = version.body
+        if body["type"] == "extended_response" and body["id"] not in marked:
+            return f"mark-{body['id']}"
+    return None
+
+
 def _roster(lti_session: LtiSession, link: LtiResourceLink | None) -> nrps.Roster:
     if link is None:
         return nrps.Roster(problem="the launch came from no resource link")
@@ -177,6 +188,9 @@ def assessor():
         attempts=listed,
         pending=len(queue),
         next_uuid=queue[0].uuid if queue else None,
+        next_anchor=_first_unmarked(queue[0]) if queue else None,
+        submitted_count=sum(1 for a in rows if a.status != AttemptStatus.IN_PROGRESS),
+        marked_count=sum(1 for a in rows if a.status == AttemptStatus.FULLY_GRADED),
         roster_available=roster.available,
         not_started=len(not_started),
         gradebook=gradebook.sentence if gradebook else None,
@@ -410,7 +424,9 @@ def _after_saving(lti_session: LtiSession, attempt: Attempt, **shown):
         waiting = [a for a in _queue(lti_session, attempt.assessment) if a.id != attempt.id]
         if not waiting:
             return redirect(url_for(".assessor", ls=ls, queue="done"), code=303)
-        return redirect(url_for(".assessor_attempt", attempt_uuid=waiting[0].uuid, ls=ls), code=303)
+        anchor = _first_unmarked(waiting[0])
+        target = url_for(".assessor_attempt", attempt_uuid=waiting[0].uuid, ls=ls, _anchor=anchor)
+        return redirect(target, code=303)
     return redirect(
         url_for(".assessor_attempt", attempt_uuid=attempt.uuid, ls=ls, **shown), code=303
     )
