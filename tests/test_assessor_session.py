@@ -137,3 +137,35 @@ def test_a_marking_post_with_no_launch_at_all_still_gets_the_error_page(app, lti
     assert refused.status_code == 403
     with app.app_context():
         assert db.session().scalars(select(LtiMarkingDraft)).all() == []
+
+
+def test_marking_opens_at_the_answer_and_save_and_mark_next_goes_on(app, lti_client):  # noqa: F811
+    first, second = pages._learner(app, lti_client), pages._learner(app, lti_client)
+    for learner in (first, second):
+        pages._submit_keyed(app, lti_client, learner)
+    _path, staff = pages._launch(app, lti_client, "instructor-1")
+    listing = lti_client.get("/lti/assessor", query_string={"ls": staff}).get_data(as_text=True)
+    doc = lxml.html.fromstring(listing)
+    progress = " ".join(doc.xpath("//p[@id='marking-progress']")[0].text_content().split())
+    assert (
+        "attempts are waiting to be marked" in progress
+        and "submitted attempts are marked" in progress
+    )
+    link = doc.xpath("//a[text()='Mark the attempt waiting longest']/@href")[0]
+    assert "#mark-" in link
+    # One form per written answer saves every criterion; "Save and mark next" opens the next
+    # attempt at its written answer.
+    uuid = urlsplit(link).path.rsplit("/", 1)[-1]
+    view = next(
+        pages._view(app, learner["sub"])
+        for learner in (first, second)
+        if pages._uuid(app, learner["sub"]) == uuid
+    )
+    extended = next(i for i in view["items"] if i["type"] == "extended_response")
+    form = [("ls", staff), ("attempt", uuid), ("item", extended["id"]), ("then", "next")]
+    form += [(f"level-{c}", "met") for c in extended["criteria"]]
+    saved = pages._post(lti_client, "/lti/assessor/mark", data=form)
+    assert saved.status_code == 303
+    target = urlsplit(saved.headers["Location"])
+    assert target.path.startswith("/lti/assessor/attempt/") and uuid not in target.path
+    assert target.fragment.startswith("mark-")
