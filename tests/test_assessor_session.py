@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from lti import sessions
 from lti.models import LtiMarkingDraft, LtiSession
+from service import attempts as attempt_service
 from service import db
 from service.models import utcnow
 from tests import test_lti_pages as pages
@@ -156,12 +157,15 @@ def test_marking_opens_at_the_answer_and_save_and_mark_next_goes_on(app, lti_cli
     # One form per written answer saves every criterion; "Save and mark next" opens the next
     # attempt at its written answer.
     uuid = urlsplit(link).path.rsplit("/", 1)[-1]
-    view = next(
-        pages._view(app, learner["sub"])
-        for learner in (first, second)
-        if pages._uuid(app, learner["sub"]) == uuid
-    )
-    extended = next(i for i in view["items"] if i["type"] == "extended_response")
+    with app.app_context():
+        session = db.session()
+        attempt = attempt_service.find_attempt(session, uuid)
+        extended = next(
+            v.body
+            for _i, v in attempt_service.form_items(session, attempt)
+            if v.body["type"] == "extended_response"
+        )
+    extended = {**extended, "criteria": [f"CSC-01.{c}" for c in extended["criteria"]]}
     form = [("ls", staff), ("attempt", uuid), ("item", extended["id"]), ("then", "next")]
     form += [(f"level-{c}", "met") for c in extended["criteria"]]
     saved = pages._post(lti_client, "/lti/assessor/mark", data=form)
