@@ -19,7 +19,7 @@ from lti.pages import LOCAL_TIME_NAME, _clock, _wants_json, blp, current_session
 from service import db
 from service.models import utcnow
 
-SAFE_RETURN = ("/lti/assessor",)
+SAFE_RETURN = ("/lti/assessor", "/lti/deep-link", "/lti/review")
 
 
 def _return_to(path: str | None) -> str:
