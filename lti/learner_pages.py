@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import (
+    current_app,
     jsonify,
     redirect,
     request,
@@ -38,6 +39,7 @@ from service.attempts import (
     AttemptClosed,
     AttemptError,
     InvalidResponses,
+    NoLiveForm,
     OnBreak,
     TimeLimitPassed,
 )
@@ -62,6 +64,11 @@ _HOW_MANY = re.compile(
 # ---------------------------------------------------------------------------- the learner
 
 
+def _secret() -> str:
+    """What the attempt's opaque choice ids are derived from (service.choice_ids)."""
+    return current_app.config["SECRET_KEY"]
+
+
 def _learner(lti_session: LtiSession):
     return attempt_access.lti_learner(lti_session.platform, lti_session.user_sub)
 
@@ -74,6 +81,18 @@ def _no_assessment():
             "to answer here yet.",
             "Please tell your tutor. They can choose the assessment for this activity in the "
             "course settings. Then open the activity again.",
+        ],
+    )
+
+
+def _not_ready():
+    # Delivery is limited to approved items and too few are approved: the awarding body's
+    # matter, not the learner's or the tutor's settings.
+    return _message(
+        "This assessment is not available yet",
+        [
+            "The questions for this assessment are still being approved, so it cannot start.",
+            "Please tell your tutor. Nothing has been recorded; open the activity again later.",
         ],
     )
 
@@ -179,6 +198,18 @@ def _parse(items: list[dict], form) -> tuple[dict, dict, dict]:
     return responses, typed, errors
 
 
+def _bank_ids(attempt: Attempt, view: dict, responses: dict, errors: dict) -> dict:
+    """The form's responses (the attempt's opaque choice ids) in bank ids. A choice id this
+    attempt does not show (a forged or stale form) becomes that question's error message."""
+    session = db.session()
+    try:
+        return attempt_service.from_learner(session, attempt, responses, _secret())
+    except InvalidResponses as exc:
+        errors.update(_service_errors(view["items"], exc.details))
+        rest = {k: v for k, v in responses.items() if k not in exc.details}
+        return attempt_service.from_learner(session, attempt, rest, _secret())
+
+
 def _service_errors(items: list[dict], details: dict) -> dict[str, str]:
     numbers = {item["id"]: n for n, item in enumerate(items, 1)}
     errors = {}
@@ -264,11 +295,19 @@ def attempt():
     if attempt is None:
         # Two first loads at once (two tabs) both get the one attempt the database allows.
         link = resource_links.find(session, lti_session.platform_id, lti_session.resource_link_id)
-        attempt = attempt_service.start_attempt(
-            session, assessment, _learner(lti_session), resource_link_id=link.id if link else None
-        )
+        try:
+            attempt = attempt_service.start_attempt(
+                session,
+                assessment,
+                _learner(lti_session),
+                resource_link_id=link.id if link else None,
+                approved_only=current_app.config["DELIVER_APPROVED_ONLY"],
+            )
+        except NoLiveForm:
+            session.rollback()
+            return _not_ready()
         session.commit()
-    view = attempt_service.attempt_view(session, attempt)
+    view = attempt_service.attempt_view(session, attempt, _secret())
     if attempt.status != "in_progress":
         return _result_page(attempt, view)
     return _attempt_page(lti_session, attempt, view)
@@ -304,8 +343,9 @@ def attempt_save():
             return jsonify({"saved": False, "message": message}), 409
         return _back_to_attempt()
     session = db.session()
-    view = attempt_service.attempt_view(session, attempt)
+    view = attempt_service.attempt_view(session, attempt, _secret())
     responses, typed, errors = _parse(view["items"], request.form)
+    responses = _bank_ids(attempt, view, responses, errors)
     if as_json:
         return _autosave(attempt, view, responses, errors)
     if errors:
@@ -360,8 +400,9 @@ def attempt_submit():
     if attempt is None or attempt.status != "in_progress" or not _current_form_attempt(attempt):
         return _back_to_attempt()  # submitted already (or a stale page): show where it stands
     session = db.session()
-    view = attempt_service.attempt_view(session, attempt)
+    view = attempt_service.attempt_view(session, attempt, _secret())
     responses, typed, errors = _parse(view["items"], request.form)
+    responses = _bank_ids(attempt, view, responses, errors)
     if errors:
         return _attempt_page(lti_session, attempt, view, typed, errors, status=422)
     now = utcnow()

@@ -111,6 +111,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from service.api.bank import blp as bank_blp
     from service.api.grade_sync_admin import blp as grade_sync_admin_blp
     from service.api.health import blp as health_blp
+    from service.api.item_admin import blp as item_admin_blp
     from service.api.lti_admin import blp as lti_admin_blp
     from service.api.performance_evidence import blp as performance_evidence_blp
     from service.api.units import blp as units_blp
@@ -118,6 +119,8 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from service.case.views import blp_v1p1 as case_v1p1_blp
 
     api.register_blueprint(units_blp)
+    # Before the bank's: /items/statistics is not an item id.
+    api.register_blueprint(item_admin_blp)
     api.register_blueprint(bank_blp)
     api.register_blueprint(attempts_blp)
     api.register_blueprint(performance_evidence_blp)

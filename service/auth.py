@@ -33,13 +33,15 @@ from service.models import Centre, OAuthClient, OAuthToken, utcnow
 
 # What each scope allows. Content scopes (item keys) are for the awarding body's own clients.
 SCOPES = {
-    "content:read": "read items with their keys, accepted answers and feedback; QTI exports",
+    "content:read": "read live (confidential) items, with their keys, accepted answers and "
+    "feedback; QTI exports; item statistics",
+    "content:approve": "approve items for live use, or withdraw an approval",
     "attempts:write": "start, answer, submit and mark attempts for the client's centre",
     "attempts:read": "read the client's centre's attempts and results",
     "reports:read": "read criterion coverage reports",
     "admin": "manage centres, LTI registrations and clients",
 }
-AWARDING_BODY_ONLY = {"content:read", "admin"}
+AWARDING_BODY_ONLY = {"content:read", "content:approve", "admin"}
 
 
 def token_hash(token: str) -> str:
@@ -234,6 +236,18 @@ def require_scope(*scopes: str):
     return decorate
 
 
+def caller_scopes() -> set[str]:
+    """The scopes of the request's bearer token; none for a caller who sends no token. A token
+    that is sent but unknown or expired is a 401, never read as an anonymous call."""
+    if not request.headers.get("Authorization"):
+        return set()
+    try:
+        token = protector.acquire_token(None)
+    except OAuth2Error as error:
+        protector.raise_error_response(error)
+    return set((token.scope or "").split())
+
+
 def current_client() -> OAuthClient:
     return current_token.client
 
@@ -262,7 +276,9 @@ def create_client(session, name: str, scopes: list[str], centre: Centre | None):
     if unknown:
         raise ValueError(f"unknown scope(s): {', '.join(unknown)}")
     if centre is not None and AWARDING_BODY_ONLY & set(scopes):
-        raise ValueError("content:read and admin are for the awarding body's clients only")
+        raise ValueError(
+            f"{', '.join(sorted(AWARDING_BODY_ONLY))} are for the awarding body's clients only"
+        )
     secret = secrets.token_urlsafe(32)
     # Hex, not url-safe base64: an id starting with "-" would read as an option in the CLI.
     client = OAuthClient(

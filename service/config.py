@@ -38,6 +38,9 @@ class Config:
         self.REDIS_URL = env.get("REDIS_URL", "")
         self.OAUTH_TOKEN_SECONDS = int(env.get("OAUTH_TOKEN_SECONDS", "3600"))
         self.CONTENT_CACHE_SECONDS = int(env.get("CONTENT_CACHE_SECONDS", "60"))
+        # On: forms draw only items the awarding body has approved for live use
+        # (service/item_provenance.py). Off (the default): every item of the bank.
+        self.DELIVER_APPROVED_ONLY = env.get("DELIVER_APPROVED_ONLY", "0") == "1"
         # Request bodies above this many bytes are answered 413 (Flask/Werkzeug enforce it).
         self.MAX_CONTENT_LENGTH = int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024)))
         # JSON bodies nested deeper than this are refused before they are parsed.

@@ -135,3 +135,15 @@ def bearer(app, scopes: list[str], centre_code: str | None = None) -> dict:
     )
     assert response.status_code == 200, response.get_json()
     return {"Authorization": f"Bearer {response.get_json()['access_token']}"}
+
+
+def centre_tokens(app, centre: str, other: str) -> dict[str, dict]:
+    """Headers for the clients a centre-scoped endpoint is tried with: the centre's reader and
+    writer, another centre's, a reader only, and an awarding-body content client."""
+    both = ["attempts:write", "attempts:read"]
+    return {
+        "centre": bearer(app, both, centre_code=centre),
+        "other_centre": bearer(app, both, centre_code=other),
+        "read_only": bearer(app, ["attempts:read"], centre_code=centre),
+        "content": bearer(app, ["content:read"]),
+    }

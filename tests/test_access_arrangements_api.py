@@ -12,9 +12,8 @@ from sqlalchemy import select, update
 
 from service import bank, db
 from service.models import AccessArrangement, Attempt, utcnow
-from tests.conftest import bearer
+from tests.conftest import centre_tokens
 
-SCOPES = ["attempts:write", "attempts:read"]
 URL = "/api/v1/access-arrangements"
 ASSESSMENT = "CSC-01-A1"
 _learners = itertools.count(1)
@@ -22,12 +21,7 @@ _learners = itertools.count(1)
 
 @pytest.fixture(scope="module")
 def tokens(app):
-    return {
-        "centre": bearer(app, SCOPES, centre_code="C-AA-1"),
-        "other_centre": bearer(app, SCOPES, centre_code="C-AA-2"),
-        "read_only": bearer(app, ["attempts:read"], centre_code="C-AA-1"),
-        "content": bearer(app, ["content:read"]),
-    }
+    return centre_tokens(app, "C-AA-1", "C-AA-2")
 
 
 def _learner() -> str:

@@ -23,6 +23,7 @@ from service import db
 from service.identifiers import new_uuid
 from service.models import Attempt, Centre, utcnow
 from tests import lti_flow
+from tests.choices import as_shown
 
 ASSESSMENT = "CSC-01-A1"
 _learners = itertools.count(1)
@@ -78,7 +79,8 @@ def _attempt_row(session, sub) -> Attempt:
 def _view(app, sub) -> dict:
     with app.app_context():
         session = db.session()
-        return attempt_service.attempt_view(session, _attempt_row(session, sub))
+        row = _attempt_row(session, sub)
+        return attempt_service.attempt_view(session, row, app.config["SECRET_KEY"])
 
 
 def _bodies(app, sub) -> dict:
@@ -156,10 +158,12 @@ def _doc(html):
 def _submit_keyed(app, client, learner):
     bodies = _bodies(app, learner["sub"])
     responses = {code: _keyed_response(body) for code, body in bodies.items()}
-    data = _form(learner["ls"], _uuid(app, learner["sub"]), learner["items"], responses)
+    shown = {item["id"]: item for item in learner["items"]}
+    typed = {code: as_shown(shown[code], bodies[code], r) for code, r in responses.items()}
+    data = _form(learner["ls"], _uuid(app, learner["sub"]), learner["items"], typed)
     submitted = _post(client, "/lti/attempt/submit", data=data)
     assert submitted.status_code == 303, submitted.get_data(as_text=True)
-    return responses
+    return typed  # as the attempt shows them: its own choice ids
 
 
 # ---------------------------------------------------------------------------- learner pages

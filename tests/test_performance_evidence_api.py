@@ -12,22 +12,16 @@ from service import db
 from service import performance_evidence as evidence
 from service.attempt_access import Learner
 from service.models import PerformanceEvidence
-from tests.conftest import bearer
+from tests.conftest import centre_tokens
 from tests.test_attempts_api import _keyed_response
 
-SCOPES = ["attempts:write", "attempts:read"]
 URL = "/api/v1/performance-evidence"
 _learners = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
 def tokens(app):
-    return {
-        "centre": bearer(app, SCOPES, centre_code="C-PE-1"),
-        "other_centre": bearer(app, SCOPES, centre_code="C-PE-2"),
-        "read_only": bearer(app, ["attempts:read"], centre_code="C-PE-1"),
-        "content": bearer(app, ["content:read"]),
-    }
+    return centre_tokens(app, "C-PE-1", "C-PE-2")
 
 
 def _learner() -> str:
@@ -198,7 +192,7 @@ def _fully_graded_attempt(client, tokens, learner):
     started = client.post(
         "/api/v1/assessments/CSC-01-A1/attempts", json={"learner_ref": learner}, headers=headers
     ).get_json()
-    responses = {i["id"]: _keyed_response(client, tokens, i["id"]) for i in started["items"]}
+    responses = {i["id"]: _keyed_response(client, tokens, i) for i in started["items"]}
     url = f"/api/v1/attempts/{started['id']}"
     submitted = client.post(f"{url}/submit", json={"responses": responses}, headers=headers)
     assert submitted.status_code == 200, submitted.get_json()
