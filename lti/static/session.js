@@ -52,6 +52,9 @@
       return response.json();
     }).then(function (data) {
       useToken(data.ls);
+      // The button goes with the warning: focus moves to the page, not to nowhere.
+      var main = document.getElementById("main");
+      if (main && box.contains(document.activeElement)) { main.focus({ preventScroll: true }); }
       box.hidden = true;
       status.textContent = "Your session continues. It now ends at " + data.ends + ".";
       schedule(data.seconds_left);
