@@ -17,6 +17,7 @@ from service import db
 from service.models import utcnow
 from tests import test_lti_pages as pages
 from tests.test_lti_pages import lti_client  # noqa: F401 (fixture)
+from tests.test_result_page import SNAKE
 
 
 def _row(session, token) -> LtiSession:
@@ -119,6 +120,8 @@ def test_marks_posted_after_the_session_ended_are_kept_and_filled_in(app, lti_cl
     page = lti_client.get(f"/lti/assessor/attempt/{view['id']}", query_string={"ls": again})
     doc = lxml.html.fromstring(page.get_data(as_text=True))
     assert "filled in below as you left them" in doc.text_content()
+    # The scenario's channel and every other stored value appear in words (lti/page_words.py).
+    assert SNAKE.findall(doc.xpath("//main")[0].text_content()) == []
     for criterion in criteria:
         checked = doc.xpath(f"//input[@name='level-{criterion}'][@checked]/@value")
         assert checked == (["met"] if criterion != criteria[-1] else ["not_yet_met"])
