@@ -19,8 +19,6 @@ from flask import (
 from lti import resource_links
 from lti.models import LtiSession
 from lti.pages import (
-    DECISION_WORDS,
-    GRADE_WORDS,
     LOCAL_TIME_NAME,
     SCENARIO_LABELS,
     _clock,
@@ -28,12 +26,12 @@ from lti.pages import (
     _linked_assessment,
     _local,
     _message,
-    _number,
     _page,
     _wants_json,
     blp,
     current_session,
 )
+from lti.result_page import result_page as _result_page
 from service import attempt_access, attempt_clock, db
 from service import attempts as attempt_service
 from service.access_arrangements import live_deadline
@@ -45,9 +43,7 @@ from service.attempts import (
     OnBreak,
     TimeLimitPassed,
 )
-from service.comments import current_comments
 from service.models import Assessment, Attempt, utcnow
-from service.unit_status import performance_codes
 
 TIME_UP = (
     "The time limit has passed, so these answers were not saved. The answers you saved before "
@@ -287,79 +283,6 @@ def _attempt_page(
         summary=summary,
         problem=problem,
         saved=request.args.get("saved") == "1",
-    )
-
-
-def _answer_words(item: dict, response: Any) -> Any:
-    """The learner's answer, readable, for the result page."""
-    if response in (None, "", [], {}):
-        return None
-    kind = item["type"]
-    if kind == "single_choice":
-        return next((o["text"] for o in item["options"] if o["id"] == response), response)
-    if kind == "multiple_response":
-        texts = {o["id"]: o["text"] for o in item["options"]}
-        return [texts.get(r, r) for r in response]
-    if kind == "ordering":
-        texts = {s["id"]: s["text"] for s in item["steps"]}
-        return [texts.get(r, r) for r in response]
-    if kind == "matching":
-        texts = {r["id"]: r["text"] for r in item["responses"]}
-        return [
-            (p["text"], texts.get(response.get(p["id"]), "No answer")) for p in item["premises"]
-        ]
-    return response
-
-
-def _result_page(attempt: Attempt, view: dict):
-    result = view["result"]
-    unit = attempt.assessment.unit
-    texts = {c.code: c.current.text for c in unit.criteria}
-    comments = current_comments(db.session(), attempt.id)
-    criteria = [
-        {
-            "code": c["criterion"],
-            "text": texts.get(c["criterion"], ""),
-            "decision": c["decision"],
-            "words": DECISION_WORDS.get(c["decision"], c["decision"]),
-            "comment": comments[c["criterion"]].text if c["criterion"] in comments else None,
-        }
-        for c in result["criteria"]
-    ]
-    scored = {entry["item_id"]: entry for entry in result["items"]}
-    questions = []
-    for number, item in enumerate(view["items"], 1):
-        entry = scored.get(item["id"], {})
-        questions.append(
-            {
-                "number": number,
-                "item": item,
-                "pending": entry.get("pending", False),
-                "score": _number(entry.get("score")),
-                "max_score": entry.get("max_score", item["points"]),
-                "feedback": entry.get("feedback", []),
-                "answer": _answer_words(item, view["responses"].get(item["id"])),
-            }
-        )
-    return _page(
-        "lti/result.html",
-        assessment=attempt.assessment,
-        attempt=attempt,
-        pending=attempt.status == "pending_manual",
-        grade=GRADE_WORDS.get(result["grade"] or "", result["grade"]),
-        score=_number(result["score"]),
-        max_score=result["max_score"],
-        percent=_number(result["percent"]),
-        criteria=criteria,
-        any_criterion_comment=any(c["comment"] for c in criteria),
-        overall_comment=comments[None].text if None in comments else None,
-        questions=questions,
-        submitted=f"{_clock(attempt.submitted_at)} {LOCAL_TIME_NAME} on "
-        f"{_date_words(attempt.submitted_at)}"
-        if attempt.submitted_at
-        else "",
-        late=request.args.get("late") == "1",
-        performance_criteria=performance_codes(unit),
     )
 
 

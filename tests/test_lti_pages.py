@@ -17,6 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from lti import sessions
 from lti.models import LtiPlatform, LtiSession
+from lti.result_page import labelled_feedback, learner_wording
 from service import attempts as attempt_service
 from service import db
 from service.identifiers import new_uuid
@@ -352,9 +353,12 @@ def test_submit_shows_the_result_once(app, lti_client):
     assert f"{result['score']:g} out of {result['max_score']}" in html
     assert "Waiting for your assessor to mark your written answer" in html
     doc = _doc(html)
+    # One block per criterion (lti/result_page.py): its code in brackets, its decision.
     rows = {
-        row.xpath("./th")[0].text_content(): row.xpath("./td")[-1].text_content()
-        for row in doc.xpath("//table/tbody/tr")
+        re.search(r"\((CSC-[^)]+)\)", block.text_content()).group(1): block.xpath(
+            ".//strong[contains(@class, 'decision')]"
+        )[0].text_content()
+        for block in doc.xpath("//li[@class='criterion-result']")
     }
     extended = next(i for i in view["items"] if i["type"] == "extended_response")
     with app.app_context():
@@ -367,9 +371,11 @@ def test_submit_shows_the_result_once(app, lti_client):
     assert set(rows) == set(texts)
     for code, decision in rows.items():
         assert decision == ("Waiting for your assessor" if code in extended["criteria"] else "Met")
-        assert str(escape(texts[code])) in html
+        assert str(escape(learner_wording(texts[code]))) in html
+    bodies = _bodies(app, learner["sub"])
     for entry in result["items"]:
-        for text in entry["feedback"]:
+        body = bodies[entry["item_id"]]  # feedback is built from the stored (bank) answer
+        for text in labelled_feedback(body, _keyed_response(body)):
             assert str(escape(text)) in html
     # Submitting again changes nothing and shows the same result.
     again = _post(
