@@ -11,6 +11,7 @@ def init_app(app: Flask) -> None:
         learner_pages,
         models,  # noqa: F401 - the LTI tables
         review_pages,
+        session_pages,
     )
     from lti.pages import blp as pages_blp
     from lti.views import blp as views_blp

@@ -14,7 +14,7 @@ from flask import (
 )
 from sqlalchemy import select
 
-from lti import nrps, preflight, resource_links
+from lti import marking_drafts, nrps, preflight, resource_links, sessions
 from lti.models import LtiResourceLink, LtiSession
 from lti.pages import (
     GRADE_WORDS,
@@ -94,6 +94,17 @@ def _queue(lti_session: LtiSession, assessment) -> list[Attempt]:
     return _queue_of(
         attempt_access.attempts_at(db.session(), _course_scope(lti_session), assessment)
     )
+
+
+def _first_unmarked(attempt: Attempt) -> str | None:
+    """The anchor of the attempt's first written answer still to mark: the marking page opens
+    there (not at the top, one scroll fewer per script)."""
+    marked = attempt.marks
+    for _item, version in attempt_service.form_items(db.session(), attempt):
+        body = version.body
+        if body["type"] == "extended_response" and body["id"] not in marked:
+            return f"mark-{body['id']}"
+    return None
 
 
 def _roster(lti_session: LtiSession, link: LtiResourceLink | None) -> nrps.Roster:
@@ -177,6 +188,9 @@ def assessor():
         attempts=listed,
         pending=len(queue),
         next_uuid=queue[0].uuid if queue else None,
+        next_anchor=_first_unmarked(queue[0]) if queue else None,
+        submitted_count=sum(1 for a in rows if a.status != AttemptStatus.IN_PROGRESS),
+        marked_count=sum(1 for a in rows if a.status == AttemptStatus.FULLY_GRADED),
         roster_available=roster.available,
         not_started=len(not_started),
         gradebook=gradebook.sentence if gradebook else None,
@@ -226,6 +240,8 @@ def _marking_page(
     criteria = {c.code: c for c in unit.criteria}
     rubrics = bank.rubrics_by_criterion(session, unit.id)
     errors = errors or {}
+    # Marks this assessor posted after an earlier launch ended (lti/marking_drafts.py).
+    drafts = marking_drafts.restore(session, lti_session, attempt.uuid)
     questions, summary = [], []
     pairs = attempt_service.form_items(session, attempt)
     for number, (_item, version) in enumerate(pairs, 1):
@@ -234,8 +250,12 @@ def _marking_page(
             continue
         code = body["id"]
         posted = chosen is not None and chosen.get("item") == code
+        draft = drafts.get(code) if chosen is None else None
         levels = chosen["levels"] if posted else attempt.marks.get(code, {})
         posted_comments = chosen.get("comments", {}) if posted else {}
+        if draft:
+            levels = {**levels, **draft["levels"]}
+            posted_comments = draft["comments"]
         rows = []
         for short in body["criteria"]:
             full = f"{unit.code}.{short}"
@@ -252,7 +272,9 @@ def _marking_page(
                     for level in (rubric.levels if rubric else [])
                 ],
                 "chosen": levels.get(full),
-                "stored": attempt.marks.get(code, {}).get(full, ""),
+                "stored": draft["previous"].get(full, "")
+                if draft and full in draft["previous"]
+                else attempt.marks.get(code, {}).get(full, ""),
                 "error": errors.get(full) if posted else None,
                 "comment": posted_comments.get(
                     full, comments[full].text if full in comments else ""
@@ -281,6 +303,7 @@ def _marking_page(
                 "words": len(str(attempt.responses.get(code) or "").split()),
                 "criteria": rows,
                 "marked": code in attempt.marks,
+                "draft": bool(draft),
             }
         )
     names = _learner_names([attempt])
@@ -324,6 +347,7 @@ def _marking_page(
         comment_error=errors.get("comment"),
         comment_max=attempt_service.COMMENT_MAX,
         history=history,
+        drafts_shown=[q["number"] for q in questions if q["draft"]],
         others_waiting=len(queue),
         zone=LOCAL_TIME_NAME,
     )
@@ -400,18 +424,16 @@ def _after_saving(lti_session: LtiSession, attempt: Attempt, **shown):
         waiting = [a for a in _queue(lti_session, attempt.assessment) if a.id != attempt.id]
         if not waiting:
             return redirect(url_for(".assessor", ls=ls, queue="done"), code=303)
-        return redirect(url_for(".assessor_attempt", attempt_uuid=waiting[0].uuid, ls=ls), code=303)
+        anchor = _first_unmarked(waiting[0])
+        target = url_for(".assessor_attempt", attempt_uuid=waiting[0].uuid, ls=ls, _anchor=anchor)
+        return redirect(target, code=303)
     return redirect(
         url_for(".assessor_attempt", attempt_uuid=attempt.uuid, ls=ls, **shown), code=303
     )
 
 
-@blp.post("/assessor/mark")
-def assessor_mark():
-    lti_session = current_session("staff")
-    attempt = _scoped_attempt(lti_session, request.form.get("attempt", ""))
-    session = db.session()
-    item_code = request.form.get("item", "")
+def _posted_marks() -> tuple[dict, dict, dict]:
+    """A marking form's levels, the levels its page showed, and comments, by criterion."""
     levels = {
         key.removeprefix("level-"): value
         for key, value in request.form.items()
@@ -429,6 +451,45 @@ def assessor_mark():
         for key, value in request.form.items()
         if key.startswith("comment-")
     }
+    return levels, previous, comments
+
+
+def _kept_for_later(ended: LtiSession):
+    """Marks posted after the assessor's launch ended: kept as their draft, and said so."""
+    session = db.session()
+    levels, previous, comments = _posted_marks()
+    kept = marking_drafts.keep(
+        session,
+        ended,
+        request.form.get("attempt", ""),
+        request.form.get("item", ""),
+        levels,
+        previous,
+        comments,
+    )
+    session.commit()
+    shown = [
+        {
+            "code": code,
+            "level": QUALITY_WORDS.get(levels.get(code, ""), "No level chosen"),
+            "comment": comments.get(code, "").strip(),
+        }
+        for code in sorted({*levels, *comments})
+    ]
+    return _page("lti/marks_kept.html", 403, kept=kept, marks=shown)
+
+
+@blp.post("/assessor/mark")
+def assessor_mark():
+    ended = sessions.find_ended(db.session(), request.form.get("ls"), marking_drafts.KEEP_FOR)
+    cookie = request.cookies.get(sessions.COOKIE + str(ended.id)) if ended else None
+    if ended is not None and sessions.browser_allowed(db.session(), ended, cookie):
+        return _kept_for_later(ended)
+    lti_session = current_session("staff")
+    attempt = _scoped_attempt(lti_session, request.form.get("attempt", ""))
+    session = db.session()
+    item_code = request.form.get("item", "")
+    levels, previous, comments = _posted_marks()
     chosen = {"item": item_code, "levels": levels, "comments": comments}
     unit_code = attempt.assessment.unit.code
     bodies = {v.body["id"]: v.body for _, v in attempt_service.form_items(session, attempt)}
@@ -460,6 +521,7 @@ def assessor_mark():
         )
         # In the marking's transaction: the score it queues carries the comments too.
         attempt_service.comment(session, attempt, comments, author=author)
+        marking_drafts.discard(session, lti_session, attempt.uuid, item_code)
         session.commit()
     except AttemptError as exc:
         session.rollback()

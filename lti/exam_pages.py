@@ -121,6 +121,12 @@ def _learner_context():
     return context()
 
 
+def _secret() -> str:
+    from lti.learner_pages import _secret as secret
+
+    return secret()
+
+
 def _back(endpoint: str = ".attempt", anchor: str | None = None, **params):
     return redirect(
         url_for(endpoint, ls=request.values.get("ls"), _anchor=anchor, **params), code=303
@@ -133,7 +139,7 @@ def _covers(attempt: Attempt) -> list[dict]:
 
 
 def start_page(lti_session: LtiSession, attempt: Attempt):
-    view = attempt_service.attempt_view(db.session(), attempt)
+    view = attempt_service.attempt_view(db.session(), attempt, _secret())
     assessment = attempt.assessment
     return _page(
         "lti/exam_start.html",
@@ -215,14 +221,15 @@ def attempt_start():
 def attempt_break():
     """ "Take a rest break" on the attempt page: save the answers on the page, then stop the
     clock (the break page hides the questions)."""
-    from lti.learner_pages import _attempt_page, _parse
+    from lti.learner_pages import _attempt_page, _bank_ids, _parse
 
     lti_session, attempt = _open_attempt()
     if attempt is None:
         return _back()
     session = db.session()
-    view = attempt_service.attempt_view(session, attempt)
+    view = attempt_service.attempt_view(session, attempt, _secret())
     responses, typed, errors = _parse(view["items"], request.form)
+    responses = _bank_ids(attempt, view, responses, errors)  # the attempt's opaque choice ids
     if errors:
         return _attempt_page(lti_session, attempt, view, typed, errors, status=422)
     try:
@@ -251,10 +258,10 @@ def attempt_break_end():
 
 
 def check_page(lti_session: LtiSession, attempt: Attempt, problem: str | None = None):
-    from lti.learner_pages import _answer_words
+    from lti.result_page import _answer_words
 
     session = db.session()
-    view = attempt_service.attempt_view(session, attempt)
+    view = attempt_service.attempt_view(session, attempt, _secret())
     questions = []
     for number, item in enumerate(view["items"], 1):
         answer = _answer_words(item, view["responses"].get(item["id"]))
@@ -290,14 +297,15 @@ def attempt_check():
 def attempt_save_and_check():
     """The attempt form's "Check your answers" button: save what is on the page, then show
     the check page (the learner's answers are never lost on the way)."""
-    from lti.learner_pages import _attempt_page, _parse, _refused
+    from lti.learner_pages import _attempt_page, _bank_ids, _parse, _refused
 
     lti_session, attempt = _open_attempt()
     if attempt is None:
         return _back()
     session = db.session()
-    view = attempt_service.attempt_view(session, attempt)
+    view = attempt_service.attempt_view(session, attempt, _secret())
     responses, typed, errors = _parse(view["items"], request.form)
+    responses = _bank_ids(attempt, view, responses, errors)  # the attempt's opaque choice ids
     if errors:
         return _attempt_page(lti_session, attempt, view, typed, errors, status=422)
     if attempt.deadline is None:

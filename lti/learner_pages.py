@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import (
+    current_app,
     jsonify,
     redirect,
     request,
@@ -18,8 +19,6 @@ from flask import (
 from lti import exam_pages, resource_links
 from lti.models import LtiSession
 from lti.pages import (
-    DECISION_WORDS,
-    GRADE_WORDS,
     LOCAL_TIME_NAME,
     SCENARIO_LABELS,
     _clock,
@@ -27,12 +26,12 @@ from lti.pages import (
     _linked_assessment,
     _local,
     _message,
-    _number,
     _page,
     _wants_json,
     blp,
     current_session,
 )
+from lti.result_page import result_page as _result_page
 from service import attempt_access, attempt_clock, db
 from service import attempts as attempt_service
 from service.access_arrangements import live_deadline
@@ -40,13 +39,12 @@ from service.attempts import (
     AttemptClosed,
     AttemptError,
     InvalidResponses,
+    NoLiveForm,
     NotStarted,
     OnBreak,
     TimeLimitPassed,
 )
-from service.comments import current_comments
 from service.models import Assessment, Attempt, utcnow
-from service.unit_status import performance_codes
 
 TIME_UP = (
     "The time limit has passed, so these answers were not saved. The answers you saved before "
@@ -67,6 +65,11 @@ _HOW_MANY = re.compile(
 # ---------------------------------------------------------------------------- the learner
 
 
+def _secret() -> str:
+    """What the attempt's opaque choice ids are derived from (service.choice_ids)."""
+    return current_app.config["SECRET_KEY"]
+
+
 def _learner(lti_session: LtiSession):
     return attempt_access.lti_learner(lti_session.platform, lti_session.user_sub)
 
@@ -79,6 +82,18 @@ def _no_assessment():
             "to answer here yet.",
             "Please tell your tutor. They can choose the assessment for this activity in the "
             "course settings. Then open the activity again.",
+        ],
+    )
+
+
+def _not_ready():
+    # Delivery is limited to approved items and too few are approved: the awarding body's
+    # matter, not the learner's or the tutor's settings.
+    return _message(
+        "This assessment is not available yet",
+        [
+            "The questions for this assessment are still being approved, so it cannot start.",
+            "Please tell your tutor. Nothing has been recorded; open the activity again later.",
         ],
     )
 
@@ -184,6 +199,18 @@ def _parse(items: list[dict], form) -> tuple[dict, dict, dict]:
     return responses, typed, errors
 
 
+def _bank_ids(attempt: Attempt, view: dict, responses: dict, errors: dict) -> dict:
+    """The form's responses (the attempt's opaque choice ids) in bank ids. A choice id this
+    attempt does not show (a forged or stale form) becomes that question's error message."""
+    session = db.session()
+    try:
+        return attempt_service.from_learner(session, attempt, responses, _secret())
+    except InvalidResponses as exc:
+        errors.update(_service_errors(view["items"], exc.details))
+        rest = {k: v for k, v in responses.items() if k not in exc.details}
+        return attempt_service.from_learner(session, attempt, rest, _secret())
+
+
 def _service_errors(items: list[dict], details: dict) -> dict[str, str]:
     numbers = {item["id"]: n for n, item in enumerate(items, 1)}
     errors = {}
@@ -261,79 +288,6 @@ def _attempt_page(
     )
 
 
-def _answer_words(item: dict, response: Any) -> Any:
-    """The learner's answer, readable, for the result page."""
-    if response in (None, "", [], {}):
-        return None
-    kind = item["type"]
-    if kind == "single_choice":
-        return next((o["text"] for o in item["options"] if o["id"] == response), response)
-    if kind == "multiple_response":
-        texts = {o["id"]: o["text"] for o in item["options"]}
-        return [texts.get(r, r) for r in response]
-    if kind == "ordering":
-        texts = {s["id"]: s["text"] for s in item["steps"]}
-        return [texts.get(r, r) for r in response]
-    if kind == "matching":
-        texts = {r["id"]: r["text"] for r in item["responses"]}
-        return [
-            (p["text"], texts.get(response.get(p["id"]), "No answer")) for p in item["premises"]
-        ]
-    return response
-
-
-def _result_page(attempt: Attempt, view: dict):
-    result = view["result"]
-    unit = attempt.assessment.unit
-    texts = {c.code: c.current.text for c in unit.criteria}
-    comments = current_comments(db.session(), attempt.id)
-    criteria = [
-        {
-            "code": c["criterion"],
-            "text": texts.get(c["criterion"], ""),
-            "decision": c["decision"],
-            "words": DECISION_WORDS.get(c["decision"], c["decision"]),
-            "comment": comments[c["criterion"]].text if c["criterion"] in comments else None,
-        }
-        for c in result["criteria"]
-    ]
-    scored = {entry["item_id"]: entry for entry in result["items"]}
-    questions = []
-    for number, item in enumerate(view["items"], 1):
-        entry = scored.get(item["id"], {})
-        questions.append(
-            {
-                "number": number,
-                "item": item,
-                "pending": entry.get("pending", False),
-                "score": _number(entry.get("score")),
-                "max_score": entry.get("max_score", item["points"]),
-                "feedback": entry.get("feedback", []),
-                "answer": _answer_words(item, view["responses"].get(item["id"])),
-            }
-        )
-    return _page(
-        "lti/result.html",
-        assessment=attempt.assessment,
-        attempt=attempt,
-        pending=attempt.status == "pending_manual",
-        grade=GRADE_WORDS.get(result["grade"] or "", result["grade"]),
-        score=_number(result["score"]),
-        max_score=result["max_score"],
-        percent=_number(result["percent"]),
-        criteria=criteria,
-        any_criterion_comment=any(c["comment"] for c in criteria),
-        overall_comment=comments[None].text if None in comments else None,
-        questions=questions,
-        submitted=f"{_clock(attempt.submitted_at)} {LOCAL_TIME_NAME} on "
-        f"{_date_words(attempt.submitted_at)}"
-        if attempt.submitted_at
-        else "",
-        late=request.args.get("late") == "1",
-        performance_criteria=performance_codes(unit),
-    )
-
-
 @blp.get("/attempt")
 def attempt():
     lti_session, assessment, attempt = _learner_context()
@@ -344,19 +298,24 @@ def attempt():
         # Two first loads at once (two tabs) both get the one attempt the database allows.
         link = resource_links.find(session, lti_session.platform_id, lti_session.resource_link_id)
         # Opening does not start the clock: the start page's Start does (lti/exam_pages.py).
-        attempt = attempt_service.start_attempt(
-            session,
-            assessment,
-            _learner(lti_session),
-            resource_link_id=link.id if link else None,
-            start_clock=False,
-        )
+        try:
+            attempt = attempt_service.start_attempt(
+                session,
+                assessment,
+                _learner(lti_session),
+                resource_link_id=link.id if link else None,
+                approved_only=current_app.config["DELIVER_APPROVED_ONLY"],
+                start_clock=False,
+            )
+        except NoLiveForm:
+            session.rollback()
+            return _not_ready()
         session.commit()
     if attempt.status == "in_progress":
         elsewhere = exam_pages.before_questions(lti_session, attempt)
         if elsewhere is not None:
             return elsewhere
-    view = attempt_service.attempt_view(session, attempt)
+    view = attempt_service.attempt_view(session, attempt, _secret())
     if attempt.status != "in_progress":
         return _result_page(attempt, view)
     return _attempt_page(lti_session, attempt, view)
@@ -394,8 +353,9 @@ def attempt_save():
             return jsonify({"saved": False, "message": message}), 409
         return _back_to_attempt()
     session = db.session()
-    view = attempt_service.attempt_view(session, attempt)
+    view = attempt_service.attempt_view(session, attempt, _secret())
     responses, typed, errors = _parse(view["items"], request.form)
+    responses = _bank_ids(attempt, view, responses, errors)
     if as_json:
         return _autosave(attempt, view, responses, errors)
     if errors:
@@ -457,8 +417,9 @@ def attempt_submit():
     if attempt is None or attempt.status != "in_progress" or not _current_form_attempt(attempt):
         return _back_to_attempt()  # submitted already (or a stale page): show where it stands
     session = db.session()
-    view = attempt_service.attempt_view(session, attempt)
+    view = attempt_service.attempt_view(session, attempt, _secret())
     responses, typed, errors = _parse(view["items"], request.form)
+    responses = _bank_ids(attempt, view, responses, errors)
     if errors:
         return _attempt_page(lti_session, attempt, view, typed, errors, status=422)
     if not exam_pages.confirmed(attempt, request.form):

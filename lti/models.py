@@ -345,3 +345,25 @@ class ScoreDelivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     line_item: Mapped[LtiLineItem] = relationship()
+
+
+class LtiMarkingDraft(Base):
+    """Marks an assessor chose and posted after their launch had ended: kept for that assessor
+    (platform and user id) until they relaunch and save them, so that no marks are lost
+    (lti/marking_drafts.py). One row per criterion of a written answer."""
+
+    __tablename__ = "lti_marking_drafts"
+    __table_args__ = (
+        UniqueConstraint("platform_id", "user_sub", "attempt_uuid", "item_code", "criterion_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id"))
+    user_sub: Mapped[str] = mapped_column(String(255))
+    attempt_uuid: Mapped[str] = mapped_column(String(36))
+    item_code: Mapped[str] = mapped_column(String(24))
+    criterion_code: Mapped[str] = mapped_column(String(24))
+    quality: Mapped[str | None] = mapped_column(String(16))  # the level chosen, if any
+    previous_quality: Mapped[str | None] = mapped_column(String(16))  # what the page showed
+    comment: Mapped[str | None] = mapped_column(Text)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

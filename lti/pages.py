@@ -26,11 +26,18 @@ from pylti1p3.lineitem import LineItem
 
 from lti import page_headers, sessions
 from lti.models import LtiSession
+from lti.page_words import (  # noqa: F401 (the page modules import them from here)
+    DECISION_WORDS,
+    GRADE_WORDS,
+    QUALITY_WORDS,
+    STAFF_DECISION_WORDS,
+    STATUS_WORDS,
+    scenario_value,
+)
 from lti.tool_conf import DatabaseToolConf
 from lti.views import host_url, register_error_pages, rejected
 from service import bank, db
 from service.catalogue import Page
-from service.grading.vocabulary import RubricLevel
 from service.models import Assessment
 
 blp = Blueprint("lti_pages", __name__, url_prefix="/lti")
@@ -52,36 +59,44 @@ SCENARIO_LABELS = {
     "rule": "Rules and procedures",
     "situation": "Situation",
 }
-GRADE_WORDS = {
-    "achieved": "Achieved",
-    "not_yet_achieved": "Not yet achieved",
-    "pass": "Pass",
-    "merit": "Merit",
-    "distinction": "Distinction",
-}
-DECISION_WORDS = {
-    "met": "Met",
-    "not_yet_met": "Not yet met",
-    "pending": "Waiting for your assessor",
-    "not_evidenced": "Not assessed in this attempt",
-}
-STAFF_DECISION_WORDS = {**DECISION_WORDS, "pending": "Waiting for marking"}
-QUALITY_WORDS = {
-    RubricLevel.NOT_YET_MET: "Not yet met",
-    RubricLevel.MET: "Met",
-}
-STATUS_WORDS = {
-    "in_progress": "In progress",
-    "pending_manual": "Waiting for marking",
-    "fully_graded": "Marked",
-}
+# The words for stored values live in lti/page_words.py (imported here for the page modules).
+blp.add_app_template_global(scenario_value, "scenario_value")
 
 
 # ---------------------------------------------------------------------------- common
 
 
-def _stop(reason: str, status: int = 403, title: str = "This page has expired"):
-    abort(make_response(rejected(reason, status, title)))
+EXPIRED_MESSAGE = (
+    "For your security, this page stops working when it has not been used for a while, or "
+    "when its address is opened somewhere else. Nothing you saved is lost. Go back to your "
+    "course page and open the activity again to carry on. If it happens again, tell your tutor "
+    "or the college's LMS administrator and give them this reference:"
+)
+WRONG_ROLE = {
+    "staff": (
+        "This page is for assessors",
+        "Your course page opened this activity for you as a learner, so the assessor's pages "
+        "are not available to you. Go back to your course page and open the activity to see "
+        "your own assessment. If you are an assessor, ask the college's LMS administrator to "
+        "give you the teacher role in this course, and quote this reference:",
+    ),
+    "learner": (
+        "This page is for learners",
+        "Your course page opened this activity for you as a teacher or assessor, so the "
+        "learner's pages are not available to you. Go back to your course page and open the "
+        "activity again to see your learners' attempts. If it happens again, give the college's "
+        "LMS administrator this reference:",
+    ),
+}
+
+
+def _stop(
+    reason: str,
+    status: int = 403,
+    title: str = "This page has expired",
+    message: str | None = None,
+):
+    abort(make_response(rejected(reason, status, title, message)))
 
 
 def current_session(role: str | None = None) -> LtiSession:
@@ -90,13 +105,18 @@ def current_session(role: str | None = None) -> LtiSession:
     token = request.values.get("ls")
     session = db.session()
     lti_session = sessions.find(session, token)
-    if lti_session is None or (role and lti_session.role != role):
-        _stop("page: missing, expired or wrong-role session token")
+    if lti_session is None:
+        _stop("page: missing or expired session token", message=EXPIRED_MESSAGE)
+    if role and lti_session.role != role:
+        title, message = WRONG_ROLE[role]
+        _stop(f"page: a {lti_session.role} session on a {role} page", 403, title, message)
     cookie = request.cookies.get(sessions.COOKIE + str(lti_session.id))
     if not sessions.browser_allowed(session, lti_session, cookie):
-        _stop("page: session token used from another browser")
+        _stop("page: session token used from another browser", message=EXPIRED_MESSAGE)
     g.lti_session = lti_session  # its platform may frame the page (lti/page_headers.py)
     config = current_app.config
+    # A staff launch slides with activity (lti/session_pages.py warns before it ends).
+    sessions.extend(session, lti_session, config["LTI_SESSION_MINUTES"])
     every = timedelta(minutes=config["LTI_SESSION_ROTATE_MINUTES"])
     if request.method == "GET" and sessions.due_for_rotation(lti_session, token, every):
         overlap = timedelta(minutes=config["LTI_SESSION_OVERLAP_MINUTES"])
@@ -164,9 +184,15 @@ def deep_link():
     lti_session = current_session("staff")
     if lti_session.message_type != "LtiDeepLinkingRequest":
         _stop("deep link page opened from a resource launch")
+    by_unit = _assessments_by_unit()
     return render_template(
-        "lti/deep_link.html", by_unit=_assessments_by_unit(), ls=request.values["ls"]
+        "lti/deep_link.html", by_unit=by_unit, ls=request.values["ls"], first_code=_first(by_unit)
     )
+
+
+def _first(by_unit: dict) -> str:
+    """The first assessment's code: where the error summary's link moves focus."""
+    return next((a.code for assessments in by_unit.values() for a in assessments), "")
 
 
 @blp.post("/deep-link")
@@ -177,11 +203,13 @@ def deep_link_choose():
     code = request.form.get("assessment", "")
     assessment = bank.get_assessment(db.session(), code)
     if assessment is None:
+        by_unit = _assessments_by_unit()
         return render_template(
             "lti/deep_link.html",
-            by_unit=_assessments_by_unit(),
+            by_unit=by_unit,
             ls=request.form.get("ls"),
-            error="Choose an assessment.",
+            error="Choose an assessment to add to your course",
+            first_code=_first(by_unit),
         ), 422
     settings = lti_session.claims[sessions.DEEP_LINKING]
     platform = lti_session.platform

@@ -217,3 +217,49 @@ def rotate(session: Session, row: LtiSession, token: str, overlap: timedelta) ->
 def for_user(lti_session: LtiSession) -> str | None:
     """The learner whose work a submission review launch opens (their platform user id)."""
     return ((lti_session.claims or {}).get(FOR_USER) or {}).get("user_id")
+
+
+# A staff launch slides with activity (every page load and form extends it by
+# LTI_SESSION_MINUTES) but never lasts longer than this after the launch: a long marking
+# session is fine, a token copied once is not valid for days.
+STAFF_MAX = timedelta(hours=12)
+# How long before a staff launch ends its pages warn about it (with a button to continue).
+WARN_BEFORE = timedelta(minutes=10)
+
+
+def extend(session: Session, row: LtiSession, minutes: int) -> None:
+    """Slide a staff launch: it now ends `minutes` from now (never past STAFF_MAX after the
+    launch, never earlier than it did). Learners' launches follow their deadline instead."""
+    if row.role != "staff":
+        return
+    now = utcnow()
+    until = min(now + timedelta(minutes=minutes), row.created_at + STAFF_MAX)
+    if until > row.expires_at:
+        row.expires_at = until
+        session.commit()
+
+
+def renew(session: Session, row: LtiSession, token: str, config) -> str:
+    """The assessor chose to continue: a fresh token (as a page load past the rotation age
+    gets one) and a launch extended by LTI_SESSION_MINUTES. Returns the token to use now."""
+    extend(session, row, config["LTI_SESSION_MINUTES"])
+    overlap = timedelta(minutes=config["LTI_SESSION_OVERLAP_MINUTES"])
+    fresh = rotate(session, row, token, overlap) if row.token_hash == token_hash(token) else None
+    return fresh or token
+
+
+def find_ended(session: Session, token: str | None, within: timedelta) -> LtiSession | None:
+    """The staff launch this token belonged to if it ended less than `within` ago: whose
+    marks, posted too late, are kept as a draft (lti/marking_drafts.py)."""
+    if not token:
+        return None
+    digest = token_hash(token)
+    row = session.scalar(
+        select(LtiSession).where(
+            or_(LtiSession.token_hash == digest, LtiSession.previous_token_hash == digest)
+        )
+    )
+    now = utcnow()
+    if row is None or row.role != "staff" or row.expires_at >= now:
+        return None
+    return row if now - row.expires_at <= within else None

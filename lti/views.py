@@ -70,11 +70,18 @@ def launch_url() -> str:
     return host_url() + url_for("lti.launch")
 
 
-def rejected(reason: str, status: int = 400, title: str = "This launch could not be completed"):
-    """A clear page with a reference number; the reason goes to the log, not to the page."""
+def rejected(
+    reason: str,
+    status: int = 400,
+    title: str = "This launch could not be completed",
+    message: str | None = None,
+):
+    """A clear page with a reference number; the reason goes to the log, not to the page.
+    `message` replaces the general advice (open the activity again) where the cause is known."""
     reference = uuid.uuid4().hex[:10].upper()
     log.warning("lti rejected reference=%s reason=%s", reference, reason)
-    return render_template("lti/error.html", title=title, reference=reference), status
+    page = render_template("lti/error.html", title=title, reference=reference, message=message)
+    return page, status
 
 
 def http_error_page(error: HTTPException):

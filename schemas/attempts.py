@@ -17,6 +17,12 @@ RESPONSE_DOC = (
     f"{MAX_SHORT_TEXT_CHARS} characters; extended_response {MAX_EXTENDED_CHARS:,} characters "
     f"and {MAX_EXTENDED_WORDS:,} words (422 naming the item beyond them)."
 )
+RESPONSES_EXAMPLE = {
+    "CSC-01-Q001": "B",
+    "CSC-01-Q002": ["A", "C"],
+    "CSC-01-Q003": ["S2", "S1", "S3"],
+    "CSC-01-Q004": {"P1": "R2"},
+}
 TOO_MANY = f"At most {MAX_RESPONSES_PER_REQUEST} responses in one request."
 
 
@@ -25,7 +31,7 @@ def _responses_field(**kwargs):
         keys=fields.String(validate=validate.Length(min=1, max=64)),
         values=fields.Raw(allow_none=True),
         validate=validate.Length(max=MAX_RESPONSES_PER_REQUEST, error=TOO_MANY),
-        metadata={"description": RESPONSE_DOC},
+        metadata={"description": RESPONSE_DOC, "example": RESPONSES_EXAMPLE},
         **kwargs,
     )
 
@@ -34,7 +40,10 @@ class StartAttemptSchema(Schema):
     learner_ref = fields.String(
         required=True,
         validate=validate.Length(min=1, max=255),
-        metadata={"description": "The centre's opaque learner id. Never a name or an email."},
+        metadata={
+            "description": "The centre's opaque learner id. Never a name or an email.",
+            "example": "MIS-L0001",
+        },
     )
 
 
@@ -47,12 +56,18 @@ class SubmitSchema(Schema):
 
 
 class MarkSchema(Schema):
-    item = fields.String(required=True, metadata={"description": "Extended-response item id"})
+    item = fields.String(
+        required=True,
+        metadata={"description": "Extended-response item id", "example": "CSC-01-Q024"},
+    )
     levels = fields.Dict(
         keys=fields.String(),
         values=fields.String(),
         required=True,
-        metadata={"description": 'Criterion code -> rubric level quality (e.g. "met")'},
+        metadata={
+            "description": 'Criterion code -> rubric level quality (e.g. "met")',
+            "example": {"CSC-01.AC1": "met", "CSC-01.AC2": "not_yet_met", "CSC-01.AC7": "met"},
+        },
     )
     previous = fields.Dict(
         keys=fields.String(validate=validate.Length(max=64)),
@@ -109,9 +124,9 @@ class AttemptSchema(Schema):
             return obj.get(attr, default)
         return super().get_attribute(obj, attr, default)
 
-    id = fields.String()
-    assessment = fields.String()
-    learner_ref = fields.String()
+    id = fields.String(metadata={"example": "3f2b9c1e-5d4a-4e8b-9a7c-2d1e0f6b8a93"})
+    assessment = fields.String(metadata={"example": "CSC-01-A1"})
+    learner_ref = fields.String(metadata={"example": "MIS-L0001"})
     status = fields.String(validate=validate.OneOf([s.value for s in AttemptStatus]))
     grading_progress = fields.String(metadata={"description": "LTI AGS gradingProgress"})
     started_at = fields.DateTime(

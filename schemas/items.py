@@ -29,7 +29,12 @@ class ScenarioSchema(Schema):
 
 
 class ChoiceSchema(Schema):
-    id = fields.String()
+    id = fields.String(
+        metadata={
+            "description": "Opaque, per attempt: send it back as the response; it is not the "
+            "bank's id and means nothing in another attempt"
+        }
+    )
     text = fields.String()
 
 
@@ -46,8 +51,12 @@ class LearnerItemSchema(Schema):
     scenario = fields.Nested(ScenarioSchema)
     prompt = fields.String()
     points = fields.Integer()
+    sample = fields.Boolean(
+        metadata={"description": "A published sample (public); false: a live, confidential item"}
+    )
+    # Every list of choices is shown in its own order per attempt, under opaque ids.
     options = fields.List(fields.Nested(ChoiceSchema), metadata={"description": "Choice items"})
-    steps = fields.List(fields.Nested(ChoiceSchema), metadata={"description": "Ordering, shuffled"})
+    steps = fields.List(fields.Nested(ChoiceSchema), metadata={"description": "Ordering"})
     premises = fields.List(fields.Nested(ChoiceSchema), metadata={"description": "Matching"})
     responses = fields.List(fields.Nested(ChoiceSchema), metadata={"description": "Matching"})
     expected_length_words = fields.Integer(metadata={"description": "Extended response"})
@@ -82,6 +91,12 @@ class ReviewSchema(Schema):
     written_by = fields.String()
     reviewed_by = fields.String()
     reviewed_on = fields.String()
+    status = fields.String(
+        metadata={
+            "description": "draft or reviewed, as the files say; approval for live use is at "
+            "/api/v1/items/{id}/approval"
+        }
+    )
     notes = fields.String()
 
 
@@ -93,6 +108,10 @@ class AuthoringItemSchema(LearnerItemSchema):
     steps = fields.List(fields.Nested(KeyedStepSchema), metadata={"description": "In key order"})
     premises = fields.List(fields.Nested(KeyedPremiseSchema))
     accepted_answers = fields.List(fields.String())
+    rejected_answers = fields.List(
+        fields.String(),
+        metadata={"description": "Known wrong answers: a spelling slip near one is not forgiven"},
+    )
     feedback = fields.Nested(ShortTextFeedbackSchema)
     guidance = fields.String()
     word_range = fields.Nested(

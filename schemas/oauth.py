@@ -19,10 +19,16 @@ class TokenRequestSchema(Schema):
         metadata={"description": "Must be `client_credentials`.", "example": "client_credentials"}
     )
     client_id = fields.String(
-        metadata={"description": "With client_secret, when not sent by HTTP Basic auth."}
+        metadata={
+            "description": "With client_secret, when not sent by HTTP Basic auth.",
+            "example": "c-7Qm2xv9LwA",
+        }
     )
     client_secret = fields.String(
-        metadata={"description": "With client_id, when not sent by HTTP Basic auth."}
+        metadata={
+            "description": "With client_id, when not sent by HTTP Basic auth.",
+            "example": "s3cr3t-shown-once",
+        }
     )
     scope = fields.String(
         metadata={
@@ -34,10 +40,10 @@ class TokenRequestSchema(Schema):
 
 
 class TokenSchema(Schema):
-    access_token = fields.String(required=True)
+    access_token = fields.String(required=True, metadata={"example": "q8Vd1tJx0pYc7nW2"})
     token_type = fields.String(required=True, metadata={"example": "Bearer"})
-    expires_in = fields.Integer(required=True, metadata={"description": "Seconds"})
-    scope = fields.String(required=True, metadata={"example": "content:read"})
+    expires_in = fields.Integer(required=True, metadata={"description": "Seconds", "example": 3600})
+    scope = fields.String(required=True, metadata={"example": "attempts:read attempts:write"})
 
 
 class OAuthErrorSchema(Schema):

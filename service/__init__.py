@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from flask import Flask
 from flask_smorest import Api
 from flask_smorest.pagination import PaginationMetadataSchema
+from flask_smorest.utils import prepare_response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from schemas.case import CaseStatusInfoSchema
@@ -21,13 +23,37 @@ from service import (
     request_log,
     security_headers,
 )
-from service.api.blueprint import register_responses
+from service.api.blueprint import DEFAULT_EXAMPLE, register_responses, rest_error_example
+from service.api.examples import ExamplesAPISpec
 from service.config import Config
 
 
 class ServiceApi(Api):
     # Documents the error body that service.errors actually sends.
     ERROR_SCHEMA = ErrorSchema
+
+    def _init_spec(self, *args, **kwargs):
+        super()._init_spec(*args, **kwargs)
+        # flask-smorest builds a plain APISpec; ours gives every JSON body an example.
+        self.spec.__class__ = ExamplesAPISpec
+
+    def _register_responses(self):
+        # flask-smorest's response per status (UNPROCESSABLE_ENTITY for @blp.arguments...) and
+        # DEFAULT_ERROR, each with the body the service sends as its example.
+        for status in HTTPStatus:
+            response = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+                response["example"] = rest_error_example(status)
+            prepare_response(response, self.spec, self.DEFAULT_RESPONSE_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {
+            "description": "Default error response",
+            "schema": self.ERROR_SCHEMA,
+            "example": DEFAULT_EXAMPLE,
+        }
+        prepare_response(response, self.spec, self.DEFAULT_RESPONSE_CONTENT_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
     def _register_pagination_header(self):
         # X-Pagination carries a JSON object: say so with `content`, or the header reads as
@@ -88,7 +114,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         "CASE_ERROR",
         {
             "description": "CASE error: imsx_StatusInfo",
-            "content": {"application/json": {"schema": "CaseStatusInfo"}},
+            "content": {
+                "application/json": {
+                    "schema": "CaseStatusInfo",
+                    "example": errors.case_error_body(500, DEFAULT_EXAMPLE["message"]),
+                }
+            },
         },
     )
     auth.register_api(api)
@@ -111,6 +142,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from service.api.bank import blp as bank_blp
     from service.api.grade_sync_admin import blp as grade_sync_admin_blp
     from service.api.health import blp as health_blp
+    from service.api.item_admin import blp as item_admin_blp
     from service.api.lti_admin import blp as lti_admin_blp
     from service.api.performance_evidence import blp as performance_evidence_blp
     from service.api.units import blp as units_blp
@@ -118,6 +150,8 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from service.case.views import blp_v1p1 as case_v1p1_blp
 
     api.register_blueprint(units_blp)
+    # Before the bank's: /items/statistics is not an item id.
+    api.register_blueprint(item_admin_blp)
     api.register_blueprint(bank_blp)
     api.register_blueprint(attempts_blp)
     api.register_blueprint(performance_evidence_blp)

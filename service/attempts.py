@@ -34,6 +34,7 @@ from lti import grade_sync
 from service.access_arrangements import clock_view, live_deadline, refresh_deadline
 from service.attempt_access import Learner, learner_attempts
 from service.bank import keys_for, learner_view, rubric_levels, rubric_max_scores
+from service.choice_ids import ChoiceIds, UnknownChoice
 from service.comments import current_comments
 from service.feedback import feedback_for
 from service.grading.engine import (
@@ -42,7 +43,7 @@ from service.grading.engine import (
     GradingRules,
     grade_attempt,
 )
-from service.grading.forms import build_form
+from service.grading.forms import FormError, build_form
 from service.grading.scoring import EXTENDED, LevelMark, ResponseError, check_response
 from service.grading.vocabulary import GRADING_PROGRESS, AttemptStatus
 from service.identifiers import new_uuid
@@ -100,6 +101,16 @@ class OnBreak(AttemptError):
 
     def __init__(self) -> None:
         super().__init__("You are on a rest break; end the break to carry on answering.")
+
+
+class NoLiveForm(AttemptError):
+    """Delivery is limited to approved items, and too few are approved to fill a form."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(
+            "Not enough items of this assessment are approved for live use to build a form "
+            f"({problem}).",
+        )
 
 
 class NotSubmitted(AttemptError):
@@ -173,11 +184,13 @@ def start_attempt(
     now: datetime | None = None,
     resource_link_id: int | None = None,
     start_clock: bool = True,
+    approved_only: bool = False,
 ) -> Attempt:
     """Resume the learner's open attempt, or start a new one with a reproducible form.
     `resource_link_id`: the LTI course activity (lti_resource_links.id) it is started from.
     `start_clock`: the clock starts now, as the attempt is opened; False leaves it for the
-    learner's Start (service.attempt_clock.start).
+    learner's Start (service.attempt_clock.start). `approved_only`: the form draws only items
+    approved for live use (the DELIVER_APPROVED_ONLY setting; a pool too thin raises FormError).
 
     An open attempt past its deadline (and grace) is submitted with what was saved, then a new
     one starts. Two starts at the same moment: the database lets one insert; the other rolls
@@ -193,16 +206,21 @@ def start_attempt(
     # rebuilt; another learner's is drawn differently. Stored as a fixed-length digest.
     description = f"{assessment.code}|{learner.centre_id or '-'}|{learner.ref}|{count + 1}"
     seed = hashlib.sha256(description.encode()).hexdigest()
-    bank = keys_for(session, assessment.unit_id)
+    bank = keys_for(session, assessment.unit_id, approved_only)
     rules = rules_for(assessment)
-    codes = build_form(
-        [c.code for c in rules.criteria],
-        bank,
-        assessment.auto_items_per_criterion,
-        assessment.extended_responses,
-        seed,
-        needs_extended=rules.assessor_decided,
-    )
+    try:
+        codes = build_form(
+            [c.code for c in rules.criteria],
+            bank,
+            assessment.auto_items_per_criterion,
+            assessment.extended_responses,
+            seed,
+            needs_extended=rules.assessor_decided,
+        )
+    except FormError as exc:
+        if not approved_only:
+            raise  # the content check proved the whole bank fills a form: a bug
+        raise NoLiveForm(str(exc)) from exc
     versions = dict(
         session.execute(select(Item.code, Item.current_version).where(Item.code.in_(codes))).all()
     )
@@ -608,10 +626,40 @@ def write_receipt(attempt: Attempt) -> dict:
     }
 
 
-def attempt_view(session: Session, attempt: Attempt) -> dict:
-    """The attempt as its learner (or the centre) sees it; feedback only after submission."""
+def choice_ids(attempt: Attempt, secret: str) -> ChoiceIds:
+    """The attempt's opaque choice ids; `secret` is the server's (never sent anywhere)."""
+    return ChoiceIds(secret, attempt.uuid)
+
+
+def from_learner(
+    session: Session, attempt: Attempt, responses: dict[str, Any], secret: str
+) -> dict[str, Any]:
+    """Responses as a learner sends them (the attempt's opaque choice ids) in bank ids, ready
+    to save or submit. A choice id that is not the item's in this attempt is refused."""
+    bodies = {item.code: version.body for item, version in form_items(session, attempt)}
+    ids = choice_ids(attempt, secret)
+    translated, errors = {}, {}
+    for code, response in responses.items():
+        if code not in bodies:
+            translated[code] = response  # _validate says it is not part of the attempt
+            continue
+        try:
+            translated[code] = ids.from_learner(bodies[code], response)
+        except UnknownChoice as exc:
+            errors[code] = [str(exc)]
+    if errors:
+        raise InvalidResponses("Some responses name choices this attempt does not show.", errors)
+    return translated
+
+
+def attempt_view(session: Session, attempt: Attempt, secret: str) -> dict:
+    """The attempt as its learner (or the centre) sees it; feedback only after submission.
+    Choices and responses carry the attempt's opaque choice ids, never the bank's."""
     pairs = form_items(session, attempt)
-    responses = attempt.responses
+    ids = choice_ids(attempt, secret)
+    stored = attempt.responses
+    bodies = {item.code: version.body for item, version in pairs}
+    shown = {code: ids.to_learner(bodies[code], r) for code, r in stored.items() if code in bodies}
     view = {
         "id": attempt.uuid,
         "assessment": attempt.assessment.code,
@@ -621,15 +669,14 @@ def attempt_view(session: Session, attempt: Attempt) -> dict:
         "started_at": attempt.started_at,
         "deadline": attempt.deadline,
         "submitted_at": attempt.submitted_at,
-        "items": [learner_view(item, version, attempt.seed) for item, version in pairs],
-        "responses": responses,
+        "items": [learner_view(item, version, ids) for item, version in pairs],
+        "responses": shown,
         "saved": [{"item": r.item_code, "saved_at": r.saved_at} for r in attempt.response_rows],
         "result": None,
         "clock": clock_view(session, attempt),
     }
     result = attempt.result
     if result is not None:
-        bodies = {item.code: version.body for item, version in pairs}
         view["result"] = {
             "score": attempt.score,
             "max_score": attempt.max_score,
@@ -640,7 +687,7 @@ def attempt_view(session: Session, attempt: Attempt) -> dict:
                 {
                     **entry,
                     "feedback": feedback_for(
-                        bodies[entry["item_id"]], responses.get(entry["item_id"])
+                        bodies[entry["item_id"]], stored.get(entry["item_id"])
                     ),
                 }
                 for entry in result["items"]

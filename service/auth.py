@@ -8,6 +8,7 @@ stored. Views declare what they need with @require_scope("content:read").
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import secrets
 import time
@@ -33,13 +34,15 @@ from service.models import Centre, OAuthClient, OAuthToken, utcnow
 
 # What each scope allows. Content scopes (item keys) are for the awarding body's own clients.
 SCOPES = {
-    "content:read": "read items with their keys, accepted answers and feedback; QTI exports",
+    "content:read": "read live (confidential) items, with their keys, accepted answers and "
+    "feedback; QTI exports; item statistics",
+    "content:approve": "approve items for live use, or withdraw an approval",
     "attempts:write": "start, answer, submit and mark attempts for the client's centre",
     "attempts:read": "read the client's centre's attempts and results",
     "reports:read": "read criterion coverage reports",
     "admin": "manage centres, LTI registrations and clients",
 }
-AWARDING_BODY_ONLY = {"content:read", "admin"}
+AWARDING_BODY_ONLY = {"content:read", "content:approve", "admin"}
 
 
 def token_hash(token: str) -> str:
@@ -128,6 +131,20 @@ blp = ServiceBlueprint(
 )
 
 
+# authlib's descriptions name the wrong cause for the two mistakes centres make most: a wrong
+# secret reads as a wrong authentication method, and a JSON body as a wrong grant type.
+TOKEN_ERROR_DESCRIPTIONS = {
+    "invalid_client": "The client id is unknown or the secret is wrong. Send both by HTTP Basic "
+    "auth, or as client_id and client_secret in the form.",
+    "unsupported_grant_type": "Send grant_type=client_credentials in a form body "
+    "(application/x-www-form-urlencoded); the token endpoint does not read JSON.",
+}
+TOKEN_ERROR_EXAMPLES = {
+    status: {"error": error, "error_description": TOKEN_ERROR_DESCRIPTIONS[error]}
+    for status, error in ((400, "unsupported_grant_type"), (401, "invalid_client"))
+}
+
+
 @blp.errorhandler(400)
 def _malformed_token_request(error):
     """What the service's input guard refuses (NUL characters, bad JSON...) before authlib runs
@@ -142,8 +159,15 @@ def _malformed_token_request(error):
 # status is OAuth's 400, not the API's 422.
 @blp.arguments(TokenRequestSchema, location="form", error_status_code=400)
 @blp.response(200, TokenSchema)
-@blp.alt_response(400, schema=OAuthErrorSchema, description="invalid_request, invalid_scope, ...")
-@blp.alt_response(401, schema=OAuthErrorSchema, description="invalid_client")
+@blp.alt_response(
+    400,
+    schema=OAuthErrorSchema,
+    description="invalid_request, invalid_scope, unsupported_grant_type...",
+    example=TOKEN_ERROR_EXAMPLES[400],
+)
+@blp.alt_response(
+    401, schema=OAuthErrorSchema, description="invalid_client", example=TOKEN_ERROR_EXAMPLES[401]
+)
 @blp.alt_response(
     429,
     schema=TokenRateLimitedSchema,
@@ -158,7 +182,14 @@ def issue_token(_form):
     the form. Errors use OAuth's own shape (RFC 6749 5.2); an unknown client id and a wrong
     secret get the same 401 invalid_client."""
     # authlib reads the request itself; the form schema above documents and bounds it.
-    return authorization.create_token_response()
+    response = authorization.create_token_response()
+    body = response.get_json(silent=True) if response.status_code >= 400 else None
+    error = (body or {}).get("error")
+    unclear = error == "invalid_client" or (error == "unsupported_grant_type" and request.is_json)
+    if unclear:
+        body["error_description"] = TOKEN_ERROR_DESCRIPTIONS[error]
+        response.set_data(json.dumps(body))
+    return response
 
 
 # Rate limits on the token endpoint --------------------------------------------------------------
@@ -229,9 +260,23 @@ def require_scope(*scopes: str):
                 protector.raise_error_response(error)
             return view(*args, **kwargs)
 
+        # Read by service.api.blueprint: 401, 403 and the security requirement are documented.
+        wrapper.required_scopes = scopes
         return wrapper
 
     return decorate
+
+
+def caller_scopes() -> set[str]:
+    """The scopes of the request's bearer token; none for a caller who sends no token. A token
+    that is sent but unknown or expired is a 401, never read as an anonymous call."""
+    if not request.headers.get("Authorization"):
+        return set()
+    try:
+        token = protector.acquire_token(None)
+    except OAuth2Error as error:
+        protector.raise_error_response(error)
+    return set((token.scope or "").split())
 
 
 def current_client() -> OAuthClient:
@@ -262,7 +307,9 @@ def create_client(session, name: str, scopes: list[str], centre: Centre | None):
     if unknown:
         raise ValueError(f"unknown scope(s): {', '.join(unknown)}")
     if centre is not None and AWARDING_BODY_ONLY & set(scopes):
-        raise ValueError("content:read and admin are for the awarding body's clients only")
+        raise ValueError(
+            f"{', '.join(sorted(AWARDING_BODY_ONLY))} are for the awarding body's clients only"
+        )
     secret = secrets.token_urlsafe(32)
     # Hex, not url-safe base64: an id starting with "-" would read as an option in the CLI.
     client = OAuthClient(

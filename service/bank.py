@@ -6,7 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from service.catalogue import Page, count_and_page
-from service.grading.forms import shuffled
+from service.choice_ids import ChoiceIds, choices_of
+from service.content_vocabulary import ItemStatus
 from service.item_keys import item_key
 from service.models import Assessment, Criterion, Item, ItemCriterion, ItemVersion, Rubric, Unit
 
@@ -22,9 +23,9 @@ LEARNER_SCENARIO = (
 )
 
 
-def learner_view(item: Item, version: ItemVersion, seed: str = "") -> dict:
-    """The item (at `version`) as a learner sees it. Options and steps are shuffled by `seed`
-    (the attempt's), so the bank's listing order never gives the key away."""
+def learner_view(item: Item, version: ItemVersion, ids: ChoiceIds) -> dict:
+    """The item (at `version`) as a learner sees it. Every choice carries its opaque id from
+    `ids` (the attempt's), never the bank's, and is shown in the attempt's own order."""
     body = version.body
     code = body["id"]
     view = {
@@ -38,20 +39,15 @@ def learner_view(item: Item, version: ItemVersion, seed: str = "") -> dict:
         "scenario": {k: body["scenario"][k] for k in LEARNER_SCENARIO if k in body["scenario"]},
         "prompt": body["prompt"],
         "points": body["points"],
+        "sample": item.sample,
     }
     kind = body["type"]
-    if kind in ("single_choice", "multiple_response"):
-        by_id = {o["id"]: o["text"] for o in body["options"]}
-        view["options"] = [{"id": i, "text": by_id[i]} for i in shuffled(list(by_id), seed, code)]
-    elif kind == "ordering":
-        by_id = {s["id"]: s["text"] for s in body["steps"]}
-        order = shuffled(list(by_id), seed, code, avoid_identity=True)
-        view["steps"] = [{"id": i, "text": by_id[i]} for i in order]
-    elif kind == "matching":
-        view["premises"] = [{"id": p["id"], "text": p["text"]} for p in body["premises"]]
-        by_id = {r["id"]: r["text"] for r in body["responses"]}
-        view["responses"] = [{"id": i, "text": by_id[i]} for i in shuffled(list(by_id), seed, code)]
-    elif kind == "extended_response":
+    for field in choices_of(body):
+        texts = {c["id"]: c["text"] for c in body[field]}
+        # Ordering items never show the key's order (it is the order the steps are written in).
+        order = ids.order(code, field, list(texts), avoid_identity=kind == "ordering")
+        view[field] = [{"id": ids.token(code, i), "text": texts[i]} for i in order]
+    if kind == "extended_response":
         view["expected_length_words"] = body["expected_length_words"]
     return view
 
@@ -77,8 +73,12 @@ def list_items(
     unit: str | None = None,
     criterion: str | None = None,
     type: str | None = None,
+    samples_only: bool = True,
 ) -> tuple[int, list[Item]]:
+    """`samples_only`: what the public sees; live items are for the awarding body only."""
     query = _item_query().order_by(Item.code)
+    if samples_only:
+        query = query.where(Item.sample.is_(True))
     if unit:
         query = query.join(Unit, Item.unit_id == Unit.id).where(Unit.code == unit)
     if criterion:
@@ -111,11 +111,16 @@ def rubric_max_scores(session: Session, unit_id: int) -> dict[str, int]:
     return {code: levels[-1]["score"] for code, levels in rubric_levels(session, unit_id).items()}
 
 
-def keys_for(session: Session, unit_id: int) -> list:
-    """ItemKeys of the current version of every item of a unit (for forms and scoring)."""
+def keys_for(session: Session, unit_id: int, approved_only: bool = False) -> list:
+    """ItemKeys of the current version of every item of a unit (for forms and scoring);
+    `approved_only`: only items approved for live use (DELIVER_APPROVED_ONLY)."""
     unit_code = session.scalar(select(Unit.code).where(Unit.id == unit_id))
     maxima = rubric_max_scores(session, unit_id)
-    items = session.scalars(_item_query().where(Item.unit_id == unit_id).order_by(Item.code))
+    # Samples are public, so never drawn into a live form.
+    query = _item_query().where(Item.unit_id == unit_id, Item.sample.is_(False))
+    if approved_only:
+        query = query.where(Item.status == ItemStatus.APPROVED)
+    items = session.scalars(query.order_by(Item.code))
     return [item_key(unit_code, item.current.body, maxima) for item in items]
 
 

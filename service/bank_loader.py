@@ -26,6 +26,7 @@ from service.grading.scoring import EXTENDED, normalise_text
 from service.grading.vocabulary import Band, Grade, RubricLevel
 from service.identifiers import stable_uuid
 from service.item_keys import item_key
+from service.item_provenance import sync_from_file
 from service.models import (
     Assessment,
     Criterion,
@@ -96,6 +97,10 @@ def _check_bank(files: dict[str, Path], unit: dict, bank: UnitBank) -> None:
         if not item["id"].startswith(unit["code"] + "-") or item["id"] in seen:
             raise ContentError(files["items"], f"{where}/id", f"bad or repeated id {item['id']!r}")
         seen.add(item["id"])
+        if item.get("sample", False) != ("-S" in item["id"]):
+            raise ContentError(
+                files["items"], f"{where}/sample", "samples (and only samples) have S ids"
+            )
         for j, code in enumerate(item["criteria"]):
             if code not in criteria:
                 raise ContentError(
@@ -113,6 +118,7 @@ def _check_bank(files: dict[str, Path], unit: dict, bank: UnitBank) -> None:
     keys = [
         item_key(unit["code"], item, _rubric_scores(unit["code"], rubric_max))
         for item in bank.items
+        if not item.get("sample")  # samples are public: never on a live form
     ]
     full_codes = [f"{unit['code']}.{c}" for c in criteria]
     for n, assessment in enumerate(bank.assessments):
@@ -245,8 +251,12 @@ def _check_key(file: Path, where: str, item: dict, misconceptions: set, rubric_m
         elif any(p["match"] not in responses for p in item["premises"]):
             problem = "a premise matches a response that does not exist"
     elif kind == "short_text":
-        if any(not normalise_text(a) for a in item["accepted_answers"]):
-            problem = "an accepted answer is empty once case, spaces and punctuation are removed"
+        accepted = {normalise_text(a) for a in item["accepted_answers"]}
+        rejected = {normalise_text(a) for a in item.get("rejected_answers", [])}
+        if "" in accepted or "" in rejected:
+            problem = "an answer is empty once case, spaces and punctuation are removed"
+        elif accepted & rejected:
+            problem = f"accepted and rejected: {', '.join(sorted(accepted & rejected))}"
     elif kind == EXTENDED:
         missing = [c for c in item["criteria"] if c not in rubric_max]
         if missing:
@@ -282,6 +292,7 @@ def _upsert_item(session: Session, unit: Unit, criteria: dict, body: dict, repor
             uuid=stable_uuid("item", code),
             unit=unit,
             type=body["type"],
+            sample=body.get("sample", False),
             current_version=1,
         )
         item.versions.append(ItemVersion(version=1, body=body, content_hash=digest))
@@ -292,15 +303,24 @@ def _upsert_item(session: Session, unit: Unit, criteria: dict, body: dict, repor
         item.versions.append(ItemVersion(version=number, body=body, content_hash=digest))
         item.current_version = number
         item.type = body["type"]
+        item.sample = body.get("sample", False)
         report.changes.append(f"item {code} version {number}")
     else:
+        _sync_provenance(item, body, report)
         return
+    _sync_provenance(item, body, report)
     session.flush()
     session.execute(delete(ItemCriterion).where(ItemCriterion.item_id == item.id))
     session.add_all(
         ItemCriterion(item_id=item.id, criterion_id=criteria[f"{unit.code}.{c}"].id)
         for c in body["criteria"]
     )
+
+
+def _sync_provenance(item: Item, body: dict, report: LoadReport) -> None:
+    note = sync_from_file(item, body)
+    if note:
+        report.changes.append(note)
 
 
 def _upsert_rubrics(session: Session, unit: Unit, criteria: dict, rubrics: list, report) -> None:

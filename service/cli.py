@@ -7,7 +7,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup
 from sqlalchemy import select
 
-from service import auth, cache, db, migrations
+from service import auth, cache, db, item_provenance, item_statistics, migrations
 from service.content_files import ContentError
 from service.content_loader import load_content, read_content
 from service.identifiers import new_uuid
@@ -118,10 +118,78 @@ def clients_revoke(client_id: str) -> None:
     click.echo(f"client {client_id} revoked")
 
 
+items_group = AppGroup("items", help="Items: approval for live use and item statistics.")
+
+
+@items_group.command("approve", help="Approve ITEM (its current version) for live use.")
+@click.argument("code")
+@click.option("--by", required=True, help="Who approves, named, with their role")
+def items_approve(code: str, by: str) -> None:
+    session = db.session()
+    try:
+        item = item_provenance.approve(session, code, by)
+    except item_provenance.ProvenanceError as exc:
+        session.rollback()
+        raise click.ClickException(exc.message) from exc
+    session.commit()
+    cache.clear()
+    click.echo(f"{item.code} version {item.approved_version} approved by {item.approved_by}")
+
+
+@items_group.command("unapprove", help="Withdraw ITEM's approval: it leaves live use.")
+@click.argument("code")
+def items_unapprove(code: str) -> None:
+    session = db.session()
+    try:
+        item = item_provenance.withdraw_approval(session, code)
+    except item_provenance.ProvenanceError as exc:
+        session.rollback()
+        raise click.ClickException(exc.message) from exc
+    session.commit()
+    cache.clear()
+    click.echo(f"{item.code} is {item.status}")
+
+
+@items_group.command("stats", help="Item statistics from fully graded attempts.")
+@click.option("--unit", help="One unit's items (e.g. CSC-01)")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Submitted on or after")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Submitted on or before")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write CSV here")
+def items_stats(unit: str | None, since, until, csv_path: str | None) -> None:
+    rows = item_statistics.load(
+        db.session(), unit, since.date() if since else None, until.date() if until else None
+    )
+    stats = item_statistics.compute(rows)
+    if csv_path:
+        with open(csv_path, "w", encoding="utf-8", newline="") as out:
+            out.write(item_statistics.as_csv(stats))
+        click.echo(f"{len(stats.items)} item(s) from {stats.attempts} attempt(s) in {csv_path}")
+        return
+    click.echo(f"{stats.attempts} fully graded attempt(s)")
+    click.echo(f"{'item':<14} {'n':>5} {'facility':>9} {'discrim':>8} {'omitted':>8}  choices")
+    for item in stats.items:
+        discrimination = "-" if item.discrimination is None else f"{item.discrimination:.2f}"
+        choices = " ".join(f"{c.choice}{'*' if c.keyed else ''}:{c.rate:.2f}" for c in item.choices)
+        click.echo(
+            f"{item.item:<14} {item.n:>5} {item.facility:>9.2f} {discrimination:>8} "
+            f"{item.omission_rate:>8.2f}  {choices}"
+        )
+    for criterion in stats.criteria:
+        click.echo(f"{criterion.criterion:<14} {criterion.n:>5} met {criterion.met_rate:.2f}")
+
+
 def init_app(app: Flask) -> None:
     from lti.cli import grades_group, lti_group, worker_command
 
-    groups = (db_group, content_group, centres_group, clients_group, lti_group, grades_group)
+    groups = (
+        db_group,
+        content_group,
+        centres_group,
+        clients_group,
+        items_group,
+        lti_group,
+        grades_group,
+    )
     for group in groups:
         app.cli.add_command(group)
     app.cli.add_command(worker_command)

@@ -18,6 +18,31 @@ def _database_url() -> str:
     return url
 
 
+# The document's introduction, shown first on /docs: how a centre's system gets going.
+API_DESCRIPTION = """\
+REST API of the assessment service for a centre's management information system (MIS), the \
+awarding body's own tools and 1EdTech CASE consumers. The qualification's units, criteria, \
+public item views and CASE need no token; everything else needs a bearer token.
+
+Getting a token: the awarding body creates an OAuth 2.0 client for the centre with the scopes \
+it needs (`assessment clients create`) and gives it the client_id and client_secret once. \
+POST /oauth/token with grant_type=client_credentials (the client's credentials in HTTP Basic \
+or in the form body) answers an access_token valid for expires_in seconds; send it as \
+`Authorization: Bearer <token>`.
+
+A learner's attempt: POST /api/v1/assessments/{assessment_code}/attempts with the centre's \
+learner_ref starts it (or resumes the open one); PUT /api/v1/attempts/{attempt_id}/responses \
+saves answers; POST /api/v1/attempts/{attempt_id}/submit scores it; GET \
+/api/v1/attempts/{attempt_id} reads it and its result.
+
+Errors: every REST error has one JSON shape, {status, code, message} with `details` (per \
+parameter) when a request is invalid and `reference` on a server error. The token endpoint \
+answers errors in the OAuth 2.0 shape {error, error_description} (RFC 6749 section 5.2), and \
+CASE endpoints answer imsx_StatusInfo. Each operation below lists every status it can answer, \
+with an example body.\
+"""
+
+
 class Config:
     """Settings read once, when the app is created. Tests pass overrides to create_app()."""
 
@@ -38,6 +63,9 @@ class Config:
         self.REDIS_URL = env.get("REDIS_URL", "")
         self.OAUTH_TOKEN_SECONDS = int(env.get("OAUTH_TOKEN_SECONDS", "3600"))
         self.CONTENT_CACHE_SECONDS = int(env.get("CONTENT_CACHE_SECONDS", "60"))
+        # On: forms draw only items the awarding body has approved for live use
+        # (service/item_provenance.py). Off (the default): every item of the bank.
+        self.DELIVER_APPROVED_ONLY = env.get("DELIVER_APPROVED_ONLY", "0") == "1"
         # Request bodies above this many bytes are answered 413 (Flask/Werkzeug enforce it).
         self.MAX_CONTENT_LENGTH = int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024)))
         # JSON bodies nested deeper than this are refused before they are parsed.
@@ -99,8 +127,9 @@ class Config:
         self.OPENAPI_VERSION = "3.1.0"
         self.OPENAPI_URL_PREFIX = "/"
         self.OPENAPI_JSON_PATH = "openapi.json"
-        # /docs is served by service.docs (no inline script, its own CSP), not flask-smorest.
+        # /docs and /docs/explorer are served by service.docs (own CSP), not flask-smorest.
         self.OPENAPI_SWAGGER_UI_PATH = None
+        self.API_SPEC_OPTIONS = {"info": {"description": API_DESCRIPTION}}
 
     def as_dict(self) -> dict:
         return {k: v for k, v in vars(self).items() if k.isupper()}

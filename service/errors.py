@@ -72,18 +72,26 @@ def _message(error: HTTPException, details: dict) -> str:
     return error.description or HTTPStatus(error.code).phrase
 
 
-def rest_error(status: int, message: str, details: dict | None = None, reference: str = ""):
+def rest_error_body(
+    status: int, message: str, details: dict | None = None, reference: str = ""
+) -> dict:
+    """The REST error shape (also the examples of the OpenAPI document's error responses)."""
     body = {"status": status, "code": error_code(status), "message": message}
     if details:
         body["details"] = details
     if reference:
         body["reference"] = reference
-    return jsonify(body), status
+    return body
 
 
-def case_error(status: int, description: str, code_minor: str | None = None):
+def rest_error(status: int, message: str, details: dict | None = None, reference: str = ""):
+    return jsonify(rest_error_body(status, message, details, reference)), status
+
+
+def case_error_body(status: int, description: str, code_minor: str | None = None) -> dict:
+    """CASE's imsx_StatusInfo (also the examples of the CASE error responses)."""
     minor = code_minor or CASE_CODE_MINOR.get(status, "internal_server_error")
-    body = {
+    return {
         "imsx_codeMajor": "failure",
         "imsx_severity": "error",
         "imsx_description": description,
@@ -93,13 +101,64 @@ def case_error(status: int, description: str, code_minor: str | None = None):
             ]
         },
     }
-    return jsonify(body), status
+
+
+def case_error(status: int, description: str, code_minor: str | None = None):
+    return jsonify(case_error_body(status, description, code_minor)), status
+
+
+# Where a browser gets an error page rather than JSON: the tool's pages, and any address a
+# browser asks for as a page that is not part of an API.
+API_PREFIXES = ("/api/", CASE_PREFIX, "/oauth/", "/openapi", "/docs/assets/")
+PAGE_ERRORS = {
+    404: (
+        "Page not found",
+        "There is no page at this address. If you typed or pasted it, check it. Otherwise go "
+        "back to your course page and open the activity again.",
+    ),
+    405: (
+        "This address cannot be opened directly",
+        "This address is used by your course page when it opens the activity. Go back to your "
+        "course page and open the activity from there.",
+    ),
+}
+
+
+def _wants_error_page() -> bool:
+    if request.path.startswith(BROWSER_PAGES):
+        return True
+    if request.path.startswith(API_PREFIXES):
+        return False
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "text/html"
+
+
+def error_page(status: int):
+    """An error as a page in plain words, with a way forward and a reference for support."""
+    reference = uuid.uuid4().hex[:10].upper()
+    log.info("error page status=%s reference=%s path=%s", status, reference, request.path)
+    title, message = PAGE_ERRORS.get(
+        status,
+        (
+            "This page could not be opened",
+            "Go back to your course page and open the activity again. If it happens again, "
+            "tell your tutor or the college's LMS administrator and give them the reference "
+            "below.",
+        ),
+    )
+    page = render_template("lti/error.html", title=title, message=message, reference=reference)
+    return page, status
 
 
 def handle_http_exception(error: HTTPException):
     status = error.code or 500
     if status == 304:
         return _not_modified()
+    if status in PAGE_ERRORS and _wants_error_page():
+        response, status = error_page(status)
+        if status == 405 and getattr(error, "valid_methods", None):
+            return response, status, {"Allow": ", ".join(error.valid_methods)}
+        return response, status
     details = _details(error)
     message = _message(error, details)
     if request.path.startswith(CASE_PREFIX):

@@ -34,6 +34,8 @@ def item_key(unit_code: str, body: dict, rubric_max: dict[str, int]) -> ItemKey:
         )
     if kind == "short_text":
         return ItemKey(
-            **common, accepted=tuple(normalise_text(a) for a in body["accepted_answers"])
+            **common,
+            accepted=tuple(normalise_text(a) for a in body["accepted_answers"]),
+            rejected=tuple(normalise_text(a) for a in body.get("rejected_answers", [])),
         )
     return ItemKey(**common, rubric_max={c: rubric_max[c] for c in criteria})

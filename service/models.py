@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
     text,
 )
@@ -27,6 +28,7 @@ from sqlalchemy.types import TypeDecorator
 
 from service.access_vocabulary import ReasonCategory, SetBy
 from service.client_secrets import hash_secret, needs_rehash, verify_secret
+from service.content_vocabulary import ItemStatus
 from service.grading.vocabulary import AttemptStatus, Decision, EvidenceType
 
 
@@ -235,6 +237,21 @@ class Item(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     type: Mapped[str] = mapped_column(String(24))
     current_version: Mapped[int] = mapped_column(Integer, default=1)
+    # Provenance (service/item_provenance.py). written_by, reviewed_by and a draft or reviewed
+    # status come from the current version's review record; an approval is the awarding
+    # body's, recorded here with who, when and the version approved, and never in the files.
+    status: Mapped[ItemStatus] = mapped_column(
+        Enum(ItemStatus, native_enum=False, length=16, values_callable=_values),
+        default=ItemStatus.DRAFT,
+        server_default=ItemStatus.DRAFT.value,
+    )
+    written_by: Mapped[str | None] = mapped_column(String(255))
+    reviewed_by: Mapped[str | None] = mapped_column(String(255))
+    approved_by: Mapped[str | None] = mapped_column(String(255))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_version: Mapped[int | None] = mapped_column(Integer)
+    # A published sample: public, never drawn into a live form. Live items are confidential.
+    sample: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     unit: Mapped[Unit] = relationship()
     versions: Mapped[list[ItemVersion]] = relationship(

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from lti import dev_platform, sessions
 from lti.models import LtiPlatform
 from service import db
+from service.choice_ids import ChoiceIds
 from service.models import Attempt, utcnow
 from tests.browser_fixtures import ASSESSMENT, LANDING, WCAG_TAGS
 
@@ -269,7 +270,10 @@ def test_keyboard_only_answer_and_submit(server, page):
         attempt = db.session().scalar(
             select(Attempt).where(Attempt.learner_ref.endswith(f":{sub}"))
         )
-        assert attempt.status != "in_progress" and attempt.responses[item] == values[1]
+        # Stored with the bank's id; the page showed the attempt's own id for it.
+        ids = ChoiceIds(server["app"].config["SECRET_KEY"], attempt.uuid)
+        assert attempt.status != "in_progress"
+        assert ids.token(item, attempt.responses[item]) == values[1]
     no_console_errors(page)
 
 
@@ -306,3 +310,124 @@ def test_countdown_announces_at_five_minutes_and_one_minute_only(server, page):
     assert len(announcements) == 1 and announcements[0].startswith("1 minute left")
     assert page.inner_text("#countdown") == "Less than 1 minute left"
     no_console_errors(page)
+
+
+def _graded_attempt(server, sub: str, name: str) -> str:
+    """A learner whose attempt is submitted (the first option everywhere) and marked, with the
+    assessor's feedback; returns their session token. Through the service, so the result page
+    is reached whatever the steps before submitting."""
+    from service import attempt_access, bank
+    from service import attempts as attempt_service
+
+    token = direct_token(server, sub, name)
+    with server["app"].app_context():
+        session = db.session()
+        platform = dev_platform.ensure_registered(session, server["base"])
+        learner = attempt_access.lti_learner(platform, sub)
+        attempt = attempt_service.start_attempt(
+            session, bank.get_assessment(session, ASSESSMENT), learner
+        )
+        session.commit()
+        bodies = [v.body for _i, v in attempt_service.form_items(session, attempt)]
+        responses = {}
+        for body in bodies:
+            kind = body["type"]
+            if kind in ("single_choice", "multiple_response"):
+                first = body["options"][0]["id"]
+                responses[body["id"]] = first if kind == "single_choice" else [first]
+            elif kind == "extended_response":
+                responses[body["id"]] = "I follow procedure BR1 because it protects the customer."
+        attempt_service.submit(session, attempt, responses)
+        for body in bodies:
+            if body["type"] == "extended_response":
+                levels = {f"CSC-01.{c}": "met" for c in body["criteria"]}
+                attempt_service.mark(session, attempt, body["id"], levels, marked_by="a11y")
+                first = f"CSC-01.{body['criteria'][0]}"
+                attempt_service.comment(session, attempt, {first: "Well cited.", None: "Good."})
+        session.commit()
+    return token
+
+
+def test_result_session_and_error_pages_pass_axe(server, page):
+    base = server["base"]
+    # The graded result page: criteria explained, feedback, next steps; also at 320px.
+    token = _graded_attempt(server, "a11y-graded", "Grace Graded")
+    page.goto(f"{base}/lti/attempt?ls={token}")
+    assert page.title().startswith("Your result")
+    main = page.locator("main").inner_text()
+    assert "What happens next" in main and "Why" in main
+    page.get_by_text("What the decisions mean").click()
+    check_axe(page, "graded result page")
+    fits_320_css_pixels(page)
+
+    # The assessor's session warning, shown because the launch is about to end.
+    staff = direct_token(server, "a11y-staff", "Sam Staff", role="staff")
+    with server["app"].app_context():
+        session = db.session()
+        row = session.scalar(
+            select(sessions.LtiSession).where(
+                sessions.LtiSession.token_hash == sessions.token_hash(staff)
+            )
+        )
+        row.created_at = utcnow() - sessions.STAFF_MAX + timedelta(minutes=5)
+        row.expires_at = utcnow() + timedelta(minutes=5)
+        session.commit()
+    page.goto(f"{base}/lti/assessor?ls={staff}")
+    assert page.locator("#session-warning").is_visible()
+    check_axe(page, "assessor page with the session warning")
+    fits_320_css_pixels(page)
+    with server["app"].app_context():
+        session = db.session()
+        row = session.scalar(
+            select(sessions.LtiSession).where(sessions.LtiSession.user_sub == "a11y-staff")
+        )
+        row.created_at = utcnow()  # the launch may be extended again
+        session.commit()
+    # Continue with JavaScript: no reload (choices not yet saved stay), a fresh token in the
+    # page, the warning gone and the new end announced.
+    before = page.evaluate("document.querySelector('.session-renew input[name=ls]').value")
+    page.get_by_role("button", name="Continue my session").click()
+    page.wait_for_function(
+        "() => document.getElementById('session-status').textContent.includes('continues')"
+    )
+    after = page.evaluate("document.querySelector('.session-renew input[name=ls]').value")
+    assert after != before and not page.locator("#session-warning").is_visible()
+    assert f"ls={after}" in page.url
+    with page.expect_navigation(wait_until="load"):
+        # The plain POST is the no-JavaScript path.
+        page.evaluate("document.querySelector('.session-renew').submit()")
+    assert "Your session continues" in page.locator("main").inner_text()
+    check_axe(page, "assessor page after continuing")
+
+    # Marks posted after the session ended are kept (the page saying so).
+    with server["app"].app_context():
+        session = db.session()
+        row = session.scalar(
+            select(sessions.LtiSession).where(sessions.LtiSession.user_sub == "a11y-staff")
+        )
+        row.expires_at = utcnow() - timedelta(minutes=1)
+        session.commit()
+        ls = page.evaluate("document.querySelector('input[name=ls]').value")
+    page.set_content(
+        f'<form method="post" action="{base}/lti/assessor/mark">'
+        f'<input name="ls" value="{ls}"><input name="attempt" value="x">'
+        '<input name="item" value="CSC-01-Q024"><input name="level-CSC-01.AC1" value="met">'
+        "<button>Save</button></form>"
+    )
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("button", name="Save").click()
+    assert page.title().startswith("Your session ended: your marks are kept")
+    check_axe(page, "marks kept page")
+
+    # Error pages: not found, wrong role, expired.
+    for url, where in (
+        (f"{base}/nothing-here", "not found page"),
+        (f"{base}/lti/assessor?ls={token}", "wrong role page"),
+        (f"{base}/lti/attempt?ls=expired", "expired page"),
+    ):
+        page.goto(url)
+        check_axe(page, where)
+        fits_320_css_pixels(page)
+    # Error pages answer 403 and 404, which Chromium logs as failed loads: expected here.
+    errors = [e for e in page.console_errors if "Failed to load resource" not in e]
+    assert errors == [], errors

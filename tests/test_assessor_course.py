@@ -427,7 +427,7 @@ def test_comments_reach_the_learner_and_the_score_comment(app, lti_client):
     result = lti_client.get("/lti/attempt", query_string={"ls": learner["ls"]})
     html = result.get_data(as_text=True)
     assert "Well done overall." in html and "You named BR1 well." in html
-    assert "Your assessor&#39;s comment" in html or "Your assessor's comment" in html
+    assert "Your assessor\u2019s feedback" in html
 
     # Emptying the overall comment removes it everywhere.
     _post(

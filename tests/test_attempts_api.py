@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from service import db
 from service.models import Attempt, utcnow
+from tests.choices import as_shown
 from tests.conftest import bearer
 from tests.test_item_bank import _keys_in
 
@@ -32,21 +33,25 @@ def _start(client, headers, learner="learner-1", assessment="CSC-01-A1"):
     return response.get_json()
 
 
-def _keyed_response(client, tokens, item_id):
-    """The full-marks response for an item, read through the authoring view."""
-    item = client.get(f"/api/v1/items/{item_id}/authoring", headers=tokens["content"]).get_json()
+def _keyed_response(client, tokens, shown):
+    """The full-marks response for an item as the attempt shows it (`shown`): the key is read
+    through the authoring view, and given with the attempt's own choice ids."""
+    item = client.get(f"/api/v1/items/{shown['id']}/authoring", headers=tokens["content"])
+    item = item.get_json()
     kind = item["type"]
     if kind == "single_choice":
-        return next(o["id"] for o in item["options"] if o["correct"])
-    if kind == "multiple_response":
-        return [o["id"] for o in item["options"] if o["correct"]]
-    if kind == "ordering":
-        return [s["id"] for s in item["steps"]]
-    if kind == "matching":
-        return {p["id"]: p["match"] for p in item["premises"]}
-    if kind == "short_text":
+        key = next(o["id"] for o in item["options"] if o["correct"])
+    elif kind == "multiple_response":
+        key = [o["id"] for o in item["options"] if o["correct"]]
+    elif kind == "ordering":
+        key = [s["id"] for s in item["steps"]]
+    elif kind == "matching":
+        key = {p["id"]: p["match"] for p in item["premises"]}
+    elif kind == "short_text":
         return item["accepted_answers"][0]
-    return "A considered written response for the assessor."
+    else:
+        return "A considered written response for the assessor."
+    return as_shown(shown, item, key)
 
 
 def test_start_resume_and_equivalent_forms(client, tokens):
@@ -106,7 +111,7 @@ def _any_response(item):
 def test_full_marks_submit_once_then_mark_to_fully_graded(client, tokens):
     attempt = _start(client, tokens["centre"], "learner-full", "CSC-05-A1")
     url = f"/api/v1/attempts/{attempt['id']}"
-    responses = {i["id"]: _keyed_response(client, tokens, i["id"]) for i in attempt["items"]}
+    responses = {i["id"]: _keyed_response(client, tokens, i) for i in attempt["items"]}
     submitted = client.post(
         f"{url}/submit", headers=tokens["centre"], json={"responses": responses}
     )
@@ -161,7 +166,7 @@ def test_full_marks_submit_once_then_mark_to_fully_graded(client, tokens):
 def test_marking_not_yet_met_keeps_the_criterion_unmet(client, tokens):
     attempt = _start(client, tokens["centre"], "learner-nym", "CSC-01-A1")
     url = f"/api/v1/attempts/{attempt['id']}"
-    responses = {i["id"]: _keyed_response(client, tokens, i["id"]) for i in attempt["items"]}
+    responses = {i["id"]: _keyed_response(client, tokens, i) for i in attempt["items"]}
     client.post(f"{url}/submit", headers=tokens["centre"], json={"responses": responses})
     item = next(i for i in attempt["items"] if i["type"] == "extended_response")
     final = client.post(

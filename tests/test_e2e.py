@@ -93,7 +93,7 @@ def test_deep_link_launch_answer_submit_mark(server, page):
     page.get_by_role("link", name=re.compile("Mark")).first.click()
     for group in page.locator("fieldset:has(input[type=radio])").all():
         group.locator("input[type=radio]").last.check()
-    page.locator("button[type=submit]").first.click()
+    page.locator("section.marking button[type=submit]").first.click()
     page.wait_for_load_state()
 
     page.goto(f"{base}/dev-platform/")

@@ -15,7 +15,7 @@ from service.bank import keys_for
 from service.grading.evidence import counted_for
 from service.grading.forms import build_form
 from service.models import Assessment, Unit
-from tests.conftest import CONTENT_DIR
+from tests.conftest import CONTENT_DIR, bearer
 from tests.seeds import UNIT_SEEDS
 
 UNITS = sorted(UNIT_SEEDS)
@@ -147,9 +147,11 @@ def _keys_in(value, path="") -> list[str]:
     return found
 
 
-def test_no_public_response_contains_a_key(client):
-    """Walk every public listing and item; neither key fields nor any option's feedback text
-    appear, and ordering items never show their steps in the key's order."""
+def test_no_item_view_contains_a_key(app, client):
+    """Walk every item listing and item (the awarding body's content client sees them all);
+    neither key fields nor any option's feedback text appear, and ordering items never show
+    their steps in the key's order."""
+    awarding = bearer(app, ["content:read"])
     feedback_texts, accepted = set(), set()
     for unit in UNITS:
         for item in _load("items", unit)["items"]:
@@ -160,13 +162,13 @@ def test_no_public_response_contains_a_key(client):
     urls += [f"/api/v1/items?unit={u}&page_size=100" for u in UNITS]
     bodies, listed = [], []
     for n, url in enumerate(urls):
-        response = client.get(url)
+        response = client.get(url, headers=awarding)
         assert response.status_code == 200
         bodies.append(response.get_data(as_text=True))
         if n < 2:
             listed += response.get_json()
         for item in response.get_json():
-            single = client.get(f"/api/v1/items/{item['id']}")
+            single = client.get(f"/api/v1/items/{item['id']}", headers=awarding)
             bodies.append(single.get_data(as_text=True))
             assert single.get_json() == item
     for body in bodies:
@@ -178,14 +180,62 @@ def test_no_public_response_contains_a_key(client):
         for item in _load("items", unit)["items"]:
             if item["type"] == "ordering":
                 shown = next(i for i in listed if i["id"] == item["id"])
-                assert [s["id"] for s in shown["steps"]] != [s["id"] for s in item["steps"]]
+                assert [s["text"] for s in shown["steps"]] != [s["text"] for s in item["steps"]]
 
 
-def test_item_filters(client):
-    by_criterion = client.get("/api/v1/items?criterion=CSC-02.AC3&page_size=100").get_json()
+def _samples() -> set[str]:
+    return {
+        item["id"] for unit in UNITS for item in _load("items", unit)["items"] if item.get("sample")
+    }
+
+
+def test_the_live_bank_is_confidential_and_samples_are_public(app, client):
+    """Live items only to the awarding body's content clients; anyone may see the samples."""
+    samples = _samples()
+    assert {code.rsplit("-", 1)[0] for code in samples} == set(UNITS)  # one or more per unit
+    centre = bearer(app, ["attempts:read", "attempts:write", "reports:read"], centre_code="C-BK")
+    awarding = bearer(app, ["content:read"])
+    for headers in ({}, centre):
+        listed = client.get("/api/v1/items?page_size=100", headers=headers)
+        assert listed.status_code == 200
+        assert {i["id"] for i in listed.get_json()} == samples
+        assert "Authorization" in listed.headers["Vary"]
+        assert all(i["sample"] for i in listed.get_json())
+        by_unit = client.get("/api/v1/items?unit=CSC-03&page_size=100", headers=headers)
+        assert {i["id"] for i in by_unit.get_json()} == {"CSC-03-S01"}
+        sample = client.get("/api/v1/items/CSC-01-S01", headers=headers)
+        assert sample.status_code == 200 and sample.get_json()["sample"] is True
+        for url in ("/api/v1/items/CSC-01-Q001/authoring", "/api/v1/items/CSC-01-Q001/qti"):
+            assert client.get(url, headers=headers).status_code == (403 if headers else 401)
+    assert client.get("/api/v1/items/CSC-01-Q001").status_code == 401
+    assert client.get("/api/v1/items/CSC-01-Q001", headers=centre).status_code == 403
+    bad = {"Authorization": "Bearer not-a-token"}
+    assert client.get("/api/v1/items?page_size=100", headers=bad).status_code == 401
+    live = client.get("/api/v1/items/CSC-01-Q001", headers=awarding)
+    assert live.status_code == 200 and live.get_json()["sample"] is False
+    total = client.get("/api/v1/items?page_size=1", headers=awarding).headers["X-Pagination"]
+    assert json.loads(total)["total"] == sum(len(_load("items", u)["items"]) for u in UNITS)
+    # CASE, criteria, rubrics and assessments stay public.
+    for url in ("/api/v1/units", "/api/v1/rubrics?unit=CSC-01", "/api/v1/assessments"):
+        assert client.get(url).status_code == 200, url
+
+
+def test_samples_are_never_drawn_into_a_live_form(app):
+    samples = _samples()
+    with app.app_context():
+        session = db.session()
+        for unit in session.query(Unit):
+            assert not {key.id for key in keys_for(session, unit.id)} & samples
+
+
+def test_item_filters(app, client):
+    awarding = bearer(app, ["content:read"])
+    by_criterion = client.get(
+        "/api/v1/items?criterion=CSC-02.AC3&page_size=100", headers=awarding
+    ).get_json()
     assert by_criterion and all("CSC-02.AC3" in i["criteria"] for i in by_criterion)
-    ordering = client.get("/api/v1/items?type=ordering&page_size=100").get_json()
-    assert ordering and {i["type"] for i in ordering} == {"ordering"}
+    ordering = client.get("/api/v1/items?type=ordering&page_size=100", headers=awarding)
+    assert ordering.get_json() and {i["type"] for i in ordering.get_json()} == {"ordering"}
     assert client.get("/api/v1/items?type=essay").status_code == 422
     assert client.get("/api/v1/items/CSC-09-Q001").status_code == 404
 

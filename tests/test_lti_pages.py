@@ -17,11 +17,13 @@ from werkzeug.datastructures import MultiDict
 
 from lti import sessions
 from lti.models import LtiPlatform, LtiSession
+from lti.result_page import labelled_feedback, learner_wording
 from service import attempts as attempt_service
 from service import db
 from service.identifiers import new_uuid
 from service.models import Attempt, Centre, utcnow
 from tests import lti_flow
+from tests.choices import as_shown
 
 ASSESSMENT = "CSC-01-A1"
 _learners = itertools.count(1)
@@ -94,7 +96,8 @@ def _attempt_row(session, sub) -> Attempt:
 def _view(app, sub) -> dict:
     with app.app_context():
         session = db.session()
-        return attempt_service.attempt_view(session, _attempt_row(session, sub))
+        row = _attempt_row(session, sub)
+        return attempt_service.attempt_view(session, row, app.config["SECRET_KEY"])
 
 
 def _bodies(app, sub) -> dict:
@@ -174,12 +177,14 @@ def _submit_keyed(app, client, learner):
         start(app, client, learner["ls"], learner["sub"])
     bodies = _bodies(app, learner["sub"])
     responses = {code: _keyed_response(body) for code, body in bodies.items()}
-    data = _form(learner["ls"], _uuid(app, learner["sub"]), learner["items"], responses)
+    shown = {item["id"]: item for item in learner["items"]}
+    typed = {code: as_shown(shown[code], bodies[code], r) for code, r in responses.items()}
+    data = _form(learner["ls"], _uuid(app, learner["sub"]), learner["items"], typed)
     checked = _post(client, "/lti/attempt/check", data=data)
     assert checked.status_code == 303, checked.get_data(as_text=True)
     submitted = _post(client, "/lti/attempt/submit", data=confirmation(client, learner["ls"]))
     assert submitted.status_code == 303, submitted.get_data(as_text=True)
-    return responses
+    return typed  # as the attempt shows them: its own choice ids
 
 
 # ---------------------------------------------------------------------------- learner pages
@@ -369,9 +374,12 @@ def test_submit_shows_the_result_once(app, lti_client):
     assert f"{result['score']:g} out of {result['max_score']}" in html
     assert "Waiting for your assessor to mark your written answer" in html
     doc = _doc(html)
+    # One block per criterion (lti/result_page.py): its code in brackets, its decision.
     rows = {
-        row.xpath("./th")[0].text_content(): row.xpath("./td")[-1].text_content()
-        for row in doc.xpath("//table/tbody/tr")
+        re.search(r"\((CSC-[^)]+)\)", block.text_content()).group(1): block.xpath(
+            ".//strong[contains(@class, 'decision')]"
+        )[0].text_content()
+        for block in doc.xpath("//li[@class='criterion-result']")
     }
     extended = next(i for i in view["items"] if i["type"] == "extended_response")
     with app.app_context():
@@ -384,9 +392,11 @@ def test_submit_shows_the_result_once(app, lti_client):
     assert set(rows) == set(texts)
     for code, decision in rows.items():
         assert decision == ("Waiting for your assessor" if code in extended["criteria"] else "Met")
-        assert str(escape(texts[code])) in html
+        assert str(escape(learner_wording(texts[code]))) in html
+    bodies = _bodies(app, learner["sub"])
     for entry in result["items"]:
-        for text in entry["feedback"]:
+        body = bodies[entry["item_id"]]  # feedback is built from the stored (bank) answer
+        for text in labelled_feedback(body, _keyed_response(body)):
             assert str(escape(text)) in html
     # Submitting again changes nothing and shows the same result.
     again = _post(

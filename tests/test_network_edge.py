@@ -115,9 +115,19 @@ def test_the_landing_page_has_a_strict_csp_and_no_framing(tmp_path):
     assert inline_scripts(response.get_data(as_text=True)) == []
 
 
-def test_docs_have_a_csp_and_no_inline_script(tmp_path):
+def test_docs_have_a_csp_and_no_script(tmp_path):
     client = bare_app(tmp_path).test_client()
     response = client.get("/docs")
+    assert response.status_code == 200
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'none';" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp
+    assert "<script" not in response.get_data(as_text=True)
+
+
+def test_docs_explorer_has_a_csp_and_no_inline_script(tmp_path):
+    client = bare_app(tmp_path).test_client()
+    response = client.get("/docs/explorer")
     assert response.status_code == 200
     csp = response.headers["Content-Security-Policy"]
     assert "script-src 'self';" in csp and "frame-ancestors 'none'" in csp

@@ -365,3 +365,21 @@ def test_a_malformed_token_request_is_an_oauth_invalid_request(client):
     body = response.get_json()
     assert body["error"] == "invalid_request" and "NUL" in body["error_description"]
     assert set(body) == {"error", "error_description"}
+
+
+def test_token_errors_name_the_real_cause(client):
+    """A wrong secret says so (not "cannot authenticate with methods"), and a JSON body is
+    told to be a form (not that client_credentials is an unsupported grant type)."""
+    wrong = client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": "nobody", "client_secret": "x"},
+    )
+    assert wrong.status_code == 401
+    assert "secret is wrong" in wrong.get_json()["error_description"]
+    as_json = client.post(
+        "/oauth/token",
+        json={"grant_type": "client_credentials", "client_id": "nobody", "client_secret": "x"},
+    )
+    assert as_json.status_code == 400
+    assert as_json.get_json()["error"] == "unsupported_grant_type"
+    assert "form body" in as_json.get_json()["error_description"]

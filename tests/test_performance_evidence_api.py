@@ -192,7 +192,7 @@ def _fully_graded_attempt(client, tokens, learner):
     started = client.post(
         "/api/v1/assessments/CSC-01-A1/attempts", json={"learner_ref": learner}, headers=headers
     ).get_json()
-    responses = {i["id"]: _keyed_response(client, tokens, i["id"]) for i in started["items"]}
+    responses = {i["id"]: _keyed_response(client, tokens, i) for i in started["items"]}
     url = f"/api/v1/attempts/{started['id']}"
     submitted = client.post(f"{url}/submit", json={"responses": responses}, headers=headers)
     assert submitted.status_code == 200, submitted.get_json()

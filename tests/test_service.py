@@ -56,8 +56,15 @@ def test_docs_work_offline(client):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "cdn" not in html.lower() and "unpkg" not in html.lower()
+    assert "/docs/docs.css" in html and client.get("/docs/docs.css").status_code == 200
+    # Every operation of the document is on the page.
+    spec = client.get("/openapi.json").get_json()
+    for path, path_item in spec["paths"].items():
+        for method in path_item.keys() - {"parameters"}:
+            assert f"{method.upper()}</span> <code>{path}</code>" in html, (method, path)
+    explorer = client.get("/docs/explorer").get_data(as_text=True)
     for asset in ("/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css"):
-        assert asset in html
+        assert asset in explorer
         assert client.get(asset).status_code == 200
 
 

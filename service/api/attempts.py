@@ -10,6 +10,7 @@ by this blueprint's error handler, in the service's one JSON error shape.
 """
 
 from authlib.integrations.flask_oauth2 import current_token
+from flask import current_app
 from flask_smorest import abort
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -45,6 +46,7 @@ CONFLICTS = (
     attempts.MarksChanged,
     attempts.NotStarted,
     attempts.OnBreak,
+    attempts.NoLiveForm,
 )
 
 
@@ -63,6 +65,16 @@ def _attempt_or_404(attempt_id: str):
     return attempt
 
 
+def _secret() -> str:
+    """What the attempt's opaque choice ids are derived from (service.choice_ids)."""
+    return current_app.config["SECRET_KEY"]
+
+
+def _bank_ids(attempt, responses: dict) -> dict:
+    """The caller's responses (the attempt's opaque choice ids) in the bank's ids."""
+    return attempts.from_learner(db.session(), attempt, responses, _secret())
+
+
 def _commit() -> None:
     try:
         db.session().commit()
@@ -76,7 +88,7 @@ def _written(attempt):
     the commit, from what this transaction wrote and read under the attempt's lock, so the
     answer describes this write (its saved_at), not a later one."""
     if "attempts:read" in (current_token.scope or "").split():
-        answer = attempts.attempt_view(db.session(), attempt)
+        answer = attempts.attempt_view(db.session(), attempt, _secret())
     else:
         answer = attempts.write_receipt(attempt)
     _commit()
@@ -91,10 +103,12 @@ def _written(attempt):
 @blp.arguments(StartAttemptSchema)
 @blp.response(201, AttemptSchema)
 @blp.alt_response(404, response="DEFAULT_ERROR")
+@blp.alt_response(409, response="DEFAULT_ERROR")
 def start_attempt(data, assessment_code):
     """Start an attempt for a learner, or resume their open one. Its form evidences every
     criterion of the unit; the same learner's form is reproducible. Simultaneous starts for one
-    learner all get the same attempt.
+    learner all get the same attempt. Where delivery is limited to approved items, 409 says too
+    few are approved to build a form.
     With attempts:write only, the answer is the receipt (id, status, grading_progress, deadline,
     submitted_at, saved); items, responses and result need attempts:read too.
     """
@@ -102,7 +116,10 @@ def start_attempt(data, assessment_code):
     if assessment is None:
         abort(404, message=f"No assessment with code {assessment_code!r}.")
     learner = attempt_access.api_learner(current_client(), data["learner_ref"])
-    return _written(attempts.start_attempt(db.session(), assessment, learner))
+    approved_only = current_app.config["DELIVER_APPROVED_ONLY"]
+    return _written(
+        attempts.start_attempt(db.session(), assessment, learner, approved_only=approved_only)
+    )
 
 
 @blp.route("/attempts/<string:attempt_id>")
@@ -114,7 +131,7 @@ def start_attempt(data, assessment_code):
 @blp.alt_response(404, response="DEFAULT_ERROR")
 def get_attempt(attempt_id):
     """An attempt: its items (learner view), responses, and once submitted its result."""
-    return attempts.attempt_view(db.session(), _attempt_or_404(attempt_id))
+    return attempts.attempt_view(db.session(), _attempt_or_404(attempt_id), _secret())
 
 
 @blp.route("/attempts/<string:attempt_id>/responses", methods=["PUT"])
@@ -134,7 +151,8 @@ def save_responses(data, attempt_id):
     submitted_at, saved); items, responses and result need attempts:read too.
     """
     attempt = _attempt_or_404(attempt_id)
-    return _written(attempts.save_responses(db.session(), attempt, data["responses"]))
+    responses = _bank_ids(attempt, data["responses"])
+    return _written(attempts.save_responses(db.session(), attempt, responses))
 
 
 @blp.route("/attempts/<string:attempt_id>/submit", methods=["POST"])
@@ -154,7 +172,8 @@ def submit(data, attempt_id):
     submitted_at, saved); items, responses and result need attempts:read too.
     """
     attempt = _attempt_or_404(attempt_id)
-    attempt, _first = attempts.submit(db.session(), attempt, data["responses"])
+    responses = _bank_ids(attempt, data["responses"])
+    attempt, _first = attempts.submit(db.session(), attempt, responses)
     return _written(attempt)
 
 

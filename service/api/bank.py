@@ -1,6 +1,6 @@
 """REST: items, rubrics and assessments (/api/v1)."""
 
-from flask import Response
+from flask import Response, current_app, request
 from flask_smorest import abort
 
 from schemas.items import (
@@ -15,17 +15,28 @@ from schemas.items import (
 from service import bank, db, qti
 from service.api.blueprint import ServiceBlueprint
 from service.api.paging import paginated
-from service.auth import require_scope
+from service.auth import caller_scopes, require_scope
 from service.cache import content_cached
+from service.choice_ids import ChoiceIds
 
 blp = ServiceBlueprint(
     "bank",
     __name__,
     url_prefix="/api/v1",
-    description="Scenario-based items, rubrics and assessments. Public views never carry keys; "
-    "the authoring view and QTI exports need the content:read scope.",
+    description="Scenario-based items, rubrics and assessments. The live item bank is "
+    "confidential: live items (learner view, authoring view, QTI exports) need the content:read "
+    "scope, which only the awarding body's clients hold; published samples (sample: true) are "
+    "public. Rubrics and assessments are public. Learner views never carry keys or the bank's "
+    "choice ids.",
 )
 CONTENT_READ = [{"oauth2": ["content:read"]}]
+# Anonymous callers get the samples; a token with content:read gets the live items too.
+PUBLIC_OR_CONTENT_READ = [{}, {"oauth2": ["content:read"]}]
+
+
+def _catalogue_ids() -> ChoiceIds:
+    """Choice ids for items shown outside an attempt: opaque too, and never valid in one."""
+    return ChoiceIds(current_app.config["SECRET_KEY"], "catalogue")
 
 
 def _item_or_404(code: str):
@@ -35,27 +46,57 @@ def _item_or_404(code: str):
     return item
 
 
+@blp.after_request
+def _vary_on_the_caller(response):
+    # The item routes answer the public (samples) and content clients (the whole bank)
+    # differently: an HTTP cache must not hand one's answer to the other.
+    if request.path.startswith("/api/v1/items"):
+        response.vary.add("Authorization")
+    return response
+
+
+def _sees_live_items() -> bool:
+    """Live items are confidential: only the awarding body's clients hold content:read (a
+    centre's client cannot), so anyone else, anonymous or not, sees the samples only."""
+    return "content:read" in caller_scopes()
+
+
+# The item routes answer per caller (samples or the whole bank), so they are not in the shared
+# content cache; CASE, criteria, rubrics and assessments stay public and cached.
 @blp.route("/items")
-@content_cached
+@blp.doc(security=PUBLIC_OR_CONTENT_READ)
 @blp.etag
 @blp.arguments(ItemQueryArgs, location="query")
 @blp.response(200, LearnerItemSchema(many=True))
+@blp.alt_response(401, response="DEFAULT_ERROR")
 @blp.paginate()
 def list_items(args, pagination_parameters):
-    """Items (learner view), filtered by unit, criterion or type."""
-    items = paginated(pagination_parameters, bank.list_items, db.session(), **args)
-    return [bank.learner_view(item, item.current) for item in items]
+    """Items (learner view), filtered by unit, criterion or type. Anyone sees the published
+    samples; live items are listed only to a token with content:read (the awarding body's)."""
+    samples_only = not _sees_live_items()
+    items = paginated(
+        pagination_parameters, bank.list_items, db.session(), samples_only=samples_only, **args
+    )
+    return [bank.learner_view(item, item.current, _catalogue_ids()) for item in items]
 
 
 @blp.route("/items/<string:item_id>")
-@content_cached
+@blp.doc(security=PUBLIC_OR_CONTENT_READ)
 @blp.etag
 @blp.response(200, LearnerItemSchema)
+@blp.alt_response(401, response="DEFAULT_ERROR")
+@blp.alt_response(403, response="DEFAULT_ERROR")
 @blp.alt_response(404, response="DEFAULT_ERROR")
 def get_item(item_id):
-    """One item as a learner sees it: stimulus, prompt and options, without the key."""
+    """One item as a learner sees it: stimulus, prompt and options, without the key. A
+    published sample is public; a live item needs a token with content:read (401 without a
+    token, 403 with one that lacks it)."""
     item = _item_or_404(item_id)
-    return bank.learner_view(item, item.current)
+    if not item.sample and not _sees_live_items():
+        if not caller_scopes():
+            abort(401, message="Live items are confidential: send a bearer token.")
+        abort(403, message="Live items are for the awarding body's content clients only.")
+    return bank.learner_view(item, item.current, _catalogue_ids())
 
 
 @blp.route("/items/<string:item_id>/authoring")

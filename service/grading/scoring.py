@@ -9,7 +9,9 @@ Partial-credit rules (documented in the API and tested):
   i.e. correct "A then B" links / (steps - 1). A sequence shifted by one place keeps most links.
 - matching: the share of premises matched to their keyed response; a missing premise is wrong.
 - short_text: full points when the normalised answer equals a normalised accepted answer
-  (Unicode NFKC, case-folded, punctuation removed, runs of spaces collapsed), else 0.
+  (Unicode NFKC, case-folded, punctuation removed, runs of spaces collapsed), or is one
+  learner's slip away from one (`tolerated`: a single edit, a transposition counting as one,
+  inside a word of 8 or more letters, and never near a listed rejected answer), else 0.
 - extended_response: pending until an assessor marks it; then the sum of the rubric levels' scores.
 Scores are points x share, rounded to 4 decimal places. An empty response (None, "", [] or {})
 is unanswered and scores 0.
@@ -48,6 +50,7 @@ class ItemKey:
     pairs: dict[str, str] = field(default_factory=dict)  # matching: premise id -> response id
     responses: tuple[str, ...] = ()  # matching: response ids
     accepted: tuple[str, ...] = ()  # short_text: accepted answers, normalised
+    rejected: tuple[str, ...] = ()  # short_text: known wrong answers, normalised
     rubric_max: dict[str, int] = field(default_factory=dict)  # extended: criterion -> max score
     not_with: frozenset[str] = frozenset()  # items never on the same form as this one
 
@@ -84,6 +87,52 @@ def normalise_text(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).casefold()
     text = _PUNCTUATION.sub(" ", text)
     return _SPACES.sub(" ", text).strip()
+
+
+# A spelling slip is forgiven only in words this long: in shorter words one edit too often
+# makes another word ("fourteen" stays safe, "sale" and "sole" do not).
+TOLERANT_WORD_LETTERS = 8
+
+
+def edit_distance(a: str, b: str, limit: int = 2) -> int:
+    """Damerau-Levenshtein distance (optimal string alignment: insertions, deletions,
+    substitutions and transpositions of neighbours each cost 1), capped at `limit`."""
+    if abs(len(a) - len(b)) >= limit:
+        return limit
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        row = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                row[j] = min(row[j], previous2[j - 2] + 1)
+        previous2, previous = previous, row
+    return min(previous[-1], limit)
+
+
+def _one_slip(answer: str, accepted: str) -> bool:
+    """`answer` differs from `accepted` by exactly one edit, inside one word of 8+ letters
+    (words compared in order; every other word identical)."""
+    words, target = answer.split(" "), accepted.split(" ")
+    if len(words) != len(target):
+        return False
+    differing = [(w, t) for w, t in zip(words, target, strict=True) if w != t]
+    if len(differing) != 1:
+        return False
+    word, right = differing[0]
+    return len(right) >= TOLERANT_WORD_LETTERS and edit_distance(word, right) == 1
+
+
+def tolerated(answer: str, item: ItemKey) -> bool:
+    """A normalised answer accepted despite a spelling slip: one edit from an accepted answer
+    in a long word, and not an answer the item lists as wrong or one slip from such an answer
+    (then the learner's meaning is ambiguous, so the slip is not forgiven)."""
+    if not answer or answer in item.rejected:
+        return False
+    if any(_one_slip(answer, wrong) for wrong in item.rejected):
+        return False
+    return any(_one_slip(answer, right) for right in item.accepted)
 
 
 def _ids(response: Any, item: ItemKey, what: str) -> list[str]:
@@ -129,7 +178,8 @@ def share_for(item: ItemKey, response: Any) -> float:
     if kind == "short_text":
         if not isinstance(response, str):
             raise ResponseError(f"{item.id}: expected text")
-        return 1.0 if normalise_text(response) in item.accepted else 0.0
+        answer = normalise_text(response)
+        return 1.0 if answer in item.accepted or tolerated(answer, item) else 0.0
     raise ResponseError(f"{item.id}: {kind} items are not auto-scored")
 
 

@@ -1,4 +1,4 @@
-// Starts Swagger UI on /docs. A file, not an inline script, so the page's CSP allows no
+// Starts Swagger UI on /docs/explorer. A file, not an inline script, so the page's CSP allows no
 // inline script at all.
 window.addEventListener("load", function () {
   window.ui = SwaggerUIBundle({
