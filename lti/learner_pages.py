@@ -16,7 +16,7 @@ from flask import (
     url_for,
 )
 
-from lti import resource_links
+from lti import exam_pages, resource_links
 from lti.models import LtiSession
 from lti.pages import (
     LOCAL_TIME_NAME,
@@ -40,6 +40,7 @@ from service.attempts import (
     AttemptError,
     InvalidResponses,
     NoLiveForm,
+    NotStarted,
     OnBreak,
     TimeLimitPassed,
 )
@@ -283,6 +284,7 @@ def _attempt_page(
         summary=summary,
         problem=problem,
         saved=request.args.get("saved") == "1",
+        clock=exam_pages.timer(attempt),
     )
 
 
@@ -295,6 +297,7 @@ def attempt():
     if attempt is None:
         # Two first loads at once (two tabs) both get the one attempt the database allows.
         link = resource_links.find(session, lti_session.platform_id, lti_session.resource_link_id)
+        # Opening does not start the clock: the start page's Start does (lti/exam_pages.py).
         try:
             attempt = attempt_service.start_attempt(
                 session,
@@ -302,11 +305,16 @@ def attempt():
                 _learner(lti_session),
                 resource_link_id=link.id if link else None,
                 approved_only=current_app.config["DELIVER_APPROVED_ONLY"],
+                start_clock=False,
             )
         except NoLiveForm:
             session.rollback()
             return _not_ready()
         session.commit()
+    if attempt.status == "in_progress":
+        elsewhere = exam_pages.before_questions(lti_session, attempt)
+        if elsewhere is not None:
+            return elsewhere
     view = attempt_service.attempt_view(session, attempt, _secret())
     if attempt.status != "in_progress":
         return _result_page(attempt, view)
@@ -321,6 +329,8 @@ def _refused(exc: AttemptError, lti_session, attempt: Attempt, view: dict, typed
     """The form again, with what the service refused: the time limit (409) or answers that do
     not fit their questions (422). What the learner typed stays on the page."""
     db.session().rollback()
+    if isinstance(exc, NotStarted):
+        return _back_to_attempt()  # the start page: the clock has not started
     if isinstance(exc, OnBreak):
         return _attempt_page(lti_session, attempt, view, typed, problem=ON_BREAK, status=409)
     if isinstance(exc, TimeLimitPassed | AttemptClosed):
@@ -355,7 +365,11 @@ def attempt_save():
         session.commit()
     except AttemptError as exc:
         return _refused(exc, lti_session, attempt, view, typed)
-    return _back_to_attempt(saved="1")
+    # Back to the question the learner was on (attempt.js records it), else to the buttons.
+    anchor = exam_pages.question_anchor(request.form) or "attempt-actions"
+    return redirect(
+        url_for(".attempt", ls=request.form.get("ls"), saved="1", _anchor=anchor), code=303
+    )
 
 
 def _autosave(attempt: Attempt, view: dict, responses: dict, errors: dict):
@@ -374,6 +388,9 @@ def _autosave(attempt: Attempt, view: dict, responses: dict, errors: dict):
                 return jsonify({"saved": False, "message": message}), 409
             if isinstance(exc, OnBreak):
                 return jsonify({"saved": False, "message": ON_BREAK}), 409
+            if isinstance(exc, NotStarted):
+                message = "The assessment has not started. Reload the page and select Start."
+                return jsonify({"saved": False, "message": message}), 409
             if not isinstance(exc, InvalidResponses):
                 return jsonify({"saved": False, "message": TIME_UP}), 409
             found = _service_errors(view["items"], exc.details)
@@ -405,6 +422,8 @@ def attempt_submit():
     responses = _bank_ids(attempt, view, responses, errors)
     if errors:
         return _attempt_page(lti_session, attempt, view, typed, errors, status=422)
+    if not exam_pages.confirmed(attempt, request.form):
+        return exam_pages.refuse_unconfirmed(lti_session, attempt, responses)  # WCAG 3.3.4
     now = utcnow()
     late = now > attempt.deadline + attempt_service.GRACE
     changed = any(attempt.responses.get(k) != v for k, v in responses.items() if v)

@@ -121,6 +121,11 @@ def test_every_page_passes_axe_wcag_22_aa(server, page):
     # The learner's attempt page.
     launch_from_dev_platform(page, server, "Launch as learner (Ada Learner)")
     assert "/lti/attempt" in page.url
+    assert page.title().startswith("Before you start – CSC-01-A1")
+    check_axe(page, "start page")
+    fits_320_css_pixels(page)
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("button", name="Start the assessment").click()
     assert page.title().startswith("Questions – CSC-01-A1")
     check_axe(page, "attempt page")
     fits_320_css_pixels(page)
@@ -147,7 +152,12 @@ def test_every_page_passes_axe_wcag_22_aa(server, page):
         for n in range(selects.count()):
             selects.nth(n).select_option(str(n + 1))
     with page.expect_navigation(wait_until="load"):
-        page.get_by_role("button", name="Submit").click()
+        page.get_by_role("button", name="Check your answers").click()
+    assert page.title().startswith("Check your answers")
+    check_axe(page, "check your answers page")
+    fits_320_css_pixels(page)
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("button", name="Submit your answers").click()
     assert page.title().startswith("Your result")
     assert "Waiting for your assessor" in page.locator("main").inner_text()
     check_axe(page, "result page")
@@ -212,6 +222,13 @@ def test_keyboard_only_answer_and_submit(server, page):
     sub = "a11y-keyboard"
     token = direct_token(server, sub, "Kim Keyboard")
     page.goto(f"{server['base']}/lti/attempt?ls={token}")
+    assert page.title().startswith("Before you start")
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "start-assessment":
+            break
+    with page.expect_navigation(wait_until="load"):
+        page.keyboard.press("Enter")
     assert page.title().startswith("Questions")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to main content"
@@ -240,6 +257,13 @@ def test_keyboard_only_answer_and_submit(server, page):
         pytest.fail("the Submit button was not reached with the Tab key")
     with page.expect_navigation(wait_until="load"):
         page.keyboard.press("Enter")
+    assert page.title().startswith("Check your answers")
+    for _ in range(300):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "confirm-submit":
+            break
+    with page.expect_navigation(wait_until="load"):
+        page.keyboard.press("Enter")
     assert page.title().startswith("Your result")
     item = name.removeprefix("answer-")
     with server["app"].app_context():
@@ -257,7 +281,9 @@ def test_countdown_announces_at_five_minutes_and_one_minute_only(server, page):
     sub = "a11y-countdown"
     token = direct_token(server, sub, "Chris Countdown")
     url = f"{server['base']}/lti/attempt?ls={token}"
-    page.goto(url)  # starts the attempt
+    page.goto(url)  # opens the attempt: the start page
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("button", name="Start the assessment").click()
     watch = (
         "(() => { window.announcements = [];"
         " const live = document.getElementById('countdown-live');"

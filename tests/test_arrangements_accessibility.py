@@ -18,7 +18,9 @@ def test_the_arrangements_page_passes_axe_and_works_with_the_keyboard(server, pa
     with page.expect_navigation(url="**/dev-platform/", wait_until="load"):
         page.get_by_role("button", name="Add to course").click()
     launch_from_dev_platform(page, server, "Launch as learner (Ada Learner)")
-    assert "/lti/attempt" in page.url  # the attempt is open: the clock runs
+    assert "/lti/attempt" in page.url
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("button", name="Start the assessment").click()  # the clock runs
     launch_from_dev_platform(page, server, "Launch as instructor (Ian Instructor)")
     with page.expect_navigation(wait_until="load"):
         page.get_by_role("link", name="Access arrangements of Ada Learner").click()

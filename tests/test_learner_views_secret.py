@@ -109,6 +109,10 @@ def test_learner_pages_never_carry_bank_choice_ids(app, lti_client, unit):  # no
     sub = f"secret-learner-{next(_subs)}"
     _path, ls = _launch(app, lti_client, sub=sub, name="Sam Secret", assessment=f"{unit}-A1")
     assert lti_client.get("/lti/attempt", query_string={"ls": ls}).status_code == 200
+    started = lti_client.post(
+        "/lti/attempt/start", data={"ls": ls, "attempt": _view(app, sub)["id"]}
+    )
+    assert started.status_code == 303
     bodies = _whole_unit(app, _view(app, sub)["id"])
 
     page = lti_client.get("/lti/attempt", query_string={"ls": ls}).get_data(as_text=True)
@@ -136,7 +140,11 @@ def test_learner_pages_never_carry_bank_choice_ids(app, lti_client, unit):  # no
     view = _view(app, sub)
     assert view["responses"] == keyed and _view_leaks(view, bodies) == []
 
-    submitted = _post(lti_client, "/lti/attempt/submit", data=[("ls", ls), ("attempt", view["id"])])
+    check = lti_client.get("/lti/attempt/check", query_string={"ls": ls}).get_data(as_text=True)
+    assert _page_leaks(check, bodies) == []  # check your answers shows the answers' words only
+    form = lxml.html.fromstring(check).xpath("//form[.//button[@id='confirm-submit']]")[0]
+    confirm = [(i.get("name"), i.get("value")) for i in form.xpath(".//input[@type='hidden']")]
+    submitted = _post(lti_client, "/lti/attempt/submit", data=confirm)
     assert submitted.status_code == 303
     result = lti_client.get("/lti/attempt", query_string={"ls": ls}).get_data(as_text=True)
     assert "Your result" in result

@@ -88,9 +88,11 @@ def test_custom_launch_parameters_become_arrangements_set_by_the_lms(app, lti_cl
     assert (row.extra_time_percent, row.rest_breaks) == (25, True)
     assert row.assessment_id == _assessment_id(app) and row.reason is None
 
-    # Opening the activity starts the clock (until the start page lands): with the extra time.
+    # Opening the activity shows the start page; Start starts the clock, with the extra time.
+    assert lti_client.get("/lti/attempt", query_string={"ls": ls}).status_code == 200
+    uuid = _attempt(app, sub).uuid
+    lti_client.post("/lti/attempt/start", data={"ls": ls, "attempt": uuid})
     opened = lti_client.get("/lti/attempt", query_string={"ls": ls})
-    assert opened.status_code == 200
     attempt = _attempt(app, sub)
     assert attempt.deadline == attempt.started_at + timedelta(minutes=_limit(app) * 1.25)
     # The learner is told the time they have, extra time included.
@@ -152,11 +154,13 @@ def test_a_launch_without_arrangement_parameters_records_nothing(app, lti_client
 
 
 def _in_progress(app, client, course):
-    """A learner of `course` with an attempt in progress (the clock started on opening)."""
+    """A learner of `course` with an attempt in progress (opened, and Start selected)."""
     sub = f"aa-page-learner-{next(_numbers)}"
     _path, ls = _learner_launch(app, client, course, sub)
     assert client.get("/lti/attempt", query_string={"ls": ls}).status_code == 200
     attempt = _attempt(app, sub)
+    started = client.post("/lti/attempt/start", data={"ls": ls, "attempt": attempt.uuid})
+    assert started.status_code == 303
     return {"sub": sub, "ls": ls, "uuid": attempt.uuid}
 
 

@@ -147,7 +147,8 @@ def test_learner_launch_and_deep_linking_complete_in_a_cross_site_frame(lms_page
     assert page.url.startswith(f"{sites['lms']}/course")  # the course page never left
 
     frame = open_in_course(page, sites, "learner-1", "resource")
-    frame.get_by_role("button", name="Submit").wait_for()
+    frame.get_by_role("button", name="Start the assessment").click()
+    frame.get_by_role("button", name="Check your answers").wait_for()
     assert re.match(rf"^{re.escape(sites['tool'])}/lti/attempt\?ls=", page.frame(name="tool").url)
     assert frame.locator("fieldset").count() >= 8
     assert not frame.get_by_text("blocking").count()

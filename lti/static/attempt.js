@@ -88,6 +88,14 @@
     window.clearTimeout(typingTimer);
   });
 
+  // ------------------------------------------------------------------ where the learner is
+  // Save answers returns to the question the learner was on (the server redirects to it).
+  var at = document.getElementById("attempt-at");
+  form.addEventListener("focusin", function (event) {
+    var question = event.target.closest && event.target.closest("fieldset.question");
+    if (at && question) { at.value = question.id; }
+  });
+
   // ------------------------------------------------------------------ word counts
   function countWords(textarea) {
     var box = document.getElementById(textarea.getAttribute("data-word-count"));
@@ -131,8 +139,25 @@
     }
     if (left <= 0) {
       window.clearInterval(timer);
-      say(clock, "Time is up. Submit your answers to be scored.");
+      timeUp();
     }
+  }
+  // Time up: say so (role=alert), stop editing, and after the grace for the last save, load
+  // the page again: the server submits the answers saved in time.
+  function timeUp() {
+    say(clock, "Time is up");
+    window.clearTimeout(typingTimer);
+    save();
+    stopped = true;
+    say(document.getElementById("time-up-alert"),
+      "Time is up. Your answers saved before the time limit are kept and will be submitted.");
+    Array.prototype.forEach.call(form.querySelectorAll("fieldset.question"), function (f) {
+      f.disabled = true;
+    });
+    var saveButton = document.getElementById("save-answers");
+    if (saveButton) { saveButton.hidden = true; }
+    var reloadUrl = form.getAttribute("data-reload-url");
+    if (reloadUrl) { window.setTimeout(function () { window.location.href = reloadUrl; }, 35000); }
   }
   timer = window.setInterval(tick, 1000);
 })();

@@ -1,0 +1,159 @@
+"""The learner's exam in a real browser (Debian's Chromium, Playwright), keyboard only: extra
+time and a rest break move the deadline, then check your answers, confirm, result; axe-core
+(WCAG 2.2 A and AA) on the start, attempt, break and check-your-answers pages. The same flow
+runs with JavaScript off: every step is a plain form."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import select
+
+from lti import dev_platform
+from lti.models import LtiPlatform
+from service import access_arrangements as arrangements
+from service import db
+from service.access_vocabulary import SetBy
+from service.attempt_access import Learner
+from service.choice_ids import ChoiceIds
+from service.models import Attempt
+from tests.test_accessibility import (
+    check_axe,
+    direct_token,
+    fits_320_css_pixels,
+    no_console_errors,
+)
+
+EXTRA_MINUTES = 10
+BREAK = timedelta(minutes=3)
+
+
+def _tab_to(page, element_id: str, presses: int = 400) -> None:
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == element_id:
+            return
+    pytest.fail(f"#{element_id} was not reached with the Tab key")
+
+
+def _press_enter_on(page, element_id: str) -> None:
+    _tab_to(page, element_id)
+    with page.expect_navigation(wait_until="load"):
+        page.keyboard.press("Enter")
+
+
+def _arrange(server, sub: str) -> None:
+    """Extra time and rest breaks, as a centre's system records them (the API's domain call)."""
+    with server["app"].app_context():
+        session = db.session()
+        platform = session.scalar(
+            select(LtiPlatform).where(LtiPlatform.issuer == dev_platform.issuer(server["base"]))
+        )
+        learner = Learner(f"lti:{platform.id}:{sub}", platform.centre_id)
+        new = arrangements.NewArrangement(extra_time_minutes=EXTRA_MINUTES, rest_breaks=True)
+        arrangements.set_arrangement(session, learner, None, new, SetBy.API_CLIENT, "client:t")
+        session.commit()
+
+
+def _attempt(server, sub: str) -> SimpleNamespace:
+    with server["app"].app_context():
+        session = db.session()
+        attempt = session.scalar(select(Attempt).where(Attempt.learner_ref.endswith(f":{sub}")))
+        return SimpleNamespace(
+            id=attempt.id,
+            status=attempt.status,
+            started_at=attempt.started_at,
+            deadline=attempt.deadline,
+            limit=timedelta(minutes=attempt.assessment.time_limit_minutes),
+        )
+
+
+def _shift(server, sub: str) -> None:
+    """Make the attempt started 10 minutes ago and its open break 3 minutes long so far (a
+    test cannot wait for minutes)."""
+    with server["app"].app_context():
+        session = db.session()
+        attempt = session.scalar(select(Attempt).where(Attempt.learner_ref.endswith(f":{sub}")))
+        attempt.started_at -= timedelta(minutes=10)
+        attempt.deadline -= timedelta(minutes=10)
+        attempt.rest_breaks[0].started_at -= BREAK
+        session.commit()
+
+
+def _exam(server, page, sub: str, name: str, axe: bool) -> None:
+    token = direct_token(server, sub, name)
+    _arrange(server, sub)
+    page.goto(f"{server['base']}/lti/attempt?ls={token}")
+    assert page.title().startswith("Before you start")
+    assert _attempt(server, sub).started_at is None  # opening does not start the clock
+    if axe:
+        check_axe(page, "start page")
+        fits_320_css_pixels(page)
+    _press_enter_on(page, "start-assessment")
+    assert page.title().startswith("Questions")
+    started = _attempt(server, sub)
+    limit = started.limit
+    assert started.deadline - started.started_at == limit + timedelta(minutes=EXTRA_MINUTES)
+    assert page.locator("#countdown").is_visible()
+    if axe:
+        check_axe(page, "attempt page")
+        fits_320_css_pixels(page)
+
+    # A rest break: the questions are hidden, the clock stopped.
+    _press_enter_on(page, "take-break")
+    assert page.title().startswith("Rest break")
+    assert page.locator("fieldset.question").count() == 0
+    if axe:
+        check_axe(page, "rest break page")
+        fits_320_css_pixels(page)
+    _shift(server, sub)
+    _press_enter_on(page, "end-break")
+    assert page.title().startswith("Questions")
+    after = _attempt(server, sub)
+    moved = after.deadline - (after.started_at + limit + timedelta(minutes=EXTRA_MINUTES))
+    assert BREAK <= moved < BREAK + timedelta(seconds=30), moved
+
+    # Answer the first question with the keyboard, then check your answers.
+    for _ in range(200):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.type") == "radio":
+            break
+    else:
+        pytest.fail("no radio button reached with the Tab key")
+    page.keyboard.press("Space")
+    chosen = page.evaluate("[document.activeElement.name, document.activeElement.value]")
+    _press_enter_on(page, "submit-attempt")
+    assert page.title().startswith("Check your answers")
+    rows = page.locator("dl.check-answers > div")
+    assert rows.count() == page.locator("dl.check-answers a").count() >= 2
+    assert "Not answered" in page.locator("main").inner_text()
+    if axe:
+        check_axe(page, "check your answers page")
+        fits_320_css_pixels(page)
+    _press_enter_on(page, "confirm-submit")
+    assert page.title().startswith("Your result")
+    done = _attempt(server, sub)
+    assert done.status != "in_progress"
+    item = chosen[0].removeprefix("answer-")
+    with server["app"].app_context():
+        row = db.session().get(Attempt, done.id)
+        # Stored with the bank's id; the page showed the attempt's own id for it.
+        ids = ChoiceIds(server["app"].config["SECRET_KEY"], row.uuid)
+        assert ids.token(item, row.responses[item]) == chosen[1]
+
+
+def test_keyboard_only_exam_with_extra_time_and_a_rest_break(server, page):
+    _exam(server, page, "exam-keyboard", "Kit Keyboard", axe=True)
+    no_console_errors(page)
+
+
+def test_the_same_exam_with_javascript_off(server, browser):
+    context = browser.new_context(locale="en-GB", java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        _exam(server, page, "exam-no-js", "Nia NoScript", axe=False)
+    finally:
+        context.close()

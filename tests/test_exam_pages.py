@@ -1,0 +1,234 @@
+"""The learner's exam around the questions (lti/exam_pages.py), without a browser: the start
+page (opening does not start the clock), rest breaks, time up keeping saved work, and check
+your answers with a confirmation a submit cannot skip."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from lti.models import LtiPlatform
+from service import access_arrangements as arrangements
+from service import db
+from service.access_vocabulary import SetBy
+from service.attempt_access import Learner
+from service.models import Attempt, utcnow
+from tests import lti_flow
+from tests.test_lti_pages import (
+    _any_response,
+    _attempt_row,
+    _doc,
+    _form,
+    _launch,
+    _learners,
+    _post,
+    _uuid,
+    _view,
+    confirmation,
+    start,
+)
+
+
+@pytest.fixture()
+def lti_client(app, requests_mock):
+    lti_flow.register(app)
+    lti_flow.mock_platform_jwks(app, requests_mock)
+    return app.test_client()
+
+
+def _opened(app, client, arrange=None):
+    """A learner who has opened the activity (the start page), with `arrange` recorded first."""
+    sub = f"exam-page-learner-{next(_learners)}"
+    if arrange is not None:
+        with app.app_context():
+            session = db.session()
+            platform = session.scalar(select(LtiPlatform).where(LtiPlatform.issuer == lti_flow.ISS))
+            if platform is None:  # the first launch registers it: launch once, then arrange
+                _launch(app, client, sub=sub)
+                platform = session.scalar(
+                    select(LtiPlatform).where(LtiPlatform.issuer == lti_flow.ISS)
+                )
+            learner = Learner(f"lti:{platform.id}:{sub}", platform.centre_id)
+            arrangements.set_arrangement(
+                session, learner, None, arrange, SetBy.API_CLIENT, "client:test"
+            )
+            session.commit()
+    _path, ls = _launch(app, client, sub=sub)
+    page = client.get("/lti/attempt", query_string={"ls": ls})
+    assert page.status_code == 200, page.get_data(as_text=True)
+    return sub, ls, page.get_data(as_text=True)
+
+
+def test_opening_shows_the_start_page_and_only_start_starts_the_clock(app, lti_client):
+    extra = arrangements.NewArrangement(extra_time_percent=25, rest_breaks=True)
+    sub, ls, html = _opened(app, lti_client, extra)
+    assert "<h1>Before you start" in html and 'id="start-assessment"' in html
+    assert "fieldset" not in html  # no questions before Start
+    with app.app_context():
+        row = _attempt_row(db.session(), sub)
+        limit = row.assessment.time_limit_minutes
+        assert row.started_at is None and row.deadline is None
+        criteria = [c.code for c in row.assessment.unit.criteria]
+    items = _view(app, sub)["items"]
+    text = _doc(html).text_content()
+    assert f"{len(items)}" in text and all(code in text for code in criteria)
+    allowed = limit + -(-limit * 25 // 100)
+    assert f"{allowed} minutes (the usual time is {limit} minutes" in text, text[
+        text.find("Time allowed") :
+    ][:300]
+    assert "You can take supervised rest breaks" in text
+    # Opening again (another tab, a reload) still does not start it.
+    again = lti_client.get("/lti/attempt", query_string={"ls": ls})
+    assert "Before you start" in again.get_data(as_text=True)
+    # Saving before Start is refused: the clock has not started.
+    answer = {items[0]["id"]: _any_response(items[0])}
+    refused = _post(lti_client, "/lti/attempt/save", data=_form(ls, _uuid(app, sub), items, answer))
+    assert refused.status_code == 303 and _view(app, sub)["responses"] == {}
+    before = utcnow()
+    start(app, lti_client, ls, sub)
+    with app.app_context():
+        row = _attempt_row(db.session(), sub)
+        assert row.started_at >= before.replace(microsecond=0) - timedelta(seconds=1)
+        assert row.deadline - row.started_at == timedelta(seconds=limit * 60 * 125 // 100)
+    page = lti_client.get("/lti/attempt", query_string={"ls": ls}).get_data(as_text=True)
+    assert 'class="exam-timer"' in page and 'id="take-break"' in page
+    assert f"You have {allowed} minutes" in page
+
+
+def test_a_rest_break_hides_the_questions_and_moves_the_deadline(app, lti_client):
+    sub, ls, _html = _opened(app, lti_client, arrangements.NewArrangement(rest_breaks=True))
+    start(app, lti_client, ls, sub)
+    uuid = _uuid(app, sub)
+    with app.app_context():  # started 20 minutes ago
+        session = db.session()
+        row = _attempt_row(session, sub)
+        row.started_at -= timedelta(minutes=20)
+        row.deadline -= timedelta(minutes=20)
+        before = row.deadline
+        session.commit()
+    # The break button belongs to the attempt form: the answers on the page are saved first.
+    items = _view(app, sub)["items"]
+    answer = {items[0]["id"]: _any_response(items[0])}
+    took = _post(lti_client, "/lti/attempt/break", data=_form(ls, uuid, items, answer))
+    assert took.status_code == 303 and _view(app, sub)["responses"] == answer
+    page = lti_client.get("/lti/attempt", query_string={"ls": ls}).get_data(as_text=True)
+    assert "You are on a rest break" in page and "fieldset" not in page
+    assert 'id="end-break"' in page
+    # The break lasted 10 minutes.
+    with app.app_context():
+        session = db.session()
+        row = _attempt_row(session, sub)
+        row.rest_breaks[0].started_at -= timedelta(minutes=10)
+        session.commit()
+    ended = lti_client.post("/lti/attempt/break/end", data={"ls": ls, "attempt": uuid})
+    assert ended.status_code == 303
+    with app.app_context():
+        after = _attempt_row(db.session(), sub).deadline
+    assert timedelta(minutes=10) <= after - before < timedelta(minutes=10, seconds=30)
+    assert "fieldset" in lti_client.get("/lti/attempt", query_string={"ls": ls}).get_data(
+        as_text=True
+    )
+
+
+def test_a_break_without_the_arrangement_is_refused_in_words(app, lti_client):
+    sub, ls, _html = _opened(app, lti_client)
+    start(app, lti_client, ls, sub)
+    page = lti_client.get("/lti/attempt", query_string={"ls": ls}).get_data(as_text=True)
+    assert 'id="take-break"' not in page
+    refused = lti_client.post("/lti/attempt/break", data={"ls": ls, "attempt": _uuid(app, sub)})
+    assert refused.status_code == 409
+    assert "Rest breaks are not part of your access arrangements" in refused.get_data(as_text=True)
+
+
+def test_save_returns_to_the_question_and_check_lists_every_answer(app, lti_client):
+    sub, ls, _html = _opened(app, lti_client)
+    start(app, lti_client, ls, sub)
+    items = _view(app, sub)["items"]
+    answered = {items[0]["id"]: _any_response(items[0])}
+    data = _form(ls, _uuid(app, sub), items, answered) + [("at", "question-1")]
+    saved = _post(lti_client, "/lti/attempt/save", data=data)
+    assert saved.status_code == 303 and urlsplit(saved.headers["Location"]).fragment == "question-1"
+    page = lti_client.get(saved.headers["Location"]).get_data(as_text=True)
+    status = _doc(page).xpath("//*[@id='save-status']")[0]
+    assert status.get("role") == "status" and "have been saved" in status.text_content()
+    # Without JavaScript (no "at"), back to the buttons; a forged anchor is ignored.
+    plain = _post(lti_client, "/lti/attempt/save", data=data[:-1] + [("at", 'x"><script>')])
+    assert urlsplit(plain.headers["Location"]).fragment == "attempt-actions"
+    # Check your answers: the form's button saves, then lists every question.
+    checked = _post(lti_client, "/lti/attempt/check", data=_form(ls, _uuid(app, sub), items, {}))
+    assert checked.status_code == 303
+    html = lti_client.get(checked.headers["Location"]).get_data(as_text=True)
+    doc = _doc(html)
+    rows = doc.xpath("//dl[contains(@class,'check-answers')]/div")
+    assert len(rows) == len(items)
+    assert "Not answered" not in rows[0].text_content()
+    assert all("Not answered" in row.text_content() for row in rows[1:])
+    links = [row.xpath(".//a/@href")[0] for row in rows]
+    assert [urlsplit(link).fragment for link in links] == [
+        f"question-{n}" for n in range(1, len(items) + 1)
+    ]
+    assert _view(app, sub)["status"] == "in_progress"  # checking submits nothing
+
+
+def test_submit_without_the_check_page_is_refused_and_nothing_is_lost(app, lti_client):
+    sub, ls, _html = _opened(app, lti_client)
+    start(app, lti_client, ls, sub)
+    items = _view(app, sub)["items"]
+    responses = {item["id"]: _any_response(item) for item in items}
+    data = _form(ls, _uuid(app, sub), items, responses)
+    straight = _post(lti_client, "/lti/attempt/submit", data=data)
+    assert straight.status_code == 409
+    html = straight.get_data(as_text=True)
+    assert "Your answers have not been submitted yet" in html and 'role="alert"' in html
+    view = _view(app, sub)
+    assert view["status"] == "in_progress" and view["responses"] == responses  # kept
+    forged = _post(lti_client, "/lti/attempt/submit", data=data + [("confirmed", "0" * 64)])
+    assert forged.status_code == 409 and _view(app, sub)["status"] == "in_progress"
+    # Through the check page's confirmation it is submitted, with the answers saved.
+    submitted = _post(lti_client, "/lti/attempt/submit", data=confirmation(lti_client, ls))
+    assert submitted.status_code == 303
+    view = _view(app, sub)
+    assert view["status"] != "in_progress" and view["responses"] == responses
+
+
+def test_time_up_submits_the_saved_work(app, lti_client):
+    sub, ls, _html = _opened(app, lti_client)
+    start(app, lti_client, ls, sub)
+    items = _view(app, sub)["items"]
+    saved = {items[0]["id"]: _any_response(items[0])}
+    _post(lti_client, "/lti/attempt/save", data=_form(ls, _uuid(app, sub), items, saved))
+    with app.app_context():
+        session = db.session()
+        _attempt_row(session, sub).deadline = utcnow() - timedelta(minutes=2)
+        session.commit()
+    page = lti_client.get("/lti/attempt", query_string={"ls": ls}).get_data(as_text=True)
+    assert "<h1>Time is up</h1>" in page and "1 question answered" in page
+    view = _view(app, sub)
+    assert view["status"] != "in_progress" and view["responses"] == saved
+    with app.app_context():
+        ref = _attempt_row(db.session(), sub).learner_ref
+        assert (
+            len(db.session().scalars(select(Attempt).where(Attempt.learner_ref == ref)).all()) == 1
+        )
+
+
+def test_the_time_left_and_warnings_are_server_rendered(app, lti_client):
+    sub, ls, _html = _opened(app, lti_client)
+    start(app, lti_client, ls, sub)
+    with app.app_context():
+        session = db.session()
+        _attempt_row(session, sub).deadline = utcnow() + timedelta(minutes=4, seconds=30)
+        session.commit()
+    doc = _doc(lti_client.get("/lti/attempt", query_string={"ls": ls}).get_data(as_text=True))
+    assert doc.xpath("//*[@id='countdown']")[0].text_content() == "4 minutes left"
+    warning = doc.xpath("//*[@id='countdown-live']")[0]
+    assert warning.get("role") == "status" and warning.text_content().startswith("5 minutes left")
+    with app.app_context():
+        session = db.session()
+        _attempt_row(session, sub).deadline = utcnow() + timedelta(seconds=10)
+        session.commit()
+    doc = _doc(lti_client.get("/lti/attempt", query_string={"ls": ls}).get_data(as_text=True))
+    assert doc.xpath("//*[@id='countdown-live']")[0].text_content().startswith("1 minute left")
