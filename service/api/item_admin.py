@@ -89,7 +89,10 @@ def withdraw_approval(item_id):
         "200": {
             "description": "The statistics (JSON), or with Accept: text/csv or format=csv one "
             "CSV table: a row per item, per choice of an item and per criterion (column kind)",
-            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "content": {
+                "application/json": {"schema": StatisticsSchema},
+                "text/csv": {"schema": {"type": "string"}},
+            },
         }
     },
 )
