@@ -203,17 +203,22 @@ def _open_attempt():
     return lti_session, attempt
 
 
-@blp.post("/attempt/start")
-def attempt_start():
-    lti_session, attempt = _open_attempt()
-    if attempt is None:
-        return _back()
+def _clock_step(step, attempt: Attempt) -> None:
+    """A clock step whose refusal needs no message (a second Start, a break another tab
+    ended): the page it returns to shows where the attempt stands."""
     session = db.session()
     try:
-        attempt_clock.start(session, attempt)
+        step(session, attempt)
         session.commit()
     except AttemptError:
         session.rollback()
+
+
+@blp.post("/attempt/start")
+def attempt_start():
+    _lti_session, attempt = _open_attempt()
+    if attempt is not None:
+        _clock_step(attempt_clock.start, attempt)
     return _back()
 
 
@@ -245,15 +250,10 @@ def attempt_break():
 
 @blp.post("/attempt/break/end")
 def attempt_break_end():
-    lti_session, attempt = _open_attempt()
+    _lti_session, attempt = _open_attempt()
     if attempt is None:
         return _back()
-    session = db.session()
-    try:
-        attempt_clock.end_break(session, attempt)
-        session.commit()
-    except AttemptError:
-        session.rollback()  # not on a break (another tab ended it): carry on
+    _clock_step(attempt_clock.end_break, attempt)
     return _back(anchor=question_anchor(request.form))
 
 
