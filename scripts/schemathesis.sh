@@ -18,8 +18,10 @@ export DATABASE_URL="sqlite:///$work/assessment.sqlite3"
 export DEV_PLATFORM=0 LOG_LEVEL=WARNING
 assessment db upgrade >/dev/null
 assessment content load >/dev/null
-created=$(assessment clients create --name schemathesis \
-  --scope content:read --scope attempts:write --scope attempts:read --scope reports:read --scope admin)
+# An awarding-body client holding every scope, so every operation is reached.
+every_scope=$(python -c "from service.client_vocabulary import SCOPES; print(' '.join('--scope ' + s for s in SCOPES))")
+# shellcheck disable=SC2086 # one word per option
+created=$(assessment clients create --name schemathesis $every_scope)
 client_id=$(sed -n 's/^client_id: //p' <<<"$created")
 client_secret=$(sed -n 's/^client_secret: //p' <<<"$created")
 

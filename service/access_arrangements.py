@@ -26,7 +26,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from lti import sessions
-from service import exam_clock
+from service import exam_clock, learners
 from service.access_vocabulary import ReasonCategory, SetBy
 from service.attempt_access import Learner
 from service.grading.vocabulary import AttemptStatus
@@ -218,6 +218,7 @@ def set_arrangement(
     )
     session.add(row)
     session.flush()
+    learners.identify(session, learner)
     if before is not None:
         session.refresh(before)
     for attempt in open_attempts(session, learner, assessment_id):

@@ -1,6 +1,7 @@
 """Who an attempt belongs to and who may see it: one policy for the REST API and the LTI pages.
 
-- A centre's API client sees its centre's attempts only; the awarding body's clients see all.
+- A centre's API client sees its centre's attempts only; an EQA's client the centres assigned to
+  it; the awarding body's clients see all (service/tenancy.py).
 - LTI staff see the linked assessment's attempts in their platform's centre; for a platform
   with no centre, only that platform's own learners (by the attempt's lti_platform_id column);
   and only those started from the course activity they launched from (lti_resource_link_id):
@@ -17,7 +18,10 @@ from dataclasses import dataclass
 from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 
+from service.client_vocabulary import ClientKind
 from service.models import Assessment, Attempt
+from service.tenancy import Tenancy
+from service.tenancy import of_client as tenancy_of_client
 
 LEARNER_REF_LENGTH = Attempt.__table__.c.learner_ref.type.length
 
@@ -29,6 +33,8 @@ class Scope:
     centre_id: int | None = None
     lti_platform_id: int | None = None
     everything: bool = False
+    # An EQA's client: the centres assigned to it (instead of centre_id).
+    centre_ids: frozenset[int] | None = None
     # LTI staff: the course activity (lti_resource_links.id) they launched from. course_only
     # with no link (a launch without a resource link) sees nothing rather than everything.
     lti_resource_link_id: int | None = None
@@ -37,6 +43,8 @@ class Scope:
     def conditions(self) -> list:
         if self.everything:
             return []
+        if self.centre_ids is not None:
+            return [Tenancy(self.centre_ids).condition(Attempt.centre_id)]
         conditions = [Attempt.centre_id.is_not_distinct_from(self.centre_id)]
         if self.lti_platform_id is not None:
             conditions.append(Attempt.lti_platform_id == self.lti_platform_id)
@@ -60,11 +68,15 @@ class Learner:
     lti_sub: str | None = None
 
 
-def api_scope(client) -> Scope:
-    """An OAuth client: its centre's attempts, or all of them for the awarding body."""
-    if client.centre_id is None:
+def api_scope(session: Session, client) -> Scope:
+    """An OAuth client: its centre's attempts, its assigned centres' (an EQA), or all of them
+    for the awarding body."""
+    tenancy = tenancy_of_client(session, client)
+    if tenancy.everything:
         return Scope(everything=True)
-    return Scope(centre_id=client.centre_id)
+    if client.kind == ClientKind.CENTRE:
+        return Scope(centre_id=client.centre_id)
+    return Scope(centre_ids=tenancy.centre_ids)
 
 
 def api_learner(client, learner_ref: str) -> Learner:

@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lti import grade_sync
+from service import learners
 from service.access_arrangements import clock_view, live_deadline, refresh_deadline
 from service.attempt_access import Learner, learner_attempts
 from service.bank import keys_for, learner_view, rubric_levels, rubric_max_scores
@@ -252,6 +253,7 @@ def start_attempt(
         if winner is None:
             raise
         return winner
+    learners.identify(session, learner)
     if start_clock:
         # The deadline follows from Start and the learner's access arrangements.
         refresh_deadline(session, attempt, now)

@@ -26,23 +26,15 @@ from flask_smorest import Api, abort
 from sqlalchemy import select
 
 from schemas.oauth import OAuthErrorSchema, TokenRateLimitedSchema, TokenRequestSchema, TokenSchema
-from service import db
+from service import client_vocabulary, db
 from service.api.blueprint import ServiceBlueprint
 from service.client_secrets import hash_secret, verify_secret
+from service.client_vocabulary import KIND_SCOPES, KIND_WORDS, ClientKind
 from service.errors import rest_error
 from service.models import Centre, OAuthClient, OAuthToken, utcnow
 
-# What each scope allows. Content scopes (item keys) are for the awarding body's own clients.
-SCOPES = {
-    "content:read": "read live (confidential) items, with their keys, accepted answers and "
-    "feedback; QTI exports; item statistics",
-    "content:approve": "approve items for live use, or withdraw an approval",
-    "attempts:write": "start, answer, submit and mark attempts for the client's centre",
-    "attempts:read": "read the client's centre's attempts and results",
-    "reports:read": "read criterion coverage reports",
-    "admin": "manage centres, LTI registrations and clients",
-}
-AWARDING_BODY_ONLY = {"content:read", "content:approve", "admin"}
+# One definition of the scopes and which kind of client may hold each (service/client_vocabulary).
+SCOPES = client_vocabulary.SCOPES
 
 
 def token_hash(token: str) -> str:
@@ -301,15 +293,33 @@ def register_api(api: Api) -> None:
     api.register_blueprint(blp)
 
 
-def create_client(session, name: str, scopes: list[str], centre: Centre | None):
-    """Create a client; return it with its secret, which is shown once and never stored."""
+class ClientError(ValueError):
+    """A client that cannot be made as asked (unknown scope, a scope its kind may not hold...)."""
+
+
+def check_client(kind: ClientKind, scopes: list[str], centre: Centre | None) -> None:
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown:
-        raise ValueError(f"unknown scope(s): {', '.join(unknown)}")
-    if centre is not None and AWARDING_BODY_ONLY & set(scopes):
-        raise ValueError(
-            f"{', '.join(sorted(AWARDING_BODY_ONLY))} are for the awarding body's clients only"
+        raise ClientError(f"unknown scope(s): {', '.join(unknown)}")
+    if (kind == ClientKind.CENTRE) != (centre is not None):
+        raise ClientError("a centre's client names its centre; other kinds name none")
+    refused = sorted(set(scopes) - KIND_SCOPES[kind])
+    if refused:
+        holders = [KIND_WORDS[k] for k in ClientKind if set(refused) <= KIND_SCOPES[k]]
+        raise ClientError(
+            f"{KIND_WORDS[kind]} may not hold {', '.join(refused)}"
+            + (f" (for {' or '.join(holders)} only)" if holders else "")
         )
+
+
+def create_client(
+    session, name: str, scopes: list[str], centre: Centre | None, kind: ClientKind | None = None
+):
+    """Create a client; return it with its secret, which is shown once and never stored.
+    `kind` defaults to a centre's client when `centre` is given, else the awarding body's.
+    Commits (the secret is shown only once the client exists)."""
+    kind = kind or (ClientKind.CENTRE if centre is not None else ClientKind.AWARDING_BODY)
+    check_client(kind, scopes, centre)
     secret = secrets.token_urlsafe(32)
     # Hex, not url-safe base64: an id starting with "-" would read as an option in the CLI.
     client = OAuthClient(
@@ -317,6 +327,7 @@ def create_client(session, name: str, scopes: list[str], centre: Centre | None):
         secret_hash=hash_secret(secret),
         name=name,
         scopes=" ".join(sorted(set(scopes))),
+        kind=kind,
         centre=centre,
     )
     session.add(client)

@@ -27,7 +27,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from service.access_vocabulary import ReasonCategory, SetBy
+from service.audit_vocabulary import AuditAction
 from service.client_secrets import hash_secret, needs_rehash, verify_secret
+from service.client_vocabulary import ClientKind
 from service.content_vocabulary import ItemStatus
 from service.grading.vocabulary import AttemptStatus, Decision, EvidenceType
 
@@ -337,6 +339,69 @@ class Centre(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Learner(Base):
+    """A learner of a centre as the centre knows them: its own reference (unique in the centre)
+    and, when the centre gives it, a name. The only personal data beyond the LMS's user ids;
+    NULLed by pseudonymisation (`pseudonymised_at`). Attempts, evidence and arrangements are kept
+    under a learner_ref; `LearnerIdentity` rows say which learner each learner_ref belongs to."""
+
+    __tablename__ = "learners"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centres.id"), index=True)
+    # The centre's own reference (its MIS id). NULL for a learner known only from an LMS launch
+    # until the centre links them.
+    reference: Mapped[str | None] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    pseudonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    centre: Mapped[Centre | None] = relationship()
+    identities: Mapped[list[LearnerIdentity]] = relationship(
+        back_populates="learner", order_by="LearnerIdentity.id"
+    )
+
+
+Index(
+    "uq_learners_reference",
+    func.coalesce(Learner.centre_id, 0),
+    Learner.reference,
+    unique=True,
+    sqlite_where=text("reference IS NOT NULL"),
+    postgresql_where=text("reference IS NOT NULL"),
+)
+
+
+class LearnerIdentity(Base):
+    """One learner_ref under which a learner's records are kept: the centre's reference (for
+    attempts and evidence sent through the API) or an LMS identity (platform + user id, kept as
+    "lti:{platform}:{sub}"). Every learner_ref in attempts, performance evidence and access
+    arrangements has one row here (service/learners.py creates it on first use), so reports
+    join records to learners in SQL. Linking an LMS identity to a centre's learner moves its row."""
+
+    __tablename__ = "learner_identities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id"), index=True)
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centres.id"))
+    learner_ref: Mapped[str] = mapped_column(String(255))
+    lti_platform_id: Mapped[int | None] = mapped_column(Integer)
+    lti_sub: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    learner: Mapped[Learner] = relationship(back_populates="identities")
+
+
+Index(
+    "uq_learner_identities_ref",
+    func.coalesce(LearnerIdentity.centre_id, 0),
+    LearnerIdentity.learner_ref,
+    unique=True,
+)
 
 
 class Attempt(Base):
@@ -697,6 +762,12 @@ class OAuthClient(Base, ClientMixin):
     secret_hash: Mapped[str] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(255))
     scopes: Mapped[str] = mapped_column(Text)  # space-separated
+    kind: Mapped[ClientKind] = mapped_column(
+        Enum(ClientKind, native_enum=False, length=16, values_callable=_values),
+        default=ClientKind.AWARDING_BODY,
+        server_default=ClientKind.AWARDING_BODY.value,
+    )
+    # A centre's client: its centre. EQA clients' centres are their EqaAssignment rows.
     centre_id: Mapped[int | None] = mapped_column(ForeignKey("centres.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -736,6 +807,44 @@ class OAuthClient(Base, ClientMixin):
 
     def check_grant_type(self, grant_type: str) -> bool:
         return grant_type == "client_credentials"
+
+
+class EqaAssignment(Base):
+    """A centre an external verifier's client is assigned to verify (set by an administrator).
+    Removing an assignment deletes the row; the audit log keeps who changed what."""
+
+    __tablename__ = "eqa_assignments"
+    __table_args__ = (UniqueConstraint("client_id", "centre_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("oauth_clients.id"), index=True)
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centres.id"), index=True)
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    assigned_by: Mapped[str] = mapped_column(String(255))
+
+    client: Mapped[OAuthClient] = relationship()
+    centre: Mapped[Centre] = relationship()
+
+
+class AuditEvent(Base):
+    """Who read or changed which learner's personal data, when (UK GDPR accountability; EQAs'
+    reads included). Written in the same transaction as what it records; never updated.
+    `actor` is "client:{client id}", "lti:{platform}:{sub}" or "cli:{user}" — never a name."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(255), index=True)
+    action: Mapped[AuditAction] = mapped_column(
+        Enum(AuditAction, native_enum=False, length=16, values_callable=_values)
+    )
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centres.id"), index=True)
+    learner_id: Mapped[int | None] = mapped_column(ForeignKey("learners.id"), index=True)
+    # What was read or changed: "attempt:{uuid}", "learner:{uuid}", "report:coverage"...
+    subject: Mapped[str] = mapped_column(String(255))
+    # The request (method and path, no query string: it may carry personal data).
+    request: Mapped[str | None] = mapped_column(String(255))
 
 
 class OAuthToken(Base, TokenMixin):

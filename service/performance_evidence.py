@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, aliased
 
+from service import learners
 from service.attempt_access import Learner, Scope
 from service.grading.unit_outcome import EvidenceRequired
 from service.grading.vocabulary import EVIDENCE_DECISIONS, Decision, EvidenceType
@@ -197,6 +198,7 @@ def record(
     # Two corrections of one record at once: the unique supersedes_id refuses the second
     # (IntegrityError at the flush; the edge answers it like RecordClosed).
     session.flush()
+    learners.identify(session, learner)
     if replaced is not None:
         session.refresh(replaced)
     return evidence

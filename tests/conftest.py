@@ -101,30 +101,48 @@ def fresh(tmp_path):
         application.extensions["db_engine"].dispose()
 
 
-def create_client(app, scopes: list[str], centre_code: str | None = None):
-    """An OAuth client in the app's database (and its centre, created if missing)."""
+def ensure_centre(session, code: str):
+    """The centre with `code`, created (and committed) if missing."""
     from sqlalchemy import select
 
-    from service.auth import create_client as create
     from service.identifiers import new_uuid
     from service.models import Centre
 
+    centre = session.scalar(select(Centre).where(Centre.code == code))
+    if centre is None:
+        centre = Centre(code=code, name=f"Centre {code}", uuid=new_uuid())
+        session.add(centre)
+        session.commit()
+    return centre
+
+
+def create_client(
+    app, scopes: list[str], centre_code: str | None = None, eqa_of: tuple[str, ...] | None = None
+):
+    """An OAuth client in the app's database: a centre's (`centre_code`, created if missing),
+    an external verifier's assigned to the centres `eqa_of` (created if missing), or else the
+    awarding body's."""
+    from service.auth import create_client as create
+    from service.client_vocabulary import ClientKind
+    from service.models import EqaAssignment
+
     with app.app_context():
         session = db.session()
-        centre = None
-        if centre_code:
-            centre = session.scalar(select(Centre).where(Centre.code == centre_code))
-            if centre is None:
-                centre = Centre(code=centre_code, name=f"Centre {centre_code}", uuid=new_uuid())
-                session.add(centre)
-                session.commit()
-        client, secret = create(session, "test client", scopes, centre)
+        centre = ensure_centre(session, centre_code) if centre_code else None
+        kind = ClientKind.EQA if eqa_of is not None else None
+        client, secret = create(session, "test client", scopes, centre, kind)
+        for code in eqa_of or ():
+            assigned = ensure_centre(session, code)
+            session.add(EqaAssignment(client=client, centre=assigned, assigned_by="test"))
+        session.commit()
         return client.client_id, secret
 
 
-def bearer(app, scopes: list[str], centre_code: str | None = None) -> dict:
+def bearer(
+    app, scopes: list[str], centre_code: str | None = None, eqa_of: tuple[str, ...] | None = None
+) -> dict:
     """Authorization header with a fresh token for a new client holding `scopes`."""
-    client_id, secret = create_client(app, scopes, centre_code)
+    client_id, secret = create_client(app, scopes, centre_code, eqa_of)
     response = app.test_client().post(
         "/oauth/token",
         data={

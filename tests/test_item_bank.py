@@ -193,7 +193,7 @@ def test_the_live_bank_is_confidential_and_samples_are_public(app, client):
     """Live items only to the awarding body's content clients; anyone may see the samples."""
     samples = _samples()
     assert {code.rsplit("-", 1)[0] for code in samples} == set(UNITS)  # one or more per unit
-    centre = bearer(app, ["attempts:read", "attempts:write", "reports:read"], centre_code="C-BK")
+    centre = bearer(app, ["attempts:read", "attempts:write", "coverage:read"], centre_code="C-BK")
     awarding = bearer(app, ["content:read"])
     for headers in ({}, centre):
         listed = client.get("/api/v1/items?page_size=100", headers=headers)

@@ -646,7 +646,7 @@ def test_admin_api_needs_a_token_with_the_admin_scope(production):
         response = getattr(client, method)(path, json=body)
         assert response.status_code == 401, (method, path, response.get_json())
         assert response.get_json()["code"] == "unauthorized"
-    headers = bearer(production, ["content:read", "reports:read"])
+    headers = bearer(production, ["content:read", "coverage:read"])
     for method, path, body in calls:
         response = getattr(client, method)(path, json=body, headers=headers)
         assert response.status_code == 403, (method, path, response.get_json())

@@ -58,7 +58,7 @@ def _attempt_refused(error: attempts.AttemptError):
 
 
 def _attempt_or_404(attempt_id: str):
-    scope = attempt_access.api_scope(current_client())
+    scope = attempt_access.api_scope(db.session(), current_client())
     attempt = attempt_access.find(db.session(), scope, attempt_id)
     if attempt is None:  # another centre's attempt is answered exactly like a missing one
         abort(404, message=f"No attempt {attempt_id!r}.")

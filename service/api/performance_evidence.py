@@ -185,7 +185,8 @@ def list_evidence(args):
 @blp.alt_response(404, response="DEFAULT_ERROR")
 def get_evidence(record_id):
     """One performance evidence record, with where it stands in the history."""
-    found = evidence.find(db.session(), attempt_access.api_scope(current_client()), record_id)
+    session = db.session()
+    found = evidence.find(session, attempt_access.api_scope(session, current_client()), record_id)
     if found is None:
         abort(404, message=f"No performance evidence record {record_id!r}.")
     return record_view(found)
@@ -204,7 +205,7 @@ def withdraw_evidence(data, record_id):
     """Withdraw a record given in error, with the reason. It stays in the history and no
     longer counts. 409 if it is already withdrawn or superseded (withdraw the current one)."""
     session = db.session()
-    found = evidence.find(session, attempt_access.api_scope(current_client()), record_id)
+    found = evidence.find(session, attempt_access.api_scope(session, current_client()), record_id)
     if found is None:
         abort(404, message=f"No performance evidence record {record_id!r}.")
     learner = attempt_access.Learner(found.learner_ref, found.centre_id)
