@@ -138,6 +138,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _register_blueprints(app: Flask, api: Api) -> None:
     from service.api.access_arrangements import blp as access_arrangements_blp
+    from service.api.admin import blp as admin_blp
     from service.api.attempts import blp as attempts_blp
     from service.api.bank import blp as bank_blp
     from service.api.grade_sync_admin import blp as grade_sync_admin_blp
@@ -160,5 +161,6 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     api.register_blueprint(case_v1p1_blp)
     api.register_blueprint(lti_admin_blp)
     api.register_blueprint(grade_sync_admin_blp)
+    api.register_blueprint(admin_blp)
     # Probes stay out of the OpenAPI document: they are for the orchestrator, not for centres.
     app.register_blueprint(health_blp)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import getpass
+from contextlib import contextmanager
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup
-from sqlalchemy import select
 
-from service import auth, cache, db, item_provenance, item_statistics, migrations
+from service import auth, cache, client_admin, db, item_provenance, item_statistics, migrations
+from service.catalogue import Page
+from service.client_vocabulary import ClientKind
 from service.content_files import ContentError
 from service.content_loader import load_content, read_content
-from service.identifiers import new_uuid
-from service.models import Centre, OAuthClient, utcnow
 
 # AppGroup runs each command inside an application context.
 db_group = AppGroup("db", help="Database schema.")
@@ -57,16 +59,38 @@ def content_load() -> None:
 centres_group = AppGroup("centres", help="Centres (colleges, training providers).")
 
 
+def _cli_actor() -> str:
+    """Who made a change from the command line, for the audit log (a login name, never a
+    learner's data)."""
+    return f"cli:{getpass.getuser()}"
+
+
+@contextmanager
+def _admin_change():
+    """Commit what the block changed; an AdminError rolls back and becomes a CLI error."""
+    session = db.session()
+    try:
+        yield session
+    except client_admin.AdminError as exc:
+        session.rollback()
+        raise click.ClickException(exc.message) from exc
+    session.commit()
+
+
 @centres_group.command("create", help="Add a centre: CODE and NAME.")
 @click.argument("code")
 @click.argument("name")
 def centres_create(code: str, name: str) -> None:
-    session = db.session()
-    if session.scalar(select(Centre).where(Centre.code == code)):
-        raise click.ClickException(f"centre {code} already exists")
-    session.add(Centre(code=code, name=name, uuid=new_uuid()))
-    session.commit()
+    with _admin_change() as session:
+        client_admin.create_centre(session, _cli_actor(), code, name)
     click.echo(f"centre {code} created")
+
+
+@centres_group.command("list", help="List centres.")
+def centres_list() -> None:
+    _, centres = client_admin.list_centres(db.session(), Page(1, 1_000_000))
+    for centre in centres:
+        click.echo(f"{centre.code:<16} {centre.uuid}  {centre.name}")
 
 
 clients_group = AppGroup("clients", help="OAuth 2.0 API clients.")
@@ -75,47 +99,110 @@ clients_group = AppGroup("clients", help="OAuth 2.0 API clients.")
 @clients_group.command("create", help="Create a client; prints its id and secret once.")
 @click.option("--name", required=True, help="Who the client is for")
 @click.option(
+    "--kind",
+    type=click.Choice([k.value for k in ClientKind]),
+    help="centre (needs --centre), eqa (assign centres with `eqa assign`) or awarding_body; "
+    "default: centre with --centre, else awarding_body",
+)
+@click.option(
     "--scope",
     "scopes",
     multiple=True,
     required=True,
     help=f"Repeat for each: {', '.join(auth.SCOPES)}",
 )
-@click.option("--centre", "centre_code", help="Bind to one centre (default: awarding body)")
-def clients_create(name: str, scopes: tuple[str, ...], centre_code: str | None) -> None:
-    session = db.session()
-    centre = None
-    if centre_code:
-        centre = session.scalar(select(Centre).where(Centre.code == centre_code))
-        if centre is None:
-            raise click.ClickException(f"no centre {centre_code}")
-    try:
-        client, secret = auth.create_client(session, name, list(scopes), centre)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"client_id: {client.client_id}")
-    click.echo(f"client_secret: {secret}")
+@click.option("--centre", "centre_code", help="A centre's client: its centre's code")
+def clients_create(
+    name: str, kind: str | None, scopes: tuple[str, ...], centre_code: str | None
+) -> None:
+    chosen = ClientKind(kind) if kind else None
+    chosen = chosen or (ClientKind.CENTRE if centre_code else ClientKind.AWARDING_BODY)
+    with _admin_change() as session:
+        made = client_admin.create_client(
+            session, _cli_actor(), name, chosen, list(scopes), centre_code
+        )
+    click.echo(f"client_id: {made.client.client_id}")
+    click.echo(f"client_secret: {made.secret}")
     click.echo("The secret is shown once; only its hash is stored.")
 
 
 @clients_group.command("list", help="List clients (never secrets).")
-def clients_list() -> None:
-    for client in db.session().scalars(select(OAuthClient).order_by(OAuthClient.id)):
+@click.option("--kind", type=click.Choice([k.value for k in ClientKind]), help="Only this kind")
+@click.option("--centre", "centre_code", help="Only a centre's clients and EQAs assigned to it")
+def clients_list(kind: str | None, centre_code: str | None) -> None:
+    session = db.session()
+    _, clients = client_admin.list_clients(
+        session, Page(1, 1_000_000), ClientKind(kind) if kind else None, centre_code
+    )
+    for client in clients:
         state = "revoked" if client.revoked_at else "active"
-        owner = client.centre.code if client.centre else "awarding body"
-        click.echo(f"{client.client_id}  {state:<8} {owner:<16} {client.scopes}  {client.name}")
+        if client.kind == ClientKind.EQA:
+            codes = [a.centre.code for a in client_admin.assigned_centres(session, client)]
+            centres = ",".join(codes) or "-"
+        else:
+            centres = client.centre.code if client.centre else "all"
+        click.echo(
+            f"{client.client_id}  {state:<8} {client.kind.value:<13} {centres:<16} "
+            f"{client.scopes}  {client.name}"
+        )
+
+
+@clients_group.command(
+    "rotate", help="New secret for CLIENT_ID, printed once; the old secret and tokens stop."
+)
+@click.argument("client_id")
+def clients_rotate(client_id: str) -> None:
+    with _admin_change() as session:
+        made = client_admin.rotate(session, _cli_actor(), client_id)
+    click.echo(f"client_id: {client_id}")
+    click.echo(f"client_secret: {made.secret}")
+    click.echo("The old secret no longer works and its tokens are revoked.")
 
 
 @clients_group.command("revoke", help="Revoke a client and every token it holds.")
 @click.argument("client_id")
 def clients_revoke(client_id: str) -> None:
-    session = db.session()
-    client = session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
-    if client is None:
-        raise click.ClickException(f"no client {client_id}")
-    client.revoked_at = utcnow()
-    session.commit()
+    with _admin_change() as session:
+        client_admin.revoke(session, _cli_actor(), client_id)
     click.echo(f"client {client_id} revoked")
+
+
+eqa_group = AppGroup("eqa", help="External verifiers' (EQA) clients and their centres.")
+
+
+@eqa_group.command("assign", help="Let EQA client CLIENT_ID see centre CENTRE_CODE.")
+@click.argument("client_id")
+@click.argument("centre_code")
+def eqa_assign(client_id: str, centre_code: str) -> None:
+    with _admin_change() as session:
+        client_admin.assign(session, _cli_actor(), client_id, centre_code)
+    click.echo(f"client {client_id} assigned to centre {centre_code}")
+
+
+@eqa_group.command("unassign", help="End EQA client CLIENT_ID's access to CENTRE_CODE.")
+@click.argument("client_id")
+@click.argument("centre_code")
+def eqa_unassign(client_id: str, centre_code: str) -> None:
+    with _admin_change() as session:
+        client_admin.unassign(session, _cli_actor(), client_id, centre_code)
+    click.echo(f"client {client_id} no longer assigned to centre {centre_code}")
+
+
+@eqa_group.command("list", help="List EQA assignments (of one client with CLIENT_ID).")
+@click.argument("client_id", required=False)
+def eqa_list(client_id: str | None) -> None:
+    session = db.session()
+    with _admin_change():
+        if client_id:
+            clients = [client_admin.client_by_id(session, client_id)]
+        else:
+            _, clients = client_admin.list_clients(session, Page(1, 1_000_000), ClientKind.EQA)
+    for client in clients:
+        for assignment in client_admin.assigned_centres(session, client):
+            click.echo(
+                f"{client.client_id}  {assignment.centre.code:<16} "
+                f"{assignment.assigned_at:%Y-%m-%d %H:%M}  {assignment.assigned_by}"
+            )
 
 
 items_group = AppGroup("items", help="Items: approval for live use and item statistics.")
@@ -186,6 +273,7 @@ def init_app(app: Flask) -> None:
         content_group,
         centres_group,
         clients_group,
+        eqa_group,
         items_group,
         lti_group,
         grades_group,

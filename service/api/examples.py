@@ -41,6 +41,8 @@ PARAMETERS = {
     "record_id": ("A performance evidence record's id", BY_FORMAT["uuid"]),
     "platform_id": ("An LTI platform registration's id", 1),
     "deployment_id": ("An LTI deployment's id on that platform", "1"),
+    "client_id": ("An API client's id (client_id)", "9f2b6c1d0e4a4b7c8d9e0f1a2b3c4d5e"),
+    "centre_code": ("A centre's code", "C1"),
     "sourced_id": ("A CASE object's sourcedId (a UUID)", BY_FORMAT["uuid"]),
     "grading": ("Only units graded this way", "graded"),
     "evidence_type": ("Only criteria evidenced this way", "knowledge"),
