@@ -259,6 +259,26 @@ def require_scope(*scopes: str):
     return decorate
 
 
+def require_any_scope(*scopes: str):
+    """Decorator: a valid bearer token holding at least one of `scopes` (document the
+    alternatives with @blp.doc(security=[{"oauth2": [a]}, {"oauth2": [b]}]))."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            try:
+                # authlib reads a list as alternatives: any one of them satisfied suffices.
+                protector.acquire_token(list(scopes))
+            except OAuth2Error as error:
+                protector.raise_error_response(error)
+            return view(*args, **kwargs)
+
+        wrapper.required_scopes = scopes
+        return wrapper
+
+    return decorate
+
+
 def caller_scopes() -> set[str]:
     """The scopes of the request's bearer token; none for a caller who sends no token. A token
     that is sent but unknown or expired is a 401, never read as an anonymous call."""

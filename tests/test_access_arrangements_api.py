@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from service import bank, db
 from service.models import AccessArrangement, Attempt, utcnow
-from tests.conftest import centre_tokens
+from tests.conftest import bearer
 
 URL = "/api/v1/access-arrangements"
 ASSESSMENT = "CSC-01-A1"
@@ -21,7 +21,17 @@ _learners = itertools.count(1)
 
 @pytest.fixture(scope="module")
 def tokens(app):
-    return centre_tokens(app, "C-AA-1", "C-AA-2")
+    """A centre's client with the evidence and results scopes (besides the attempts scopes
+    the helpers use), another centre's, a reader only and a content client."""
+    scopes = ["attempts:write", "attempts:read", "evidence:write", "results:read"]
+    return {
+        "centre": bearer(app, scopes, centre_code="C-AA-1"),
+        "other_centre": bearer(app, scopes, centre_code="C-AA-2"),
+        "read_only": bearer(app, ["attempts:read", "results:read"], centre_code="C-AA-1"),
+        "attempts_only": bearer(app, ["attempts:write", "attempts:read"], centre_code="C-AA-1"),
+        "eqa": bearer(app, ["results:read"], eqa_of=("C-AA-1",)),
+        "content": bearer(app, ["content:read"]),
+    }
 
 
 def _learner() -> str:

@@ -7,12 +7,13 @@ import itertools
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from service import db
 from service import performance_evidence as evidence
 from service.attempt_access import Learner
-from service.models import PerformanceEvidence
-from tests.conftest import centre_tokens
+from service.models import AuditEvent, LearnerIdentity, PerformanceEvidence
+from tests.conftest import bearer
 from tests.test_attempts_api import _keyed_response
 
 URL = "/api/v1/performance-evidence"
@@ -21,7 +22,17 @@ _learners = itertools.count(1)
 
 @pytest.fixture(scope="module")
 def tokens(app):
-    return centre_tokens(app, "C-PE-1", "C-PE-2")
+    """A centre's client with the evidence and results scopes (besides the attempts scopes
+    the helpers use), another centre's, a reader only and a content client."""
+    scopes = ["attempts:write", "attempts:read", "evidence:write", "results:read"]
+    return {
+        "centre": bearer(app, scopes, centre_code="C-PE-1"),
+        "other_centre": bearer(app, scopes, centre_code="C-PE-2"),
+        "read_only": bearer(app, ["attempts:read", "results:read"], centre_code="C-PE-1"),
+        "attempts_only": bearer(app, ["attempts:write", "attempts:read"], centre_code="C-PE-1"),
+        "eqa": bearer(app, ["results:read"], eqa_of=("C-PE-1",)),
+        "content": bearer(app, ["content:read"]),
+    }
 
 
 def _learner() -> str:
@@ -185,6 +196,30 @@ def test_scopes_and_unknown_unit(client, tokens):
     assert unknown.status_code == 404
     no_learner = client.get("/api/v1/units/CSC-01/learner-status", headers=tokens["centre"])
     assert no_learner.status_code == 422
+
+
+def test_evidence_needs_evidence_write_and_results_read_and_is_audited(app, client, tokens):
+    learner = _learner()
+    only_attempts = tokens["attempts_only"]
+    assert client.post(URL, json=_body(learner), headers=only_attempts).status_code == 403
+    query = {"learner_ref": learner}
+    assert client.get(URL, query_string=query, headers=only_attempts).status_code == 403
+    record = _record(client, tokens["centre"], _body(learner))
+    listed = client.get(URL, query_string=query, headers=tokens["read_only"])
+    assert [r["id"] for r in listed.get_json()] == [record["id"]]
+    # An EQA names no centre's learner_ref here (its reads go through its reports).
+    assert client.get(URL, query_string=query, headers=tokens["eqa"]).status_code == 404
+    with app.app_context():
+        rows = db.session().execute(
+            select(AuditEvent.action, AuditEvent.subject, LearnerIdentity.learner_ref)
+            .join(LearnerIdentity, LearnerIdentity.learner_id == AuditEvent.learner_id)
+            .where(LearnerIdentity.learner_ref == learner)
+            .order_by(AuditEvent.id)
+        )
+        assert [(a.value, s) for a, s, _ in rows] == [
+            ("create", f"performance-evidence:{record['id']}"),
+            ("read", "performance-evidence"),
+        ]
 
 
 def _fully_graded_attempt(client, tokens, learner):

@@ -2,9 +2,10 @@
 centres' systems.
 
 Scoped like attempts (service.attempt_access): a centre's client reads and sets its own
-centre's learners only. Setting needs attempts:write (the scope of those who run and mark
-attempts); reading needs attempts:read. A change moves the deadline of the learner's attempts
-in progress at once.
+centre's learners only. Setting needs evidence:write (the scope that records what the centre
+knows of a learner); reading needs attempts:read (arrangements govern attempts in progress).
+A change moves the deadline of the learner's attempts in progress at once. Every read and
+change is in the audit log (service/api/learner_audit.py).
 
 This module is the transaction edge: a write commits after the domain function succeeds; a
 typed refusal (service.access_arrangements.ArrangementError) is rolled back and answered 409
@@ -13,6 +14,7 @@ typed refusal (service.access_arrangements.ArrangementError) is rolled back and 
 
 from __future__ import annotations
 
+from flask_smorest import abort
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from schemas.access_arrangements import (
@@ -23,8 +25,11 @@ from schemas.access_arrangements import (
 from service import access_arrangements as arrangements
 from service import attempt_access, bank, db
 from service.access_vocabulary import SetBy
+from service.api import learner_audit
 from service.api.blueprint import ServiceBlueprint
+from service.audit_vocabulary import AuditAction
 from service.auth import current_client, require_scope
+from service.client_vocabulary import ClientKind
 from service.errors import rest_error
 
 blp = ServiceBlueprint(
@@ -38,7 +43,7 @@ blp = ServiceBlueprint(
     "the opaque learner_ref attempts use: no names, and no medical details (a broad reason "
     "category at most).",
 )
-WRITE = [{"oauth2": ["attempts:write"]}]
+WRITE = [{"oauth2": ["evidence:write"]}]
 READ = [{"oauth2": ["attempts:read"]}]
 
 EXAMPLE_ROW = {
@@ -106,7 +111,11 @@ def learner_view(session, learner: attempt_access.Learner) -> dict:
 
 
 def _learner(learner_ref: str) -> attempt_access.Learner:
-    return attempt_access.api_learner(current_client(), learner_ref)
+    client = current_client()
+    if client.kind == ClientKind.EQA:
+        # A learner_ref names a learner within the caller's own centre; an EQA has none.
+        abort(404, message=f"No learner {learner_ref!r}.")
+    return attempt_access.api_learner(client, learner_ref)
 
 
 @blp.route("/access-arrangements")
@@ -116,16 +125,26 @@ def _learner(learner_ref: str) -> attempt_access.Learner:
 @blp.alt_response(403, response="DEFAULT_ERROR")
 @blp.arguments(LearnerQuerySchema, location="query")
 @blp.response(200, LearnerArrangementsSchema, example=EXAMPLE_ANSWER)
+@blp.alt_response(404, response="DEFAULT_ERROR")
 def get_arrangements(args):
     """A learner's access arrangements: those that apply now (the general one and any per
     assessment) and every change, oldest first, with who made it. A learner with none gets
     empty lists."""
-    return learner_view(_db(), _learner(args["learner_ref"]))
+    session = _db()
+    learner = _learner(args["learner_ref"])
+    answer = learner_view(session, learner)
+    learner_audit.record(AuditAction.READ, "access-arrangements", learner.centre_id, learner.ref)
+    try:
+        session.commit()
+    except SQLAlchemyError:
+        session.rollback()
+        raise
+    return answer
 
 
 @blp.route("/access-arrangements", methods=["PUT"])
 @blp.doc(security=WRITE)
-@require_scope("attempts:write")
+@require_scope("evidence:write")
 @blp.alt_response(401, response="DEFAULT_ERROR")
 @blp.alt_response(403, response="DEFAULT_ERROR")
 @blp.arguments(SetArrangementSchema, example=EXAMPLE_SET)
@@ -167,6 +186,7 @@ def set_arrangements(data):
         session.rollback()
         raise arrangements.ArrangementChanged() from None
     answer = learner_view(session, learner)
+    learner_audit.record(AuditAction.UPDATE, "access-arrangements", learner.centre_id, learner.ref)
     try:
         session.commit()
     except SQLAlchemyError:

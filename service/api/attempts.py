@@ -22,8 +22,10 @@ from schemas.attempts import (
     SubmitSchema,
 )
 from service import attempt_access, attempts, bank, db
+from service.api import learner_audit
 from service.api.blueprint import ServiceBlueprint
-from service.auth import current_client, require_scope
+from service.audit_vocabulary import AuditAction
+from service.auth import current_client, require_any_scope, require_scope
 from service.errors import rest_error
 
 blp = ServiceBlueprint(
@@ -123,15 +125,22 @@ def start_attempt(data, assessment_code):
 
 
 @blp.route("/attempts/<string:attempt_id>")
-@blp.doc(security=READ)
-@require_scope("attempts:read")
+@blp.doc(security=READ + [{"oauth2": ["results:read"]}])
+@require_any_scope("attempts:read", "results:read")
 @blp.alt_response(401, response="DEFAULT_ERROR")
 @blp.alt_response(403, response="DEFAULT_ERROR")
 @blp.response(200, AttemptSchema)
 @blp.alt_response(404, response="DEFAULT_ERROR")
 def get_attempt(attempt_id):
-    """An attempt: its items (learner view), responses, and once submitted its result."""
-    return attempts.attempt_view(db.session(), _attempt_or_404(attempt_id), _secret())
+    """An attempt: its items (learner view), responses, and once submitted its result. Needs
+    attempts:read (an attempt in progress) or results:read (an external verifier's scope)."""
+    attempt = _attempt_or_404(attempt_id)
+    answer = attempts.attempt_view(db.session(), attempt, _secret())
+    learner_audit.record(
+        AuditAction.READ, f"attempt:{attempt.uuid}", attempt.centre_id, attempt.learner_ref
+    )
+    _commit()
+    return answer
 
 
 @blp.route("/attempts/<string:attempt_id>/responses", methods=["PUT"])

@@ -2,8 +2,8 @@
 
 Scoped exactly like attempts (service.attempt_access): a centre's client records and reads its
 own centre's learners only, and another centre's record is answered exactly like a missing
-one. Recording and withdrawing need attempts:write (the assessor's scope: it marks attempts
-too); reading needs attempts:read.
+one. Recording and withdrawing need evidence:write; reading needs results:read. Every read
+and change is in the audit log (service/api/learner_audit.py).
 
 This module is the transaction edge: each write commits after the domain function succeeds; a
 typed refusal (service.performance_evidence.EvidenceError) is rolled back and answered 409
@@ -25,8 +25,11 @@ from schemas.performance_evidence import (
 )
 from service import attempt_access, catalogue, db
 from service import performance_evidence as evidence
+from service.api import learner_audit
 from service.api.blueprint import ServiceBlueprint
+from service.audit_vocabulary import AuditAction
 from service.auth import current_client, require_scope
+from service.client_vocabulary import ClientKind
 from service.errors import rest_error
 from service.unit_status import learner_unit_status
 
@@ -40,8 +43,8 @@ blp = ServiceBlueprint(
     "Records are never changed: a correction supersedes a record, and a record given in error "
     "is withdrawn with a reason; both stay in the history external verifiers sample.",
 )
-WRITE = [{"oauth2": ["attempts:write"]}]
-READ = [{"oauth2": ["attempts:read"]}]
+WRITE = [{"oauth2": ["evidence:write"]}]
+READ = [{"oauth2": ["results:read"]}]
 
 
 @blp.errorhandler(evidence.EvidenceError)
@@ -53,11 +56,21 @@ def _refused(error: evidence.EvidenceError):
 
 
 def _learner(learner_ref: str) -> attempt_access.Learner:
-    return attempt_access.api_learner(current_client(), learner_ref)
+    client = current_client()
+    if client.kind == ClientKind.EQA:
+        # A learner_ref names a learner within the caller's own centre; an EQA has none (it
+        # would otherwise read the records kept under no centre).
+        abort(404, message=f"No learner {learner_ref!r}.")
+    return attempt_access.api_learner(client, learner_ref)
 
 
 def _author() -> str:
     return f"client:{current_client().client_id}"
+
+
+def _audit(action: AuditAction, record) -> None:
+    subject = f"performance-evidence:{record.uuid}"
+    learner_audit.record(action, subject, record.centre_id, record.learner_ref)
 
 
 def _commit() -> None:
@@ -121,7 +134,7 @@ def status_view(found) -> dict:
 
 @blp.route("/performance-evidence", methods=["POST"])
 @blp.doc(security=WRITE)
-@require_scope("attempts:write")
+@require_scope("evidence:write")
 @blp.alt_response(401, response="DEFAULT_ERROR")
 @blp.alt_response(403, response="DEFAULT_ERROR")
 @blp.arguments(RecordEvidenceSchema)
@@ -151,34 +164,40 @@ def record_evidence(data):
             "That record was corrected by someone else just now: read the current record."
         ) from None
     answer = record_view(created)
+    _audit(AuditAction.CREATE, created)
     _commit()
     return answer
 
 
 @blp.route("/performance-evidence")
 @blp.doc(security=READ)
-@require_scope("attempts:read")
+@require_scope("results:read")
 @blp.alt_response(401, response="DEFAULT_ERROR")
 @blp.alt_response(403, response="DEFAULT_ERROR")
 @blp.arguments(EvidenceQuerySchema, location="query")
 @blp.response(200, PerformanceEvidenceSchema(many=True))
+@blp.alt_response(404, response="DEFAULT_ERROR")
 def list_evidence(args):
     """A learner's performance evidence records, history included (superseded and withdrawn
     records, each with its status) unless current_only; filtered by unit or criterion. A
     learner with no record gets an empty list."""
+    learner = _learner(args["learner_ref"])
     found = evidence.for_learner(
         db.session(),
-        _learner(args["learner_ref"]),
+        learner,
         unit_code=args.get("unit"),
         criterion_code=args.get("criterion"),
         current_only=args["current_only"],
     )
-    return [record_view(r) for r in found]
+    answer = [record_view(r) for r in found]
+    learner_audit.record(AuditAction.READ, "performance-evidence", learner.centre_id, learner.ref)
+    _commit()
+    return answer
 
 
 @blp.route("/performance-evidence/<string:record_id>")
 @blp.doc(security=READ)
-@require_scope("attempts:read")
+@require_scope("results:read")
 @blp.alt_response(401, response="DEFAULT_ERROR")
 @blp.alt_response(403, response="DEFAULT_ERROR")
 @blp.response(200, PerformanceEvidenceSchema)
@@ -189,12 +208,15 @@ def get_evidence(record_id):
     found = evidence.find(session, attempt_access.api_scope(session, current_client()), record_id)
     if found is None:
         abort(404, message=f"No performance evidence record {record_id!r}.")
-    return record_view(found)
+    answer = record_view(found)
+    _audit(AuditAction.READ, found)
+    _commit()
+    return answer
 
 
 @blp.route("/performance-evidence/<string:record_id>/withdraw", methods=["POST"])
 @blp.doc(security=WRITE)
-@require_scope("attempts:write")
+@require_scope("evidence:write")
 @blp.alt_response(401, response="DEFAULT_ERROR")
 @blp.alt_response(403, response="DEFAULT_ERROR")
 @blp.arguments(WithdrawSchema)
@@ -211,13 +233,14 @@ def withdraw_evidence(data, record_id):
     learner = attempt_access.Learner(found.learner_ref, found.centre_id)
     withdrawn = evidence.withdraw(session, learner, record_id, data["reason"], _author())
     answer = record_view(withdrawn)
+    _audit(AuditAction.UPDATE, withdrawn)
     _commit()
     return answer
 
 
 @blp.route("/units/<string:unit_code>/learner-status")
 @blp.doc(security=READ)
-@require_scope("attempts:read")
+@require_scope("results:read")
 @blp.alt_response(401, response="DEFAULT_ERROR")
 @blp.alt_response(403, response="DEFAULT_ERROR")
 @blp.arguments(LearnerQuerySchema, location="query")
@@ -233,4 +256,10 @@ def unit_status(args, unit_code):
     unit = catalogue.get_unit(session, unit_code)
     if unit is None:
         abort(404, message=f"No unit with code {unit_code!r}.")
-    return status_view(learner_unit_status(session, unit, _learner(args["learner_ref"])))
+    learner = _learner(args["learner_ref"])
+    answer = status_view(learner_unit_status(session, unit, learner))
+    learner_audit.record(
+        AuditAction.READ, f"unit-status:{unit.code}", learner.centre_id, learner.ref
+    )
+    _commit()
+    return answer
