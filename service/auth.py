@@ -26,7 +26,7 @@ from flask_smorest import Api, abort
 from sqlalchemy import select
 
 from schemas.oauth import OAuthErrorSchema, TokenRateLimitedSchema, TokenRequestSchema, TokenSchema
-from service import client_vocabulary, db
+from service import api_rate_limit, client_vocabulary, db
 from service.api.blueprint import ServiceBlueprint
 from service.client_secrets import hash_secret, verify_secret
 from service.client_vocabulary import KIND_SCOPES, KIND_WORDS, ClientKind
@@ -247,9 +247,10 @@ def require_scope(*scopes: str):
         @wraps(view)
         def wrapper(*args, **kwargs):
             try:
-                protector.acquire_token([" ".join(scopes)] if scopes else None)
+                token = protector.acquire_token([" ".join(scopes)] if scopes else None)
             except OAuth2Error as error:
                 protector.raise_error_response(error)
+            api_rate_limit.check(token.client)
             return view(*args, **kwargs)
 
         # Read by service.api.blueprint: 401, 403 and the security requirement are documented.
@@ -268,9 +269,10 @@ def require_any_scope(*scopes: str):
         def wrapper(*args, **kwargs):
             try:
                 # authlib reads a list as alternatives: any one of them satisfied suffices.
-                protector.acquire_token(list(scopes))
+                token = protector.acquire_token(list(scopes))
             except OAuth2Error as error:
                 protector.raise_error_response(error)
+            api_rate_limit.check(token.client)
             return view(*args, **kwargs)
 
         wrapper.required_scopes = scopes

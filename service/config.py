@@ -76,6 +76,8 @@ class Config:
         self.OAUTH_TOKEN_ADDRESS_RATE_LIMIT = env.get(
             "OAUTH_TOKEN_ADDRESS_RATE_LIMIT", "60/minute;600/hour"
         )
+        # Requests per API client (service/api_rate_limit.py); empty: no limit.
+        self.API_RATE_LIMIT = env.get("API_RATE_LIMIT", "600/minute;20000/hour")
         self.RATELIMIT_KEY_PREFIX = env.get("RATELIMIT_KEY_PREFIX", "assessment:ratelimit")
 
         # LTI 1.3

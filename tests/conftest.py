@@ -67,6 +67,7 @@ def make_app(database_url: str, content_dir: Path = CONTENT_DIR, **config):
             # explicitly; the rate-limit tests set their own.
             "OAUTH_TOKEN_RATE_LIMIT": "10000/minute",
             "OAUTH_TOKEN_ADDRESS_RATE_LIMIT": "10000/minute",
+            "API_RATE_LIMIT": "100000/minute",
             **config,
         }
     )
