@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from service import db
-from service.models import AuditEvent
+from service.models import AuditEvent, Learner, LearnerIdentity
 from tests.conftest import bearer, create_client, ensure_centre
 
 ADMIN = "/api/v1/admin"
@@ -161,3 +161,28 @@ def test_cli_manages_kinds_rotation_and_eqa_assignments(app, client):
     assert gone.exit_code != 0 and "not assigned" in gone.output
     actors = {actor for _, actor in _audit(app, f"client:{client_id}")}
     assert all(actor.startswith("cli:") for actor in actors)
+
+
+def test_an_eqa_reading_an_attempt_is_in_the_audit_log_of_that_learner(app, client):
+    centre = bearer(app, ["attempts:write", "attempts:read"], centre_code="ADM-Q")
+    eqa = bearer(app, ["results:read"], eqa_of=("ADM-Q",))
+    admin = bearer(app, ["admin"])
+    started = client.post(
+        "/api/v1/assessments/CSC-01-A1/attempts", json={"learner_ref": "adm-q-1"}, headers=centre
+    )
+    attempt_id = started.get_json()["id"]
+    assert client.get(f"/api/v1/attempts/{attempt_id}", headers=eqa).status_code == 200
+    with app.app_context():
+        learner = db.session().scalar(
+            select(Learner.uuid)
+            .join(LearnerIdentity, LearnerIdentity.learner_id == Learner.id)
+            .where(LearnerIdentity.learner_ref == "adm-q-1")
+        )
+    events = client.get(
+        f"{ADMIN}/audit-events?learner={learner}&action=read", headers=admin
+    ).get_json()
+    assert [(e["subject"], e["centre"], e["learner"]) for e in events] == [
+        (f"attempt:{attempt_id}", "ADM-Q", learner)
+    ]
+    assert events[0]["actor"].startswith("client:")
+    assert events[0]["request"] == f"GET /api/v1/attempts/{attempt_id}"
