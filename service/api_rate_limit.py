@@ -14,7 +14,7 @@ import logging
 import math
 import time
 
-from flask import current_app
+from flask import current_app, g
 from flask_smorest import abort
 from limits import parse_many
 
@@ -22,7 +22,11 @@ log = logging.getLogger(__name__)
 
 
 def check(client) -> None:
-    """Count one request of `client`; 429 when it is over any of its limits."""
+    """Count one request of `client` (once, however often a request asks); 429 when it is over
+    any of its limits."""
+    if g.get("api_rate_counted"):
+        return
+    g.api_rate_counted = True
     config = current_app.config
     spec = config.get("API_RATE_LIMIT")
     if not spec:

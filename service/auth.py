@@ -290,6 +290,9 @@ def caller_scopes() -> set[str]:
         token = protector.acquire_token(None)
     except OAuth2Error as error:
         protector.raise_error_response(error)
+    # A caller who sends a token is counted against its client's limit (anonymous reads are
+    # public content, cached).
+    api_rate_limit.check(token.client)
     return set((token.scope or "").split())
 
 

@@ -68,3 +68,14 @@ def test_the_limit_is_shared_by_two_apps_through_redis(limited):  # noqa: F811
     _assert_429(first.test_client().get(URL, query_string=QUERY, headers=headers))
     assert store.keys(f"*{prefix}*")
     store.delete(*store.keys(f"*{prefix}*"))
+
+
+def test_public_operations_count_a_caller_who_sends_a_token(limited):  # noqa: F811
+    app = limited(API_RATE_LIMIT="2/minute", OAUTH_TOKEN_RATE_LIMIT="100/minute")
+    client = app.test_client()
+    content = bearer(app, ["content:read"])
+    for _ in range(2):
+        assert client.get("/api/v1/items", headers=content).status_code == 200
+    _assert_429(client.get("/api/v1/items", headers=content))
+    # Anonymous readers of public content are not held back by a client's limit.
+    assert client.get("/api/v1/items").status_code == 200
