@@ -14,7 +14,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service import audit
@@ -71,8 +72,13 @@ def create_centre(session: Session, actor: str, code: str, name: str) -> Centre:
     if session.scalar(select(Centre.id).where(Centre.code == code)) is not None:
         raise Conflict(f"Centre {code!r} already exists.")
     centre = Centre(code=code, name=name, uuid=new_uuid())
-    session.add(centre)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(centre)
+            session.flush()
+    except IntegrityError:
+        # Made by someone else at the same moment: the unique code decides.
+        raise Conflict(f"Centre {code!r} already exists.") from None
     audit.record(session, actor, AuditAction.CREATE, f"centre:{code}", [(None, centre.id)])
     return centre
 
@@ -168,16 +174,18 @@ def assign(session: Session, actor: str, client_id: str, centre_code: str) -> Eq
     if client.kind != ClientKind.EQA:
         raise Invalid("Only an external verifier's (eqa) client is assigned to centres.")
     centre = centre_by_code(session, centre_code)
-    found = session.scalar(
-        select(EqaAssignment).where(
-            EqaAssignment.client_id == client.id, EqaAssignment.centre_id == centre.id
-        )
-    )
+    found = _assignment(session, client, centre)
     if found is not None:
         return found
-    assignment = EqaAssignment(client=client, centre=centre, assigned_by=actor)
-    session.add(assignment)
-    session.flush()
+    assignment = EqaAssignment(client_id=client.id, centre_id=centre.id, assigned_by=actor)
+    try:
+        with session.begin_nested():
+            session.add(assignment)
+            session.flush()
+    except IntegrityError:
+        # Assigned by someone else at the same moment: theirs stands, and nothing more is
+        # recorded (the unique (client, centre) decides).
+        return _assignment(session, client, centre)
     _record(session, actor, AuditAction.ASSIGN, client, centre.id)
     return assignment
 
@@ -185,16 +193,22 @@ def assign(session: Session, actor: str, client_id: str, centre_code: str) -> Eq
 def unassign(session: Session, actor: str, client_id: str, centre_code: str) -> None:
     client = client_by_id(session, client_id)
     centre = centre_by_code(session, centre_code)
-    found = session.scalar(
+    found = _assignment(session, client, centre)
+    if found is None:
+        raise NotFound(f"Client {client_id!r} is not assigned to centre {centre_code!r}.")
+    # A core DELETE: of two simultaneous removals, the one that deleted nothing says so.
+    removed = session.execute(delete(EqaAssignment).where(EqaAssignment.id == found.id))
+    if removed.rowcount == 0:
+        raise NotFound(f"Client {client_id!r} is not assigned to centre {centre_code!r}.")
+    _record(session, actor, AuditAction.UNASSIGN, client, centre.id)
+
+
+def _assignment(session: Session, client: OAuthClient, centre: Centre) -> EqaAssignment | None:
+    return session.scalar(
         select(EqaAssignment).where(
             EqaAssignment.client_id == client.id, EqaAssignment.centre_id == centre.id
         )
     )
-    if found is None:
-        raise NotFound(f"Client {client_id!r} is not assigned to centre {centre_code!r}.")
-    session.delete(found)
-    session.flush()
-    _record(session, actor, AuditAction.UNASSIGN, client, centre.id)
 
 
 def _active(session: Session, client_id: str) -> OAuthClient:
