@@ -77,6 +77,10 @@ class Config:
             "OAUTH_TOKEN_ADDRESS_RATE_LIMIT", "60/minute;600/hour"
         )
         self.RATELIMIT_KEY_PREFIX = env.get("RATELIMIT_KEY_PREFIX", "assessment:ratelimit")
+        # UK GDPR storage limitation: a learner with nothing newer than this many days is
+        # pseudonymised by `assessment learners retention` (run daily by the scheduler). The
+        # anonymous evidence stays. Default: three years after the learner's last activity.
+        self.PERSONAL_DATA_RETENTION_DAYS = int(env.get("PERSONAL_DATA_RETENTION_DAYS", "1095"))
 
         # LTI 1.3
         self.LTI_CLOCK_LEEWAY_SECONDS = int(env.get("LTI_CLOCK_LEEWAY_SECONDS", "30"))

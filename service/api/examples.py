@@ -38,6 +38,7 @@ PARAMETERS = {
     "item_id": ("An item's id", "CSC-01-Q001"),
     "assessment_code": ("An assessment's code", "CSC-01-A1"),
     "attempt_id": ("An attempt's id, as answered when it was started", BY_FORMAT["uuid"]),
+    "learner_id": ("A learner's id (a UUID)", BY_FORMAT["uuid"]),
     "record_id": ("A performance evidence record's id", BY_FORMAT["uuid"]),
     "platform_id": ("An LTI platform registration's id", 1),
     "deployment_id": ("An LTI deployment's id on that platform", "1"),
