@@ -113,13 +113,16 @@ def _hint(item: dict) -> str | None:
     """How to answer, for screen readers and everyone: read with the question's group."""
     kind = item["type"]
     if kind == "multiple_response":
-        found = _HOW_MANY.search(item["prompt"])
-        if found is None or found.group(1).lower() == "all":
-            return "Select all that apply."
-        return f"Select {found.group(1).lower()}."
+        # The prompt that already says how many to select needs no hint repeating it (A10).
+        if _HOW_MANY.search(item["prompt"]):
+            return None
+        return "Select all that apply."
     if kind == "ordering":
         steps = len(item["steps"])
-        return f"For each step, choose its position: 1 for the first step, {steps} for the last."
+        return (
+            f"The steps are in a random order. For each step, choose its position: 1 for the "
+            f"first step, {steps} for the last. Use each position once."
+        )
     if kind == "matching":
         return "For each one, choose its match from the list."
     if kind == "extended_response":
@@ -271,7 +274,9 @@ def _attempt_page(
                 "positions": list(range(1, len(item.get("steps", [])) + 1)),
             }
         )
-    summary = [(q["ids"][0], q["error"]) for q in questions if q["error"]]
+    # Error links go to the question's fieldset, so its legend and prompt come into view
+    # (GOV.UK pattern; attempt.js then focuses the question's first control).
+    summary = [(f"question-{q['number']}", q["error"]) for q in questions if q["error"]]
     return _page(
         "lti/attempt.html",
         status,

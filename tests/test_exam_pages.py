@@ -232,3 +232,43 @@ def test_the_time_left_and_warnings_are_server_rendered(app, lti_client):
         session.commit()
     doc = _doc(lti_client.get("/lti/attempt", query_string={"ls": ls}).get_data(as_text=True))
     assert doc.xpath("//*[@id='countdown-live']")[0].text_content().startswith("1 minute left")
+
+
+def test_questions_page_wording_scenarios_and_time_beside_the_buttons(app, lti_client):
+    """A9: scenarios are not region landmarks (nine regions all named "Scenario"). A10: a
+    prompt that says how many to select gets no hint repeating it. Each question has an empty
+    save-state status (attempt.js fills it; without JavaScript it says nothing), and the time
+    left is repeated beside the buttons, server-rendered, on the questions and check pages."""
+    sub, ls, _html = _opened(app, lti_client)
+    start(app, lti_client, ls, sub)
+    with app.app_context():
+        session = db.session()
+        _attempt_row(session, sub).deadline = utcnow() + timedelta(minutes=12, seconds=30)
+        session.commit()
+    doc = _doc(lti_client.get("/lti/attempt", query_string={"ls": ls}).get_data(as_text=True))
+    items = _view(app, sub)["items"]
+    assert doc.xpath("//*[contains(@class,'scenario')]")
+    assert doc.xpath("//section[contains(@class,'scenario')]") == []
+    assert (
+        doc.xpath(
+            "//*[@role='region' or (self::section and @aria-labelledby)]"
+            "[.//*[starts-with(@id,'scenario-')]]"
+        )
+        == []
+    )
+    for number, item in enumerate(items, 1):
+        fieldset = doc.xpath(f"//fieldset[@id='question-{number}']")[0]
+        said = " ".join(fieldset.xpath(".//p[@class='prompt' or @class='hint']//text()"))
+        assert said.lower().count("select all that apply") <= 1, said
+        state = fieldset.xpath(f".//p[@id='save-state-{item['id']}']")[0]
+        assert state.get("role") == "status" and state.text_content().strip() == ""
+        if item["type"] == "ordering":
+            hint = fieldset.xpath(".//p[@class='hint']")[0].text_content()
+            assert "random order" in hint and "Use each position once" in hint
+    beside = doc.xpath("//p[@id='actions-time']")[0]
+    assert beside.getnext().get("id") == "attempt-actions"
+    words = " ".join(beside.text_content().split())
+    assert words.startswith("Time left: 12 minutes. Submit by ")
+    check = lti_client.get("/lti/attempt/check", query_string={"ls": ls}).get_data(as_text=True)
+    words = " ".join(_doc(check).xpath("//p[@id='actions-time']")[0].text_content().split())
+    assert words.startswith("Time left: 12 minutes. Submit by ")
