@@ -212,7 +212,7 @@ def test_error_summary_link_brings_the_question_into_view(server, page):
     link.click()
     page.wait_for_function(f"() => location.hash === '#{question_id}'")
     assert page.evaluate("document.activeElement.type") == "radio"
-    assert page.evaluate(f"document.activeElement.closest('fieldset').id") == question_id
+    assert page.evaluate("document.activeElement.closest('fieldset').id") == question_id
     assert _legend_in_view(page, question_id)
     no_console_errors(page)
 
@@ -233,9 +233,10 @@ def test_error_summary_link_without_javascript(server, browser):
         assert page.url.endswith(f"#{question_id}")
         assert _legend_in_view(page, question_id)
         # Without JavaScript nothing is saved as you go: no "not saved yet" anywhere.
-        assert page.locator(".question-save-state").all_inner_texts() == [""] * page.locator(
-            "fieldset.question"
-        ).count()
+        assert (
+            page.locator(".question-save-state").all_inner_texts()
+            == [""] * page.locator("fieldset.question").count()
+        )
     finally:
         context.close()
 
