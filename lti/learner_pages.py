@@ -142,6 +142,23 @@ def _field_ids(item: dict) -> list[str]:
     return [f"{code}-answer"]
 
 
+def _order_preview(item: dict, value: Any) -> list[str]:
+    """An ordering question's steps in the order the learner's positions put them (A11: the
+    selects alone do not show the sequence): one line per position. attempt.js redraws it
+    as positions change, in the same words."""
+    chosen = value if isinstance(value, dict) else {}
+    lines = []
+    for position in range(1, len(item["steps"]) + 1):
+        texts = [s["text"] for s in item["steps"] if chosen.get(s["id"]) == str(position)]
+        if not texts:
+            lines.append("No step chosen yet")
+        elif len(texts) == 1:
+            lines.append(texts[0])
+        else:
+            lines.append(f"{len(texts)} steps have this position: {'; '.join(texts)}")
+    return lines
+
+
 def _shown_values(item: dict, response: Any) -> Any:
     """A stored response in the shape the form shows it."""
     if item["type"] == "ordering":
@@ -272,6 +289,7 @@ def _attempt_page(
                 "ids": _field_ids(item),
                 "hint": _hint(item),
                 "positions": list(range(1, len(item.get("steps", [])) + 1)),
+                "order": _order_preview(item, value) if item["type"] == "ordering" else None,
             }
         )
     # Error links go to the question's fieldset, so its legend and prompt come into view

@@ -175,6 +175,9 @@ def test_every_page_passes_axe_wcag_22_aa(server, page):
         selects = ordering.locator("select")
         selects.nth(0).select_option("1")
         selects.nth(1).select_option("1")
+        # "Your order so far" follows the selects (attempt.js redraws it).
+        first_line = ordering.locator(".order-preview li").first
+        assert first_line.inner_text().startswith("2 steps have this position: ")
         with page.expect_navigation(wait_until="load"):
             page.get_by_role("button", name="Save answers").click()
         summary = page.locator(".error-summary")

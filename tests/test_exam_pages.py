@@ -272,3 +272,32 @@ def test_questions_page_wording_scenarios_and_time_beside_the_buttons(app, lti_c
     check = lti_client.get("/lti/attempt/check", query_string={"ls": ls}).get_data(as_text=True)
     words = " ".join(_doc(check).xpath("//p[@id='actions-time']")[0].text_content().split())
     assert words.startswith("Time left: 12 minutes. Submit by ")
+
+
+def test_an_ordering_question_shows_the_order_so_far(app, lti_client):
+    """A11: below the position selects, the steps in the order the chosen positions put them,
+    a position with no step or two steps said in words (attempt.js redraws it on change)."""
+    from tests.test_lti_pages import _learner
+
+    learner = _learner(app, lti_client, needs=("ordering",))
+    sub, ls, items = learner["sub"], learner["ls"], learner["items"]
+    ordering = next(i for i in items if i["type"] == "ordering")
+    number = items.index(ordering) + 1
+    steps = ordering["steps"]
+    order = [s["id"] for s in reversed(steps)]
+    _post(
+        lti_client,
+        "/lti/attempt/save",
+        data=_form(ls, _uuid(app, sub), items, {ordering["id"]: order}),
+    )
+    doc = _doc(lti_client.get("/lti/attempt", query_string={"ls": ls}).get_data(as_text=True))
+    preview = doc.xpath(f"//fieldset[@id='question-{number}']//*[@id='order-{ordering['id']}']")[0]
+    assert "Your order so far" in preview.text_content()
+    texts = {s["id"]: s["text"] for s in steps}
+    assert [li.text_content() for li in preview.xpath(".//li")] == [texts[s] for s in order]
+    # Two steps first and none last (a form re-shown with its error): said so.
+    data = [("ls", ls), ("attempt", _uuid(app, sub)), (f"item-{ordering['id']}", "1")]
+    data += [(f"position-{ordering['id']}-{s['id']}", str(max(n, 1))) for n, s in enumerate(steps)]
+    doc = _doc(_post(lti_client, "/lti/attempt/save", data=data).get_data(as_text=True))
+    lines = [li.text_content() for li in doc.xpath(f"//*[@id='order-{ordering['id']}']//li")]
+    assert lines[0].startswith("2 steps have this position: ") and lines[-1] == "No step chosen yet"

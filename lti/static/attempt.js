@@ -164,6 +164,36 @@
     if (at && question) { at.value = question.id; }
   });
 
+  // ------------------------------------------------------------------ ordering: your order
+  // The steps in the order the chosen positions put them, redrawn as positions change (the
+  // server draws the same list on every page load).
+  function drawOrder(listBox) {
+    var selects = form.querySelectorAll("select[data-order='" + listBox.id + "']");
+    var list = listBox.querySelector("ol");
+    if (!list) { return; }
+    var lines = [];
+    for (var position = 1; position <= selects.length; position += 1) {
+      var texts = [];
+      Array.prototype.forEach.call(selects, function (select) {
+        if (select.value === String(position)) { texts.push(select.getAttribute("data-step")); }
+      });
+      if (!texts.length) { lines.push("No step chosen yet"); }
+      else if (texts.length === 1) { lines.push(texts[0]); }
+      else { lines.push(texts.length + " steps have this position: " + texts.join("; ")); }
+    }
+    list.textContent = "";
+    lines.forEach(function (line) {
+      var item = document.createElement("li");
+      item.textContent = line;
+      list.appendChild(item);
+    });
+  }
+  form.addEventListener("change", function (event) {
+    var target = event.target.getAttribute && event.target.getAttribute("data-order");
+    var listBox = target && document.getElementById(target);
+    if (listBox) { drawOrder(listBox); }
+  });
+
   // ------------------------------------------------------------------ word counts
   function countWords(textarea) {
     var box = document.getElementById(textarea.getAttribute("data-word-count"));
