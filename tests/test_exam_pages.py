@@ -301,3 +301,21 @@ def test_an_ordering_question_shows_the_order_so_far(app, lti_client):
     doc = _doc(_post(lti_client, "/lti/attempt/save", data=data).get_data(as_text=True))
     lines = [li.text_content() for li in doc.xpath(f"//*[@id='order-{ordering['id']}']//li")]
     assert lines[0].startswith("2 steps have this position: ") and lines[-1] == "No step chosen yet"
+
+
+def test_the_login_page_asks_no_one_to_wait_without_javascript(app, lti_client):
+    """A10: "Please wait a moment." is shown by login.js only; without JavaScript the page
+    offers its Continue button and does not tell the learner to wait for nothing."""
+    params = {
+        "iss": lti_flow.ISS,
+        "login_hint": "learner-1",
+        "target_link_uri": f"{lti_flow.BASE}/lti/launch",
+        "lti_message_hint": '{"user": "learner-1", "message": "resource"}',
+        "client_id": lti_flow.dev_platform.CLIENT_ID,
+        "lti_deployment_id": lti_flow.dev_platform.DEPLOYMENT_ID,
+    }
+    page = lti_client.get("/lti/login", query_string=params)
+    assert page.status_code == 200, page.get_data(as_text=True)
+    doc = _doc(page.get_data(as_text=True))
+    assert doc.xpath("//p[@id='lti-login-wait']")[0].get("hidden") is not None
+    assert "Continue to the assessment" in doc.xpath("//noscript")[0].text_content()
