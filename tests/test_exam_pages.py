@@ -265,6 +265,10 @@ def test_questions_page_wording_scenarios_and_time_beside_the_buttons(app, lti_c
         if item["type"] == "ordering":
             hint = fieldset.xpath(".//p[@class='hint']")[0].text_content()
             assert "random order" in hint and "Use each position once" in hint
+    # A8: no stored value (face_to_face, social_media) shown as it is.
+    from tests.test_result_page import SNAKE
+
+    assert SNAKE.findall(doc.xpath("//main")[0].text_content()) == []
     beside = doc.xpath("//p[@id='actions-time']")[0]
     assert beside.getnext().get("id") == "attempt-actions"
     words = " ".join(beside.text_content().split())
