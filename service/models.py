@@ -907,7 +907,8 @@ class SamplingPlan(Base):
 class SampledDecision(Base):
     """One decision in a plan (numbered from 1), as it stood when sampled, and why chosen.
     `candidate_key` names the decision for good ("mark:{attempt}:{item}:{criterion}" or
-    "evidence:{uuid}"): interim plans skip keys an earlier plan of the centre sampled."""
+    "evidence:{uuid}"): interim plans skip keys an earlier plan of the centre sampled. The
+    learner is read through the attempt or record (no copy here), so erasure reaches it."""
 
     __tablename__ = "sampled_decisions"
     __table_args__ = (UniqueConstraint("plan_id", "position"),)
@@ -921,7 +922,6 @@ class SampledDecision(Base):
     )
     method: Mapped[str] = mapped_column(String(32))
     centre_id: Mapped[int] = mapped_column(ForeignKey("centres.id"))
-    learner_ref: Mapped[str] = mapped_column(String(255))
     unit_code: Mapped[str] = mapped_column(String(16))
     criterion_code: Mapped[str] = mapped_column(String(24), index=True)
     attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempts.id"))

@@ -76,7 +76,6 @@ class _Source:
     """Where a candidate came from, to store with it when sampled."""
 
     centre_id: int
-    learner_ref: str
     attempt_id: int | None
     item_code: str | None
     evidence_id: int | None
@@ -93,7 +92,7 @@ def visible_centre(session: Session, tenancy: Tenancy, code: str) -> Centre:
 def _marks(session: Session, centre: Centre, unit_code: str | None):
     """The centre's current assessor marks, each with its candidate and source."""
     query = (
-        select(AttemptMark, Attempt.uuid, Attempt.learner_ref, Unit.code)
+        select(AttemptMark, Attempt.uuid, Unit.code)
         .join(Attempt, Attempt.id == AttemptMark.attempt_id)
         .join(Assessment, Assessment.id == Attempt.assessment_id)
         .join(Unit, Unit.id == Assessment.unit_id)
@@ -116,7 +115,7 @@ def _marks(session: Session, centre: Centre, unit_code: str | None):
             )
         ).all()
     )
-    for mark, attempt_uuid, learner_ref, unit in session.execute(query):
+    for mark, attempt_uuid, unit in session.execute(query):
         yield (
             Candidate(
                 key=f"mark:{attempt_uuid}:{mark.item_code}:{mark.criterion_code}",
@@ -129,7 +128,7 @@ def _marks(session: Session, centre: Centre, unit_code: str | None):
                 decided_at=mark.marked_at,
                 overturned=(mark.attempt_id, mark.item_code, mark.criterion_code) in changed,
             ),
-            _Source(centre.id, learner_ref, mark.attempt_id, mark.item_code, None, mark.quality),
+            _Source(centre.id, mark.attempt_id, mark.item_code, None, mark.quality),
         )
 
 
@@ -165,7 +164,7 @@ def _evidence(session: Session, centre: Centre, unit_code: str | None):
                 decided_at=record.created_at,
                 overturned=replaced is not None and replaced.decision != record.decision,
             ),
-            _Source(centre.id, record.learner_ref, None, None, record.id, str(record.decision)),
+            _Source(centre.id, None, None, record.id, str(record.decision)),
         )
 
 
@@ -216,7 +215,6 @@ def build_plan(session: Session, tenancy: Tenancy, new: NewPlan, actor: str) -> 
                 source=candidate.source,
                 method=candidate.method,
                 centre_id=source.centre_id,
-                learner_ref=source.learner_ref,
                 unit_code=candidate.unit,
                 criterion_code=candidate.criterion,
                 attempt_id=source.attempt_id,
@@ -301,11 +299,18 @@ def give_verdict(
     return True
 
 
+def learner_ref(row: SampledDecision) -> str:
+    """The learner of a sampled decision, as its attempt or evidence record names them now."""
+    if row.attempt is not None:
+        return row.attempt.learner_ref
+    return row.performance_evidence.learner_ref
+
+
 def learners_of(
     session: Session, rows: Iterable[SampledDecision]
 ) -> list[tuple[int | None, int | None]]:
     """(learner id, centre id) of each distinct learner of `rows`, for the audit log."""
-    pairs = {(r.centre_id, r.learner_ref) for r in rows}
+    pairs = {(r.centre_id, learner_ref(r)) for r in rows}
     if not pairs:
         return []
     found = {

@@ -42,7 +42,6 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=24), nullable=False),
         sa.Column("method", sa.String(length=32), nullable=False),
         sa.Column("centre_id", sa.Integer(), nullable=False),
-        sa.Column("learner_ref", sa.String(length=255), nullable=False),
         sa.Column("unit_code", sa.String(length=16), nullable=False),
         sa.Column("criterion_code", sa.String(length=24), nullable=False),
         sa.Column("attempt_id", sa.Integer(), nullable=True),

@@ -77,7 +77,7 @@ def _decision_view(row) -> dict:
         "n": row.position,
         "source": row.source,
         "method": row.method,
-        "learner_ref": row.learner_ref,
+        "learner_ref": sampling.learner_ref(row),
         "unit": row.unit_code,
         "criterion": row.criterion_code,
         "attempt_id": row.attempt.uuid if row.attempt else None,
