@@ -42,6 +42,15 @@ class NewPlanSchema(Schema):
         metadata={"description": "Only decisions of this unit (its code)", "example": "CSC-01"},
     )
 
+    course = fields.String(
+        validate=validate.Length(min=1, max=255),
+        metadata={
+            "description": "Only assessor marks on attempts launched from this LMS course (its "
+            "LTI context id); performance evidence, which belongs to no course, is left out",
+            "example": "course-4411",
+        },
+    )
+
 
 class VerdictSchema(Schema):
     verdict = fields.String(
@@ -147,6 +156,7 @@ class PlanSchema(Schema):
     size = fields.Integer(required=True, metadata={"description": "The size asked for"})
     seed = fields.String(required=True, metadata={"example": "eqa-visit-2026-11"})
     unit = fields.String(allow_none=True, metadata={"example": "CSC-01"})
+    course = fields.String(allow_none=True, metadata={"example": "course-4411"})
     created_by = fields.String(required=True, metadata={"example": "client:eqa1"})
     created_at = fields.DateTime(required=True)
     decisions = fields.List(fields.Nested(SampledDecisionSchema), required=True)

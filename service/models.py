@@ -895,6 +895,8 @@ class SamplingPlan(Base):
     size: Mapped[int] = mapped_column(Integer)
     seed: Mapped[str] = mapped_column(String(64))
     unit_code: Mapped[str | None] = mapped_column(String(16))  # only this unit's decisions
+    # Only decisions on attempts launched from this LMS course (LTI context id).
+    course: Mapped[str | None] = mapped_column(String(255))
     created_by: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
+from lti.models import LtiResourceLink
 from service.grading.vocabulary import Decision, RubricLevel
 from service.identifiers import new_uuid
 from service.models import (
@@ -69,6 +70,7 @@ class NewPlan:
     size: int
     seed: str | None = None
     unit_code: str | None = None
+    course: str | None = None  # an LMS course's LTI context id
 
 
 @dataclass(frozen=True)
@@ -89,8 +91,9 @@ def visible_centre(session: Session, tenancy: Tenancy, code: str) -> Centre:
     return centre
 
 
-def _marks(session: Session, centre: Centre, unit_code: str | None):
-    """The centre's current assessor marks, each with its candidate and source."""
+def _marks(session: Session, centre: Centre, unit_code: str | None, course: str | None):
+    """The centre's current assessor marks, each with its candidate and source; with
+    `course`, only on attempts launched from that LMS course."""
     query = (
         select(AttemptMark, Attempt.uuid, Unit.code)
         .join(Attempt, Attempt.id == AttemptMark.attempt_id)
@@ -100,6 +103,9 @@ def _marks(session: Session, centre: Centre, unit_code: str | None):
     )
     if unit_code:
         query = query.where(Unit.code == unit_code)
+    if course:
+        query = query.join(LtiResourceLink, LtiResourceLink.id == Attempt.lti_resource_link_id)
+        query = query.where(LtiResourceLink.context_id == course)
     changed = set(
         session.execute(
             select(
@@ -183,7 +189,9 @@ def build_plan(session: Session, tenancy: Tenancy, new: NewPlan, actor: str) -> 
     centre = visible_centre(session, tenancy, new.centre_code)
     if new.unit_code and session.scalar(select(Unit.id).where(Unit.code == new.unit_code)) is None:
         raise SamplingError(f"No unit with code {new.unit_code!r}.", {"unit": ["Unknown unit."]})
-    gathered = [*_marks(session, centre, new.unit_code), *_evidence(session, centre, new.unit_code)]
+    gathered = list(_marks(session, centre, new.unit_code, new.course))
+    if not new.course:  # performance evidence belongs to no LMS course
+        gathered += _evidence(session, centre, new.unit_code)
     found = {c.key: (c, source) for c, source in gathered}
     if new.kind == PlanKind.INTERIM:
         for key in _sampled_before(session, centre):
@@ -201,6 +209,7 @@ def build_plan(session: Session, tenancy: Tenancy, new: NewPlan, actor: str) -> 
         size=new.size,
         seed=seed,
         unit_code=new.unit_code,
+        course=new.course,
         created_by=actor,
         created_at=utcnow(),
     )

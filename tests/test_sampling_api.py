@@ -330,3 +330,37 @@ def test_assessor_consistency(app, client, centres):
     assert _status(client.get(f"{CONSISTENCY}?centre={mine}", headers=centre)) == 200
     assert _status(client.get(f"{CONSISTENCY}?centre={theirs}", headers=centre)) == 404
     assert _status(client.get(CONSISTENCY, headers=centre)) == 422
+
+
+def test_course_filter(app, client):
+    from lti.models import LtiPlatform, LtiResourceLink
+    from service.models import Attempt
+
+    mine = make_centre(app)
+    with app.app_context():
+        session = db.session()
+        platform = LtiPlatform(
+            name="LMS",
+            issuer=f"https://{mine}.example",
+            client_id="tool",
+            auth_login_url="https://lms.example/auth",
+            auth_token_url="https://lms.example/token",
+            key_set_url="https://lms.example/jwks",
+        )
+        session.add(platform)
+        session.flush()
+        link = LtiResourceLink(
+            platform_id=platform.id, deployment_id="1", resource_link_id="r1", context_id="course-A"
+        )
+        session.add(link)
+        session.flush()
+        for attempt in session.scalars(select(Attempt).where(Attempt.learner_ref == f"{mine}-L7")):
+            attempt.lti_resource_link_id = link.id
+        session.commit()
+    eqa = bearer(app, ["sampling:write", "coverage:read"], eqa_of=(mine,))
+    plan = _plan(client, eqa, mine, size=50, course="course-A").get_json()
+    assert plan["course"] == "course-A"
+    assert plan["decisions"]
+    assert {d["learner_ref"] for d in plan["decisions"]} == {f"{mine}-L7"}
+    assert {d["source"] for d in plan["decisions"]} == {"assessor_mark"}
+    assert _plan(client, eqa, mine, course="course-B").status_code == 422

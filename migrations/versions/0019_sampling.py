@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("seed", sa.String(length=64), nullable=False),
         sa.Column("unit_code", sa.String(length=16), nullable=True),
+        sa.Column("course", sa.String(length=255), nullable=True),
         sa.Column("created_by", sa.String(length=255), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["centre_id"], ["centres.id"]),

@@ -102,6 +102,7 @@ def _plan_view(plan) -> dict:
         "size": plan.size,
         "seed": plan.seed,
         "unit": plan.unit_code,
+        "course": plan.course,
         "created_by": plan.created_by,
         "created_at": plan.created_at,
         "decisions": [_decision_view(row) for row in plan.decisions],
@@ -133,6 +134,7 @@ def create_plan(data):
         size=data["size"],
         seed=data.get("seed"),
         unit_code=data.get("unit"),
+        course=data.get("course"),
     )
     plan = sampling.build_plan(session, _tenancy(), new, _actor())
     session.refresh(plan)
