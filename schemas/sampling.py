@@ -169,8 +169,12 @@ class PlanQuerySchema(Schema):
     )
 
 
-class CentreQuerySchema(Schema):
+class ConsistencyQuerySchema(Schema):
     centre = fields.String(required=True, validate=validate.Length(min=1, max=32), metadata=CENTRE)
+    format = fields.String(
+        validate=validate.OneOf(("json", "csv")),
+        metadata={"description": "csv for a CSV table (or send Accept: text/csv); default json"},
+    )
 
 
 class ConsistencyFigures(Schema):

@@ -16,6 +16,8 @@ Aggregates only: assessor ids ("client:..."/"lti:..."), criterion codes and coun
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -145,3 +147,39 @@ def report(session: Session, centre: Centre) -> dict:
             {"criterion": code, **tally.as_dict()} for code, tally in sorted(by_criterion.items())
         ],
     }
+
+
+FIGURES = (
+    "manual_decisions",
+    "compared_with_auto",
+    "agree_with_auto",
+    "auto_agreement_rate",
+    "met_but_auto_below_mastery",
+    "not_met_but_auto_mastered",
+    "verdict_agree_rate",
+)
+CSV_COLUMNS = ("kind", "name", *FIGURES, *(f"verdicts_{v.value}" for v in Verdict))
+
+
+def _cell(value) -> str:
+    """A spreadsheet must not read an id (an LMS user's sub) as a formula."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def as_csv(found: dict) -> str:
+    """One table: a row per assessor (kind "assessor"), then per criterion."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for kind, rows, name in (
+        ("assessor", found["assessors"], "assessor"),
+        ("criterion", found["criteria"], "criterion"),
+    ):
+        for row in rows:
+            writer.writerow(
+                [kind, _cell(row[name])]
+                + [_cell(row[f]) for f in FIGURES]
+                + [row["verdicts"][v] for v in Verdict]
+            )
+    return out.getvalue()

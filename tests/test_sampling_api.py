@@ -364,3 +364,27 @@ def test_course_filter(app, client):
     assert {d["learner_ref"] for d in plan["decisions"]} == {f"{mine}-L7"}
     assert {d["source"] for d in plan["decisions"]} == {"assessor_mark"}
     assert _plan(client, eqa, mine, course="course-B").status_code == 422
+
+
+def test_assessor_consistency_csv(app, client, centres):
+    import csv
+    import io
+
+    mine, _ = centres
+    eqa = bearer(app, ["coverage:read"], eqa_of=(mine,))
+    as_json = client.get(f"{CONSISTENCY}?centre={mine}", headers=eqa).get_json()
+    for answer in (
+        client.get(f"{CONSISTENCY}?centre={mine}&format=csv", headers=eqa),
+        client.get(f"{CONSISTENCY}?centre={mine}", headers={**eqa, "Accept": "text/csv"}),
+    ):
+        assert answer.status_code == 200
+        assert answer.mimetype == "text/csv"
+        rows = list(csv.DictReader(io.StringIO(answer.get_data(as_text=True))))
+        assessors = {r["name"]: r for r in rows if r["kind"] == "assessor"}
+        assert set(assessors) == {a["assessor"] for a in as_json["assessors"]}
+        new = next(a for a in as_json["assessors"] if a["assessor"] == NEW)
+        assert (
+            int(assessors[NEW]["met_but_auto_below_mastery"]) == new["met_but_auto_below_mastery"]
+        )
+        assert len([r for r in rows if r["kind"] == "criterion"]) == len(as_json["criteria"])
+    assert _status(client.get(f"{CONSISTENCY}?centre={mine}&format=xml", headers=eqa)) == 422

@@ -15,9 +15,11 @@ edge: views commit.
 
 from __future__ import annotations
 
+from flask import Response, request
+
 from schemas.sampling import (
     AssessorConsistencySchema,
-    CentreQuerySchema,
+    ConsistencyQuerySchema,
     NewPlanSchema,
     PlanQuerySchema,
     PlanSchema,
@@ -211,9 +213,21 @@ def put_verdict(data, plan_id, n):
 
 
 @blp.route("/assessor-consistency")
-@blp.doc(security=READ)
+@blp.doc(
+    security=READ,
+    responses={
+        "200": {
+            "description": "Assessor consistency (JSON), or with Accept: text/csv or format=csv "
+            "one CSV table: a row per assessor, then per criterion (column kind)",
+            "content": {
+                "application/json": {"schema": AssessorConsistencySchema},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
 @require_scope("coverage:read")
-@blp.arguments(CentreQuerySchema, location="query")
+@blp.arguments(ConsistencyQuerySchema, location="query")
 @blp.response(200, AssessorConsistencySchema)
 def consistency(args):
     """Per assessor and per criterion of a centre: how assessors' rubric levels agree with the
@@ -223,4 +237,20 @@ def consistency(args):
     centre that is not the client's."""
     session = db.session()
     centre = sampling.visible_centre(session, _tenancy(), args["centre"])
-    return assessor_consistency.report(session, centre)
+    found = assessor_consistency.report(session, centre)
+    wants_csv = args.get("format") == "csv" or (
+        "format" not in args
+        and request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
+    )
+    if wants_csv:
+        return Response(
+            assessor_consistency.as_csv(found),
+            mimetype="text/csv",
+            headers={
+                "Content-Disposition": (
+                    f'attachment; filename="assessor-consistency-{centre.code}.csv"'
+                ),
+                "Cache-Control": "no-store",
+            },
+        )
+    return found
