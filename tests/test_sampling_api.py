@@ -388,3 +388,57 @@ def test_assessor_consistency_csv(app, client, centres):
         )
         assert len([r for r in rows if r["kind"] == "criterion"]) == len(as_json["criteria"])
     assert _status(client.get(f"{CONSISTENCY}?centre={mine}&format=xml", headers=eqa)) == 422
+
+
+def test_corrected_evidence_is_overturned_and_erasure_reaches_plans(app, client):
+    from service import learner_privacy
+    from service.models import Learner, LearnerIdentity, PerformanceEvidence
+
+    mine = make_centre(app)
+    with app.app_context():
+        session = db.session()
+        record = session.scalar(
+            select(PerformanceEvidence)
+            .where(PerformanceEvidence.learner_ref == f"{mine}-L0")
+            .order_by(PerformanceEvidence.id)
+        )
+        corrected = performance_evidence.record(
+            session,
+            LearnerRef(record.learner_ref, record.centre_id),
+            performance_evidence.NewRecord(
+                criterion=record.criterion.code,
+                evidence_type="witness_testimony",
+                evidenced_on=date.today() - timedelta(days=2),
+                description="The witness statement does not show the complaint resolved.",
+                decision="not_yet_met",
+                reference="Portfolio p.9",
+                supersedes=record.uuid,
+            ),
+            assessor=NEW,
+            today=date.today(),
+        )
+        corrected_id = corrected.uuid
+        session.commit()
+    eqa = bearer(app, ["sampling:write", "coverage:read"], eqa_of=(mine,))
+    plan = _plan(client, eqa, mine, size=2, seed="x").get_json()
+    rows = {r["performance_evidence_id"]: r for r in plan["decisions"]}
+    assert corrected_id in rows
+    assert rows[corrected_id]["reasons"][0] == "overturned"
+    assert rows[corrected_id]["decision"] == "not_yet_met"
+    # The superseded record is no longer a decision that can be sampled.
+    everything = _plan(client, eqa, mine, size=500, seed="y").get_json()
+    assert record.uuid not in {r["performance_evidence_id"] for r in everything["decisions"]}
+
+    with app.app_context():
+        session = db.session()
+        learner = session.scalar(
+            select(Learner)
+            .join(LearnerIdentity, LearnerIdentity.learner_id == Learner.id)
+            .where(LearnerIdentity.learner_ref == f"{mine}-L0")
+        )
+        learner_privacy.pseudonymise(session, learner, "test")
+        session.commit()
+    again = client.get(f"{PLANS}/{everything['id']}", headers=eqa).get_json()
+    refs = {r["learner_ref"] for r in again["decisions"]}
+    assert f"{mine}-L0" not in refs
+    assert any(ref.startswith("erased:") for ref in refs)
