@@ -10,10 +10,10 @@ Nothing depends on the clock: "new" is measured from the latest decision among t
 
 The sample is filled in passes, each taking what it needs in a seeded random order while room
 remains: (1) every overturned decision, (2) one decision of each new assessor, (3) one of each
-other assessor, (4) one of each unit and method not yet covered, (5) one of each criterion with
-an unusual pass rate, (6) a weighted draw without replacement. So with size at least (number of
-overturned decisions + number of new assessors), every overturned decision and every new
-assessor is in the sample.
+other assessor, (4) one of each unit, then of each method, not yet covered, (5) one of each
+criterion with an unusual pass rate, (6) a weighted draw without replacement. So with size at
+least (number of overturned decisions + number of new assessors), every overturned decision
+and every new assessor is in the sample.
 """
 
 from __future__ import annotations
@@ -146,7 +146,10 @@ def select(candidates: Iterable[Candidate], size: int, seed: str) -> list[Chosen
         chosen[c.key] = SampleReason.OVERTURNED
     take_one_each(lambda c: c.assessor if c.assessor in new else None, SampleReason.NEW_ASSESSOR)
     take_one_each(lambda c: c.assessor, SampleReason.ASSESSOR_COVERAGE)
-    take_one_each(lambda c: f"{c.unit} {c.method}", SampleReason.UNIT_METHOD_COVERAGE)
+    # Units and methods are separate dimensions (CAMERA's E and M): covering every pair of
+    # them would fill a small sample with coverage alone.
+    take_one_each(lambda c: c.unit, SampleReason.UNIT_METHOD_COVERAGE)
+    take_one_each(lambda c: c.method, SampleReason.UNIT_METHOD_COVERAGE)
     unusual = unusual_criteria(pool)
     take_one_each(
         lambda c: c.criterion if c.criterion in unusual else None, SampleReason.UNUSUAL_PASS_RATE

@@ -97,15 +97,15 @@ def test_overturned_and_new_assessors_always_in_when_size_allows(pool, extra, se
 def test_every_assessor_unit_and_method_covered_when_size_allows(pool, seed):
     groups = (
         len({c.assessor for c in pool})
-        + len({(c.unit, c.method) for c in pool})
+        + len({c.unit for c in pool})
+        + len({c.method for c in pool})
         + len({c.key for c in pool if c.overturned})
         + len(unusual_criteria(pool))
     )
     chosen = select(pool, groups, seed)
     assert {c.candidate.assessor for c in chosen} == {c.assessor for c in pool}
-    assert {(c.candidate.unit, c.candidate.method) for c in chosen} == {
-        (c.unit, c.method) for c in pool
-    }
+    assert {c.candidate.unit for c in chosen} == {c.unit for c in pool}
+    assert {c.candidate.method for c in chosen} == {c.method for c in pool}
 
 
 def test_new_assessor_by_recent_start_or_few_decisions():
