@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from lti.models import LtiResourceLink
@@ -184,9 +184,23 @@ def _sampled_before(session: Session, centre: Centre) -> set[str]:
     )
 
 
+def _lock_centre(session: Session, centre: Centre) -> None:
+    """Plans of one centre are built one at a time, so two interim plans built at once never
+    sample the same decision: a no-op UPDATE takes the centre row's lock (PostgreSQL) or the
+    database's write lock (SQLite: the first write of the transaction), held to the commit.
+    What it then reads includes every plan committed before."""
+    session.execute(
+        update(Centre)
+        .where(Centre.id == centre.id)
+        .values(name=Centre.name)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def build_plan(session: Session, tenancy: Tenancy, new: NewPlan, actor: str) -> SamplingPlan:
     """Choose and store a plan (flushed, not committed)."""
     centre = visible_centre(session, tenancy, new.centre_code)
+    _lock_centre(session, centre)
     if new.unit_code and session.scalar(select(Unit.id).where(Unit.code == new.unit_code)) is None:
         raise SamplingError(f"No unit with code {new.unit_code!r}.", {"unit": ["Unknown unit."]})
     gathered = list(_marks(session, centre, new.unit_code, new.course))
