@@ -1,6 +1,6 @@
 """External verifiers' sampling plans, the decisions sampled, and their verdicts
 
-Revision ID: 0019_sampling
+Revision ID: 0019
 Revises: 0018
 Create Date: 2026-11-28 12:10:00
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0019_sampling"
+revision: str = "0019"
 down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
