@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -34,7 +33,8 @@ def _in_transaction(dbapi_connection) -> bool:
     return info is None or info.transaction_status != 0  # 0: psycopg's IDLE
 
 
-def install(app: Flask, directory: str) -> None:
+def install(app: Flask, directory: str) -> threading.Event:
+    """Count from now on; set the returned event to stop writing."""
     engine = app.extensions["db_engine"]
     pre_ping = bool(getattr(engine.pool, "_pre_ping", False))
     totals: dict[str, Counter] = defaultdict(Counter)
@@ -91,15 +91,16 @@ def install(app: Flask, directory: str) -> None:
         # Every 0.1 s, from a thread of the worker: the request's own teardown runs before the
         # session is closed (and the connection's reset counted).
         written = None
-        while True:
-            time.sleep(0.1)
+        while not stop.wait(0.1):
             with lock:
                 snapshot = json.dumps({name: dict(c) for name, c in totals.items()})
             if snapshot != written:
                 out.write_text(snapshot)
                 written = snapshot
 
+    stop = threading.Event()
     threading.Thread(target=write, daemon=True, name="bench-sql-counts").start()
+    return stop
 
 
 def read(directory: str) -> dict[str, Counter]:
