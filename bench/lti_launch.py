@@ -330,7 +330,7 @@ def count_sql(url: str, env: dict, workers: int, platform: Platform, port: int) 
         after = sql_counts.read(directory)
     fields = ("requests", *sql_counts.FIELDS)
     print(f"SQL per launch (SQLAlchemy events; {launches} launches one at a time, after warm-up)")
-    print(f"{'step':<15}" + "".join(f"{f:>11}" for f in (*fields, "round trips")))
+    print(f"{'step':<15}" + "".join(f"{f:>12}" for f in (*fields, "round trips")))
     total: Counter = Counter()
     login_to_start: Counter = Counter()
     for step in (*TOOL_STEPS, *sorted(set(after) - set(TOOL_STEPS))):
@@ -343,10 +343,10 @@ def count_sql(url: str, env: dict, workers: int, platform: Platform, port: int) 
             login_to_start.update(counts)
         values = [counts[f] / launches for f in fields]
         trips = sql_counts.round_trips(counts) / launches
-        print(f"{step:<15}" + "".join(f"{v:>11.1f}" for v in (*values, trips)))
+        print(f"{step:<15}" + "".join(f"{v:>12.1f}" for v in (*values, trips)))
     values = [total[f] / launches for f in fields]
     trips = sql_counts.round_trips(total) / launches
-    print(f"{'whole flow':<15}" + "".join(f"{v:>11.1f}" for v in (*values, trips)))
+    print(f"{'whole flow':<15}" + "".join(f"{v:>12.1f}" for v in (*values, trips)))
     statements = login_to_start["statements"] / launches
     commits = login_to_start["commits"] / launches
     print(
