@@ -5,6 +5,7 @@ from __future__ import annotations
 import select
 from pathlib import Path
 
+import psycopg
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError
@@ -57,16 +58,26 @@ def _keep_more_prepared(dbapi_connection, _record) -> None:
 
 
 def _refuse_closed_by_server(dbapi_connection, _record, _proxy) -> None:
-    """A pooled connection is idle: nothing should be waiting on its socket. If something is
-    (the server's "terminating connection" notice, or end of file), the server has closed it:
-    DisconnectionError makes the pool discard it and check out another, so no request fails on
-    a dead connection. A poll with timeout 0: no round trip."""
+    """A pooled connection is idle: normally nothing waits on its socket. When something does,
+    libpq reads it: the server's "terminating connection" message and end of file (restart,
+    pg_terminate_backend, idle timeout) fail the read, and DisconnectionError makes the pool
+    discard the connection and check out another, so no request fails on a dead connection.
+    Anything else (a notice, a notification) leaves the connection in use. A poll with timeout
+    0 and no round trip: nothing is sent to the server."""
     if dbapi_connection.closed:
         raise DisconnectionError("connection closed")
+    pgconn = dbapi_connection.pgconn
     poller = select.poll()
     poller.register(dbapi_connection.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
-    if poller.poll(0):
-        raise DisconnectionError("the server closed the connection")
+    for _ in range(3):  # the message, then end of file; a live connection stops at once
+        if not poller.poll(0):
+            break
+        try:
+            pgconn.consume_input()
+        except psycopg.OperationalError as error:
+            raise DisconnectionError("the server closed the connection") from error
+    if pgconn.status != psycopg.pq.ConnStatus.OK:
+        raise DisconnectionError("the connection is broken")
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -85,3 +85,23 @@ def test_a_connection_the_server_closed_is_replaced_and_the_next_request_succeed
         assert answer.get_json()["database"] == "ok"
         assert _backend_pid(app) != pid
         app.extensions["db_engine"].dispose()
+
+
+@postgres_only
+def test_a_live_connection_with_something_pending_is_kept(tmp_path):
+    """A notification waiting on an idle pooled connection makes its socket readable too;
+    the connection is alive and stays in use (no reconnect for nothing)."""
+    with isolated_database(tmp_path) as url:
+        engine = db.make_engine(url)
+        with engine.connect() as connection:
+            pid = connection.scalar(text("SELECT pg_backend_pid()"))
+            connection.execute(text("LISTEN bench_pending"))
+            connection.commit()
+        admin = create_engine(TEST_DATABASE_URL)
+        with admin.begin() as other:
+            other.execute(text("NOTIFY bench_pending"))
+        admin.dispose()
+        time.sleep(0.1)  # the notification reaches the idle connection's socket
+        with engine.connect() as connection:
+            assert connection.scalar(text("SELECT pg_backend_pid()")) == pid
+        engine.dispose()
