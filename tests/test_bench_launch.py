@@ -56,7 +56,10 @@ def test_sql_counts_count_per_step_as_the_database_sees_it(tmp_path):
         for _ in range(3):
             assert client.get("/readyz", headers={STEP: "probe"}).status_code == 200
         assert client.get("/healthz").status_code == 200  # no SQL
-        time.sleep(0.4)  # the worker's writer thread
+        deadline = time.monotonic() + 10  # the writer thread writes every 0.1 s
+        while sql_counts.read(str(directory))["health.healthz"]["requests"] < 1:
+            assert time.monotonic() < deadline, "the counts were never written"
+            time.sleep(0.05)
         counts = sql_counts.read(str(directory))
         probe = counts["probe"]
         assert probe["requests"] == 3
