@@ -13,6 +13,11 @@ fi
 assessment db upgrade
 assessment content load
 PORT=${PORT:-5000}
+# The demo (embedded default only): two centres with graded learners, an external verifier and
+# an API client for each; their credentials go to instance/demo-credentials.json.
+if [ -z "${DATABASE_URL:-}" ]; then
+  assessment demo create --base-url "http://127.0.0.1:${PORT}"
+fi
 echo "Serving on http://127.0.0.1:${PORT}  (API docs: http://127.0.0.1:${PORT}/docs)"
 echo "Try the LTI launch with the development platform: http://127.0.0.1:${PORT}/dev-platform/"
 # One grade passback worker beside the server, so scores queued by submits and marks reach the

@@ -267,6 +267,8 @@ def items_stats(unit: str | None, since, until, csv_path: str | None) -> None:
 
 def init_app(app: Flask) -> None:
     from lti.cli import grades_group, lti_group, worker_command
+    from service.demo_cli import demo_group
+    from service.privacy_cli import learners_group
 
     groups = (
         db_group,
@@ -277,6 +279,8 @@ def init_app(app: Flask) -> None:
         items_group,
         lti_group,
         grades_group,
+        demo_group,
+        learners_group,
     )
     for group in groups:
         app.cli.add_command(group)

@@ -49,6 +49,12 @@ class Config:
     def __init__(self) -> None:
         env = os.environ
         self.DATABASE_URL = _database_url()
+        # PostgreSQL connections are replaced after this many seconds (service/db.py).
+        self.DB_POOL_RECYCLE_SECONDS = int(env.get("DB_POOL_RECYCLE_SECONDS", "1800"))
+        # psycopg prepares a statement once a connection has run it this many times; "off"
+        # never prepares (a PgBouncer older than 1.21 in transaction mode needs that).
+        threshold = env.get("DB_PREPARE_THRESHOLD", "1")
+        self.DB_PREPARE_THRESHOLD = None if threshold == "off" else int(threshold)
         self.CONTENT_DIR = Path(env.get("CONTENT_DIR", PROJECT_ROOT / "criteria_data"))
         # PUBLIC_BASE_URL pins the host used in absolute URLs (CASE uris, the tool's LTI URLs);
         # without it the request's host is used.
@@ -79,6 +85,10 @@ class Config:
         # Requests per API client (service/api_rate_limit.py); empty: no limit.
         self.API_RATE_LIMIT = env.get("API_RATE_LIMIT", "600/minute;20000/hour")
         self.RATELIMIT_KEY_PREFIX = env.get("RATELIMIT_KEY_PREFIX", "assessment:ratelimit")
+        # UK GDPR storage limitation: a learner with nothing newer than this many days is
+        # pseudonymised by `assessment learners retention` (run daily by the scheduler). The
+        # anonymous evidence stays. Default: three years after the learner's last activity.
+        self.PERSONAL_DATA_RETENTION_DAYS = int(env.get("PERSONAL_DATA_RETENTION_DAYS", "1095"))
 
         # LTI 1.3
         self.LTI_CLOCK_LEEWAY_SECONDS = int(env.get("LTI_CLOCK_LEEWAY_SECONDS", "30"))

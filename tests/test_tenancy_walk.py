@@ -69,6 +69,12 @@ def _setting(app) -> dict:
         headers=mine,
     )
     assert arrangement.status_code == 200, arrangement.get_json()
+    plan = client.post(
+        "/api/v1/sampling-plans",
+        json={"centre": A, "kind": "summative", "size": 5},
+        headers=callers["EQA assigned to A"],
+    )
+    assert plan.status_code == 201, plan.get_json()
     with app.app_context():
         session = db.session()
         centre_a = ensure_centre(session, A)
@@ -104,9 +110,11 @@ def _setting(app) -> dict:
         "sourced_id": unit_uuid,
         "platform_id": 1,
         "deployment_id": "1",
+        "plan_id": plan.get_json()["id"],
+        "n": 1,
     }
     # What in an answer would be A's: its records' ids, its learner, the client acting for it.
-    markers = [attempt_id, evidence_id, learner_uuid, victim_id]
+    markers = [attempt_id, evidence_id, learner_uuid, victim_id, plan.get_json()["id"], A]
     markers += [row["id"] for row in arrangement.get_json()["history"]]
     return {"app": app, "callers": callers, "fill": fill, "markers": markers}
 
@@ -142,8 +150,10 @@ def _request(method, path, operation, parameters, fill, document):
     content = operation.get("requestBody", {}).get("content", {})
     if "application/json" in content:
         body = content["application/json"].get("example")
-        if isinstance(body, dict) and "learner_ref" in body:
-            body = body | {"learner_ref": fill["learner_ref"]}
+        if isinstance(body, dict):
+            # The body names A's learner and A's centre wherever it names one.
+            names = {"learner_ref": fill["learner_ref"], "centre": fill["centre"]}
+            body = body | {k: v for k, v in names.items() if k in body}
     return url, query, body, missing
 
 
@@ -161,7 +171,9 @@ def test_no_operation_shows_centre_a_records_to_another_centre_or_eqa(walk):
             unfillable.append(f"{where}: {', '.join(missing)}")
             continue
         walked += 1
-        names_a_record = any(v in url for v in (fill["attempt_id"], fill["record_id"]))
+        names_a_record = any(
+            v in url for v in (fill["attempt_id"], fill["record_id"], fill["plan_id"])
+        )
         # Outsiders first: they must not see A's records as they are before anyone changes them.
         for name in (*OUTSIDERS, *(c for c in callers if c not in OUTSIDERS)):
             response = client.open(
