@@ -431,3 +431,36 @@ def test_two_workers_send_each_event_once(app, client, tokens, receiver):
         )
         assert set(statuses) == {DeliveryStatus.SENT}
     assert all(len(_deliveries(client, tokens, h)) == 4 for h in hooks)
+
+
+def test_requests_that_make_events_make_no_http_call(app, client, tokens, receiver, monkeypatch):
+    """The events are rows in the request's transaction: any outgoing HTTP call during the
+    submit, the marks or the evidence would fail here (and nothing reaches the receiver)."""
+    import requests
+
+    live = receiver()
+    _register(client, tokens, live.url)
+
+    def no_http(*args, **kwargs):
+        raise AssertionError("an HTTP call was made during the request")
+
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", no_http)
+    started, url = _submit(client, tokens)
+    _mark(client, tokens, started, url, "met")
+    monkeypatch.undo()
+    assert live.got == []
+    with app.app_context():
+        pending = db.session().scalars(
+            select(WebhookDelivery.status).where(WebhookDelivery.status == DeliveryStatus.PENDING)
+        )
+        assert len(list(pending)) >= 2
+
+
+def test_assessment_worker_once_sends_webhooks_too(app, client, tokens, receiver):
+    live = receiver()
+    hook = _register(client, tokens, live.url)
+    _submit(client, tokens)
+    result = app.test_cli_runner().invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "1 webhook delivery(ies)" in result.output
+    assert [d["status"] for d in _deliveries(client, tokens, hook)] == ["sent"]
