@@ -407,8 +407,8 @@ def _score(levels: list[dict], quality: str) -> int:
 
 def _record(session: Session, attempt: Attempt, result: AttemptResult, now: datetime) -> None:
     """Store a grading: the attempt's totals, its item scores and criterion decisions."""
-    previous_status = attempt.status
-    previous_decisions = {d.criterion_code: str(d.decision) for d in attempt.decision_rows}
+    # What the centre's webhooks compare the new grading with (None: it has none).
+    before = webhooks.before_grading(session, attempt)
     session.execute(delete(AttemptItemScore).where(AttemptItemScore.attempt_id == attempt.id))
     session.execute(
         delete(AttemptCriterionDecision).where(AttemptCriterionDecision.attempt_id == attempt.id)
@@ -448,7 +448,7 @@ def _record(session: Session, attempt: Attempt, result: AttemptResult, now: date
     # The score for the course's gradebook commits (or rolls back) with the grade it carries.
     grade_sync.record(session, attempt, now)
     # So are the centre's webhook events (sent later by `assessment worker`).
-    webhooks.attempt_graded(session, attempt, previous_status, previous_decisions, now)
+    webhooks.attempt_graded(session, attempt, before, now)
 
 
 def submit(

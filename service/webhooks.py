@@ -232,15 +232,21 @@ def _learner(session: Session, centre_id: int, learner_ref: str) -> dict:
     return {"id": row.uuid if row else None, "reference": row.reference if row else None}
 
 
-def _emit(session: Session, centre_id: int | None, event: WebhookEvent, data: dict, now) -> int:
-    """One delivery per active endpoint of the centre; how many."""
+def _listeners(session: Session, centre_id: int | None) -> list[int]:
+    """The centre's active endpoints (most centres have none: then nothing more is read)."""
     if centre_id is None:
-        return 0
-    endpoints = session.scalars(
-        select(WebhookEndpoint.id).where(
-            WebhookEndpoint.centre_id == centre_id, WebhookEndpoint.active.is_(True)
+        return []
+    return list(
+        session.scalars(
+            select(WebhookEndpoint.id).where(
+                WebhookEndpoint.centre_id == centre_id, WebhookEndpoint.active.is_(True)
+            )
         )
-    ).all()
+    )
+
+
+def _emit(session: Session, endpoints: list[int], event: WebhookEvent, data: dict, now) -> None:
+    """One delivery per endpoint, each with an event id of its own."""
     for endpoint_id in endpoints:
         event_id = new_uuid()
         body = {
@@ -261,21 +267,39 @@ def _emit(session: Session, centre_id: int | None, event: WebhookEvent, data: di
                 created_at=now,
             )
         )
-    return len(endpoints)
+
+
+@dataclass(frozen=True)
+class BeforeGrading:
+    endpoints: list[int]
+    status: AttemptStatus
+    decisions: dict[str, str]
+
+
+def before_grading(session: Session, attempt: Attempt) -> BeforeGrading | None:
+    """Read before service.attempts replaces a grading: the centre's active endpoints and the
+    attempt's status and decisions, to tell what the new grading changed. None (and nothing
+    else read) when the centre has no active webhook."""
+    endpoints = _listeners(session, attempt.centre_id)
+    if not endpoints:
+        return None
+    decisions = {d.criterion_code: str(d.decision) for d in attempt.decision_rows}
+    return BeforeGrading(endpoints, AttemptStatus(attempt.status), decisions)
 
 
 def attempt_graded(
-    session: Session,
-    attempt: Attempt,
-    previous_status: str,
-    previous_decisions: dict[str, str],
-    now: datetime,
+    session: Session, attempt: Attempt, before: BeforeGrading | None, now: datetime
 ) -> None:
     """After service.attempts stored a grading: `attempt.graded` when the attempt became
     graded (at submit) or fully graded (after marking); `criterion.decision_changed` for the
     decisions a later grading changed (an assessor's marks)."""
-    if attempt.centre_id is None or attempt.status == AttemptStatus.IN_PROGRESS:
+    if before is None or attempt.status == AttemptStatus.IN_PROGRESS:
         return
+    endpoints, previous_status, previous_decisions = (
+        before.endpoints,
+        before.status,
+        before.decisions,
+    )
     decisions = {d.criterion_code: str(d.decision) for d in attempt.decision_rows}
     learner = _learner(session, attempt.centre_id, attempt.learner_ref)
     subject = {
@@ -292,7 +316,7 @@ def attempt_graded(
         data = subject | {
             "criteria": [{"criterion": c, "decision": d} for c, d in sorted(decisions.items())]
         }
-        _emit(session, attempt.centre_id, WebhookEvent.ATTEMPT_GRADED, data, now)
+        _emit(session, endpoints, WebhookEvent.ATTEMPT_GRADED, data, now)
     if previous_status == AttemptStatus.IN_PROGRESS:
         return  # the first grading: attempt.graded carries every decision
     changed = [
@@ -308,13 +332,16 @@ def attempt_graded(
                 for c in changed
             ],
         }
-        _emit(session, attempt.centre_id, WebhookEvent.CRITERION_DECISION_CHANGED, data, now)
+        _emit(session, endpoints, WebhookEvent.CRITERION_DECISION_CHANGED, data, now)
 
 
 def evidence_changed(
     session: Session, record: PerformanceEvidence, source: DecisionSource, now: datetime
 ) -> None:
     """Performance evidence was recorded (or withdrawn): the criterion's decision changes."""
+    endpoints = _listeners(session, record.centre_id)
+    if not endpoints:
+        return
     data = {
         "source": source.value,
         "learner": _learner(session, record.centre_id, record.learner_ref),
@@ -330,4 +357,4 @@ def evidence_changed(
     }
     if record.supersedes is not None:
         data["performance_evidence"]["supersedes"] = record.supersedes.uuid
-    _emit(session, record.centre_id, WebhookEvent.CRITERION_DECISION_CHANGED, data, now)
+    _emit(session, endpoints, WebhookEvent.CRITERION_DECISION_CHANGED, data, now)

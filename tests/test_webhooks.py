@@ -325,7 +325,7 @@ def test_performance_evidence_recorded_and_withdrawn_are_events(app, client, tok
     )
     assert withdrawn.status_code == 200
     _worker(app).run(once=True)
-    sources = [(e["data"]["source"], e["data"]["changes"]) for e in live.events()]
+    sources = sorted((e["data"]["source"], e["data"]["changes"]) for e in live.events())
     assert sources == [
         ("performance_evidence.recorded", [{"criterion": "CSC-01.AC4", "decision": "met"}]),
         ("performance_evidence.withdrawn", [{"criterion": "CSC-01.AC4", "decision": None}]),
