@@ -26,6 +26,7 @@ from dataclasses import replace
 from datetime import datetime
 
 import requests
+import urllib3
 from flask import Flask
 from sqlalchemy import Engine
 
@@ -44,6 +45,7 @@ from service.models import WebhookDelivery, utcnow
 
 log = logging.getLogger(__name__)
 USER_AGENT = "AssessmentService-Webhooks/1.0"
+ANSWER_BYTES = 4 * KEPT_ANSWER_CHARS
 TIMEOUT = (5.0, 10.0)  # connect, read: a receiver that hangs must not hang the worker
 
 
@@ -118,12 +120,22 @@ class WebhookWorker:
         }
         try:
             response = self._http().post(
-                claimed.url, data=body, headers=headers, timeout=TIMEOUT, allow_redirects=False
+                claimed.url,
+                data=body,
+                headers=headers,
+                timeout=TIMEOUT,
+                allow_redirects=False,
+                stream=True,
             )
+            with response:
+                # Only the start of the answer is read (it is kept for people, cut short):
+                # a receiver's endless body must not fill the worker's memory.
+                response._content = response.raw.read(ANSWER_BYTES, decode_content=True)
+                return classify(response), response.status_code
         except requests.RequestException as error:
             return classify_error(error), None
-        with response:
-            return classify(response), response.status_code
+        except urllib3.exceptions.HTTPError as error:  # the answer's body broke off
+            return RetryLater(f"{type(error).__name__}: the answer broke off"), None
 
     def _record(self, claimed: webhook_outbox.Claimed, outcome, status: int | None) -> None:
         now = self.clock()
