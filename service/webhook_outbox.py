@@ -28,6 +28,7 @@ class Claimed:
     tries: int
     failing_since: datetime | None
     uuid: str
+    endpoint_id: int
     url: str
     secret: str
     body: str
@@ -89,6 +90,7 @@ def claim(engine: Engine, now: datetime, batch: int, lease: timedelta) -> list[C
                 WebhookDelivery.tries,
                 WebhookDelivery.failing_since,
                 WebhookDelivery.uuid,
+                WebhookDelivery.endpoint_id,
                 WebhookEndpoint.url,
                 WebhookEndpoint.secret,
                 WebhookDelivery.body,
@@ -98,8 +100,8 @@ def claim(engine: Engine, now: datetime, batch: int, lease: timedelta) -> list[C
             .order_by(WebhookDelivery.id)
         )
         return [
-            Claimed(row_id, lease_until, tries, failing, uuid, url, secret, body)
-            for row_id, tries, failing, uuid, url, secret, body in rows
+            Claimed(row_id, lease_until, tries, failing, uuid, endpoint, url, secret, body)
+            for row_id, tries, failing, uuid, endpoint, url, secret, body in rows
         ]
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -69,6 +70,11 @@ class WebhookWorker:
         self.clock = clock
         self.stopping = threading.Event()
         self._local = threading.local()
+        # A centre's receiver gets at most `per_platform` requests at once from this worker.
+        self._slots: dict[int, threading.Semaphore] = defaultdict(
+            lambda: threading.Semaphore(settings.per_platform)
+        )
+        self._slots_lock = threading.Lock()
 
     @classmethod
     def for_app(cls, app: Flask, **overrides) -> WebhookWorker:
@@ -106,7 +112,11 @@ class WebhookWorker:
             if self.clock() + self.settings.send_budget > claimed.lease_until:
                 passback_outbox.release(self.engine, claimed, WebhookDelivery)
                 return
-            self._record(claimed, *self._send(claimed))
+            with self._slots_lock:
+                slot = self._slots[claimed.endpoint_id]
+            with slot:
+                answer = self._send(claimed)
+            self._record(claimed, *answer)
         except Exception:
             log.exception("webhook delivery %s: the send failed unexpectedly", claimed.id)
 

@@ -11,6 +11,7 @@ import itertools
 import json
 import socket
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -81,12 +82,18 @@ class Receiver:
         self.script = list(script)
         self.got: list[tuple[dict, bytes]] = []
         self.lock = threading.Lock()
+        self.open = self.most_open = 0  # requests being answered now, and the most at once
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 with receiver.lock:
+                    receiver.open += 1
+                    receiver.most_open = max(receiver.most_open, receiver.open)
+                time.sleep(delay)
+                with receiver.lock:
+                    receiver.open -= 1
                     receiver.got.append((dict(self.headers), body))
                     status = receiver.script.pop(0) if receiver.script else 200
                 self.send_response(status)
@@ -464,3 +471,13 @@ def test_assessment_worker_once_sends_webhooks_too(app, client, tokens, receiver
     assert result.exit_code == 0, result.output
     assert "1 webhook delivery(ies)" in result.output
     assert [d["status"] for d in _deliveries(client, tokens, hook)] == ["sent"]
+
+
+def test_a_receiver_gets_at_most_per_platform_requests_at_once(app, client, tokens, receiver):
+    live = receiver(delay=0.2)
+    _register(client, tokens, live.url)
+    for _ in range(6):
+        _submit(client, tokens)
+    assert _worker(app, threads=8, batch=8, per_platform=2).run(once=True) == 6
+    assert len(live.got) == 6
+    assert live.most_open == 2
