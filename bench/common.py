@@ -42,9 +42,11 @@ def gunicorn(
     workers: int = 1,
     env: dict | None = None,
     port: int | None = None,
-    threads: int = 1,
+    threads: int | None = None,
+    pid_file: Path | None = None,
 ):
-    """`threads` > 1 runs gthread workers: requests of one worker overlap too."""
+    """Workers as gunicorn.conf.py makes them (the production model), unless `threads` says
+    how many threads each gthread worker runs."""
     port = port or free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING", **(env or {})}
     process = subprocess.Popen(
@@ -57,11 +59,10 @@ def gunicorn(
             "--workers",
             str(workers),
             # gthread workers finish their open connections before stopping: do not wait long.
-            *(
-                ["--worker-class", "gthread", "--threads", str(threads), "--graceful-timeout", "5"]
-                if threads > 1
-                else []
-            ),
+            "--graceful-timeout",
+            "5",
+            *(["--worker-class", "gthread", "--threads", str(threads)] if threads else []),
+            *(["--pid", str(pid_file)] if pid_file else []),
             app_spec,
         ],
         cwd=ROOT,

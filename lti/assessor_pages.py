@@ -454,8 +454,9 @@ def _posted_marks() -> tuple[dict, dict, dict]:
     return levels, previous, comments
 
 
-def _kept_for_later(ended: LtiSession):
-    """Marks posted after the assessor's launch ended: kept as their draft, and said so."""
+def _kept_for_later(ended: LtiSession, superseded: bool = False):
+    """Marks posted after the assessor's launch ended (or with a token it replaced): kept as
+    their draft, and said so."""
     session = db.session()
     levels, previous, comments = _posted_marks()
     kept = marking_drafts.keep(
@@ -476,7 +477,32 @@ def _kept_for_later(ended: LtiSession):
         }
         for code in sorted({*levels, *comments})
     ]
-    return _page("lti/marks_kept.html", 403, kept=kept, marks=shown)
+    return _page("lti/marks_kept.html", 403, kept=kept, marks=shown, superseded=superseded)
+
+
+def _in_course(lti_session: LtiSession, attempt_uuid: str) -> bool:
+    """Whether the attempt is one of this launch's course activity (as _scoped_attempt)."""
+    assessment = _linked_assessment(lti_session)
+    if assessment is None or not attempt_uuid:
+        return False
+    scope = _course_scope(lti_session)
+    return attempt_access.find(db.session(), scope, attempt_uuid, assessment.id) is not None
+
+
+def _superseded_marks():
+    """A marking form posted with a token its launch replaced more than the overlap ago (a
+    page left open while another tab went on): the launch still runs, so the marks are kept
+    for the assessor, but only for an attempt of that launch's course; otherwise None (the
+    usual refusal)."""
+    row = sessions.find_superseded(db.session(), request.form.get("ls"))
+    if row is None:
+        return None
+    cookie = request.cookies.get(sessions.COOKIE + str(row.id))
+    if not sessions.browser_allowed(db.session(), row, cookie):
+        return None
+    if not _in_course(row, request.form.get("attempt", "")):
+        return None
+    return _kept_for_later(row, superseded=True)
 
 
 @blp.post("/assessor/mark")
@@ -485,6 +511,9 @@ def assessor_mark():
     cookie = request.cookies.get(sessions.COOKIE + str(ended.id)) if ended else None
     if ended is not None and sessions.browser_allowed(db.session(), ended, cookie):
         return _kept_for_later(ended)
+    kept = _superseded_marks()
+    if kept is not None:
+        return kept
     lti_session = current_session("staff")
     attempt = _scoped_attempt(lti_session, request.form.get("attempt", ""))
     session = db.session()

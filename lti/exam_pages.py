@@ -54,12 +54,13 @@ def timer(attempt: Attempt, now: datetime | None = None) -> dict:
         seconds = max(0, math.floor((deadline - now).total_seconds()))
     minutes = seconds // 60
     expired = clock.started and seconds == 0
+    # `remaining` follows "Time left:" beside the Submit buttons ("left" said once).
     if expired:
-        left = "Time is up"
+        left, remaining = "Time is up", "none"
     elif minutes == 0:
-        left = "Less than 1 minute left"
+        left, remaining = "Less than 1 minute left", "less than 1 minute"
     else:
-        left = f"{_minutes_words(minutes)} left"
+        left, remaining = f"{_minutes_words(minutes)} left", _minutes_words(minutes)
     warning = None
     if not expired and seconds <= 60:
         warning = "1 minute left. Submit your answers now."
@@ -69,6 +70,7 @@ def timer(attempt: Attempt, now: datetime | None = None) -> dict:
     return {
         "seconds": seconds,
         "left": left,
+        "remaining": remaining,
         "expired": expired,
         "grace_over": deadline is not None and now > deadline + GRACE,
         "allowed_minutes": math.ceil(clock.allowed.total_seconds() / 60),

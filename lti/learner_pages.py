@@ -113,13 +113,16 @@ def _hint(item: dict) -> str | None:
     """How to answer, for screen readers and everyone: read with the question's group."""
     kind = item["type"]
     if kind == "multiple_response":
-        found = _HOW_MANY.search(item["prompt"])
-        if found is None or found.group(1).lower() == "all":
-            return "Select all that apply."
-        return f"Select {found.group(1).lower()}."
+        # The prompt that already says how many to select needs no hint repeating it (A10).
+        if _HOW_MANY.search(item["prompt"]):
+            return None
+        return "Select all that apply."
     if kind == "ordering":
         steps = len(item["steps"])
-        return f"For each step, choose its position: 1 for the first step, {steps} for the last."
+        return (
+            f"The steps are in a random order. For each step, choose its position: 1 for the "
+            f"first step, {steps} for the last. Use each position once."
+        )
     if kind == "matching":
         return "For each one, choose its match from the list."
     if kind == "extended_response":
@@ -137,6 +140,23 @@ def _field_ids(item: dict) -> list[str]:
     if kind == "matching":
         return [f"{code}-{p['id']}" for p in item["premises"]]
     return [f"{code}-answer"]
+
+
+def _order_preview(item: dict, value: Any) -> list[str]:
+    """An ordering question's steps in the order the learner's positions put them (A11: the
+    selects alone do not show the sequence): one line per position. attempt.js redraws it
+    as positions change, in the same words."""
+    chosen = value if isinstance(value, dict) else {}
+    lines = []
+    for position in range(1, len(item["steps"]) + 1):
+        texts = [s["text"] for s in item["steps"] if chosen.get(s["id"]) == str(position)]
+        if not texts:
+            lines.append("No step chosen yet")
+        elif len(texts) == 1:
+            lines.append(texts[0])
+        else:
+            lines.append(f"{len(texts)} steps have this position: {'; '.join(texts)}")
+    return lines
 
 
 def _shown_values(item: dict, response: Any) -> Any:
@@ -269,9 +289,12 @@ def _attempt_page(
                 "ids": _field_ids(item),
                 "hint": _hint(item),
                 "positions": list(range(1, len(item.get("steps", [])) + 1)),
+                "order": _order_preview(item, value) if item["type"] == "ordering" else None,
             }
         )
-    summary = [(q["ids"][0], q["error"]) for q in questions if q["error"]]
+    # Error links go to the question's fieldset, so its legend and prompt come into view
+    # (GOV.UK pattern; attempt.js then focuses the question's first control).
+    summary = [(f"question-{q['number']}", q["error"]) for q in questions if q["error"]]
     return _page(
         "lti/attempt.html",
         status,

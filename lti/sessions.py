@@ -263,3 +263,20 @@ def find_ended(session: Session, token: str | None, within: timedelta) -> LtiSes
     if row is None or row.role != "staff" or row.expires_at >= now:
         return None
     return row if now - row.expires_at <= within else None
+
+
+def find_superseded(session: Session, token: str | None) -> LtiSession | None:
+    """The unexpired staff launch whose previous token this is, past its overlap: a page left
+    open across a rotation (another tab got the fresh token). Its marks, posted too late for
+    the old token, are kept as a draft like those of an ended launch."""
+    if not token:
+        return None
+    row = session.scalar(
+        select(LtiSession).where(LtiSession.previous_token_hash == token_hash(token))
+    )
+    now = utcnow()
+    if row is None or row.role != "staff" or row.expires_at < now:
+        return None
+    if row.previous_expires_at is None or row.previous_expires_at > now:
+        return None  # still within the overlap: the token works as it is
+    return row

@@ -49,6 +49,12 @@ class Config:
     def __init__(self) -> None:
         env = os.environ
         self.DATABASE_URL = _database_url()
+        # PostgreSQL connections are replaced after this many seconds (service/db.py).
+        self.DB_POOL_RECYCLE_SECONDS = int(env.get("DB_POOL_RECYCLE_SECONDS", "1800"))
+        # psycopg prepares a statement once a connection has run it this many times; "off"
+        # never prepares (a PgBouncer older than 1.21 in transaction mode needs that).
+        threshold = env.get("DB_PREPARE_THRESHOLD", "1")
+        self.DB_PREPARE_THRESHOLD = None if threshold == "off" else int(threshold)
         self.CONTENT_DIR = Path(env.get("CONTENT_DIR", PROJECT_ROOT / "criteria_data"))
         # PUBLIC_BASE_URL pins the host used in absolute URLs (CASE uris, the tool's LTI URLs);
         # without it the request's host is used.

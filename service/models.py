@@ -33,6 +33,7 @@ from service.client_secrets import hash_secret, needs_rehash, verify_secret
 from service.client_vocabulary import ClientKind
 from service.content_vocabulary import ItemStatus
 from service.grading.vocabulary import AttemptStatus, Decision, EvidenceType
+from service.sampling_vocabulary import PlanKind, SampleSource, Verdict
 
 
 def utcnow() -> datetime:
@@ -878,6 +879,90 @@ class OAuthToken(Base, TokenMixin):
 
     def is_revoked(self) -> bool:
         return self.revoked_at is not None or self.client.revoked_at is not None
+
+
+class SamplingPlan(Base):
+    """An external verifier's sample of one centre's assessor decisions. `seed` (given, or
+    generated when absent) and the data make the sample reproducible (service/sampling.py)."""
+
+    __tablename__ = "sampling_plans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centres.id"), index=True)
+    kind: Mapped[PlanKind] = mapped_column(
+        Enum(PlanKind, native_enum=False, length=16, values_callable=_values)
+    )
+    size: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[str] = mapped_column(String(64))
+    unit_code: Mapped[str | None] = mapped_column(String(16))  # only this unit's decisions
+    # Only decisions on attempts launched from this LMS course (LTI context id).
+    course: Mapped[str | None] = mapped_column(String(255))
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    centre: Mapped[Centre] = relationship()
+    decisions: Mapped[list[SampledDecision]] = relationship(
+        back_populates="plan", order_by="SampledDecision.position"
+    )
+
+
+class SampledDecision(Base):
+    """One decision in a plan (numbered from 1), as it stood when sampled, and why chosen.
+    `candidate_key` names the decision for good ("mark:{attempt}:{item}:{criterion}" or
+    "evidence:{uuid}"): interim plans skip keys an earlier plan of the centre sampled. The
+    learner is read through the attempt or record (no copy here), so erasure reaches it."""
+
+    __tablename__ = "sampled_decisions"
+    __table_args__ = (UniqueConstraint("plan_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("sampling_plans.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    candidate_key: Mapped[str] = mapped_column(String(160), index=True)
+    source: Mapped[SampleSource] = mapped_column(
+        Enum(SampleSource, native_enum=False, length=24, values_callable=_values)
+    )
+    method: Mapped[str] = mapped_column(String(32))
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centres.id"))
+    unit_code: Mapped[str] = mapped_column(String(16))
+    criterion_code: Mapped[str] = mapped_column(String(24), index=True)
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempts.id"))
+    item_code: Mapped[str | None] = mapped_column(String(24))
+    performance_evidence_id: Mapped[int | None] = mapped_column(
+        ForeignKey("performance_evidence.id")
+    )
+    assessor: Mapped[str] = mapped_column(String(255), index=True)
+    decision: Mapped[str] = mapped_column(String(24))  # the level or decision when sampled
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # SampleReason values, most telling first: shown, never queried.
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+
+    plan: Mapped[SamplingPlan] = relationship(back_populates="decisions")
+    attempt: Mapped[Attempt | None] = relationship()
+    performance_evidence: Mapped[PerformanceEvidence | None] = relationship()
+    verdicts: Mapped[list[SamplingVerdict]] = relationship(
+        back_populates="sampled", order_by="SamplingVerdict.id"
+    )
+
+
+class SamplingVerdict(Base):
+    """A verifier's verdict on a sampled decision. Never changed: a new verdict is a new row,
+    the newest is current, the older ones are its history."""
+
+    __tablename__ = "sampling_verdicts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sampled_decision_id: Mapped[int] = mapped_column(ForeignKey("sampled_decisions.id"), index=True)
+    verdict: Mapped[Verdict] = mapped_column(
+        Enum(Verdict, native_enum=False, length=16, values_callable=_values)
+    )
+    reason: Mapped[str | None] = mapped_column(Text)  # why the verifier disagrees
+    action: Mapped[str | None] = mapped_column(Text)  # what the centre must do
+    given_by: Mapped[str] = mapped_column(String(255))
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    sampled: Mapped[SampledDecision] = relationship(back_populates="verdicts")
 
 
 class WebhookEndpoint(Base):

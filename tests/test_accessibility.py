@@ -49,6 +49,40 @@ def fits_320_css_pixels(page) -> None:
         page.set_viewport_size(size)
 
 
+def no_word_broken(page, selector: str) -> None:
+    """No word in `selector` is split across two lines (at narrow widths, tables whose cells
+    wrap anywhere read "Lea / rne / r"): each word's text lies on one line box."""
+    broken = page.evaluate(
+        r"""(selector) => {
+            const broken = [];
+            // Not shown, or shown to screen readers only (a 1px clipped box).
+            const hidden = (element) => {
+                for (let e = element; e; e = e.parentElement) {
+                    if (!e.getClientRects().length || e.offsetWidth <= 1) { return true; }
+                }
+                return false;
+            };
+            for (const root of document.querySelectorAll(selector)) {
+                const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+                for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                    if (hidden(node.parentElement)) { continue; }
+                    for (const word of node.textContent.matchAll(/\S+/g)) {
+                        const range = document.createRange();
+                        range.setStart(node, word.index);
+                        range.setEnd(node, word.index + word[0].length);
+                        const tops = new Set(Array.from(range.getClientRects(),
+                            (r) => Math.round(r.top)));
+                        if (tops.size > 1) { broken.push(word[0]); }
+                    }
+                }
+            }
+            return broken;
+        }""",
+        selector,
+    )
+    assert broken == [], f"{page.url}: words broken across lines: {broken}"
+
+
 def launch_from_dev_platform(page, server, button: str) -> None:
     page.goto(f"{server['base']}/dev-platform/")
     with page.expect_navigation(url=LANDING, wait_until="load"):
@@ -141,6 +175,9 @@ def test_every_page_passes_axe_wcag_22_aa(server, page):
         selects = ordering.locator("select")
         selects.nth(0).select_option("1")
         selects.nth(1).select_option("1")
+        # "Your order so far" follows the selects (attempt.js redraws it).
+        first_line = ordering.locator(".order-preview li").first
+        assert first_line.inner_text().startswith("2 steps have this position: ")
         with page.expect_navigation(wait_until="load"):
             page.get_by_role("button", name="Save answers").click()
         summary = page.locator(".error-summary")
@@ -431,3 +468,31 @@ def test_result_session_and_error_pages_pass_axe(server, page):
     # Error pages answer 403 and 404, which Chromium logs as failed loads: expected here.
     errors = [e for e in page.console_errors if "Failed to load resource" not in e]
     assert errors == [], errors
+
+
+def test_the_assessor_list_stacks_at_320_pixels_without_breaking_words(server, page):
+    """R7: at 320 CSS pixels the assessor's list shows each attempt as a stacked block, every
+    value under its label, no word broken mid-word and nothing scrolling sideways; it is
+    still a table to assistive technology (axe, and the column headers in the tree)."""
+    # The assessment linked to the course (as the first test does), then Ada's attempt
+    # submitted (or as the first test left it) and the instructor's list.
+    launch_from_dev_platform(page, server, "Choose an assessment (deep linking, as Ian Instructor)")
+    page.get_by_label("CSC-01-A1", exact=False).check()
+    with page.expect_navigation(url="**/dev-platform/", wait_until="load"):
+        page.get_by_role("button", name="Add to course").click()
+    launch_from_dev_platform(page, server, "Launch as learner (Ada Learner)")
+    for button in ("Start the assessment", "Check your answers", "Submit your answers"):
+        if page.get_by_role("button", name=button).count():
+            with page.expect_navigation(wait_until="load"):
+                page.get_by_role("button", name=button).click()
+    assert page.title().startswith("Your result")
+    launch_from_dev_platform(page, server, "Launch as instructor (Ian Instructor)")
+    page.set_viewport_size({"width": 320, "height": 640})
+    assert "Ada Learner" in page.locator("main").inner_text()
+    no_word_broken(page, "main table")
+    fits_320_css_pixels(page)
+    assert page.locator("main table .cell-label").first.is_visible()
+    assert page.get_by_role("columnheader", name="Status").count() == 1
+    check_axe(page, "assessor list at 320px")
+    page.set_viewport_size({"width": 1024, "height": 800})
+    assert not page.locator("main table .cell-label").first.is_visible()  # wide: a table

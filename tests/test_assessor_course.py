@@ -221,7 +221,7 @@ def test_the_roster_adds_learners_who_have_not_started(app, lti_client, requests
     assert listing.status_code == 200
     doc = _doc(listing)
     rows = {
-        row.xpath("./th")[0].text_content(): row.xpath("./td")[0].text_content()
+        row.xpath("./th")[0].text_content(): "".join(row.xpath("./td[1]/text()"))
         for row in doc.xpath("//tbody/tr")
     }
     assert rows == {

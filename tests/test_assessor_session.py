@@ -176,3 +176,61 @@ def test_marking_opens_at_the_answer_and_save_and_mark_next_goes_on(app, lti_cli
     target = urlsplit(saved.headers["Location"])
     assert target.path.startswith("/lti/assessor/attempt/") and uuid not in target.path
     assert target.fragment.startswith("mark-")
+
+
+def test_marks_posted_with_a_token_replaced_past_its_overlap_are_kept(app, lti_client):  # noqa: F811
+    """A marking page left open while another tab went on: its token was rotated more than
+    the overlap ago. The launch still runs, so the marks are kept as a draft (not the error
+    page), for an attempt of that launch's course only; the 409 rule still applies."""
+    from tests import test_assessor_course as course
+
+    here, elsewhere = course._course("rotated"), course._course("rotated-other")
+    learner = course._submitted(app, lti_client, here)
+    other = course._submitted(app, lti_client, elsewhere)
+    _path, old = course._launch(app, lti_client, "instructor-1", here, nrps=False)
+    _set(app, old, token_issued_at=utcnow() - timedelta(minutes=30))
+    rotated = lti_client.get("/lti/assessor", query_string={"ls": old})
+    assert rotated.status_code == 303  # a page load past the rotation age: a fresh token
+    fresh = parse_qs(urlsplit(rotated.headers["Location"]).query)["ls"][0]
+    assert fresh != old
+    _set(app, fresh, previous_expires_at=utcnow() - timedelta(minutes=1))  # overlap over
+    body = course._extended(app, learner)
+    criteria = [f"CSC-01.{c}" for c in body["criteria"]]
+    form = course._mark_form(old, learner, body, previous={})
+    late = course._post(lti_client, "/lti/assessor/mark", form)
+    html = late.get_data(as_text=True)
+    assert late.status_code == 403
+    assert "out of date: your marks are kept" in html and "could not be opened" not in html
+    assert course._view(app, learner["sub"])["status"] == "pending_manual"  # not applied
+    with app.app_context():
+        kept = db.session().scalars(select(LtiMarkingDraft)).all()
+        assert {(d.attempt_uuid, d.criterion_code, d.quality) for d in kept} == {
+            (learner["uuid"], c, "met") for c in criteria
+        }
+    # The tab with the fresh token shows them filled in.
+    page = lti_client.get(f"/lti/assessor/attempt/{learner['uuid']}", query_string={"ls": fresh})
+    doc = lxml.html.fromstring(page.get_data(as_text=True))
+    for criterion in criteria:
+        assert doc.xpath(f"//input[@name='level-{criterion}'][@checked]/@value") == ["met"]
+    # An attempt of another course: the usual refusal, nothing kept.
+    body_other = course._extended(app, other)
+    refused = course._post(
+        lti_client, "/lti/assessor/mark", course._mark_form(old, other, body_other, previous={})
+    )
+    assert refused.status_code == 403
+    assert "marks are kept" not in refused.get_data(as_text=True)
+    with app.app_context():
+        uuids = {d.attempt_uuid for d in db.session().scalars(select(LtiMarkingDraft))}
+        assert uuids == {learner["uuid"]}
+    # 409 unchanged: marked by someone else meanwhile, the kept marks are not applied.
+    _path, colleague = course._launch(app, lti_client, "instructor-1", here, nrps=False)
+    first = course._post(
+        lti_client,
+        "/lti/assessor/mark",
+        course._mark_form(colleague, learner, body, "not_yet_met", previous={}),
+    )
+    assert first.status_code == 303
+    stale = course._post(
+        lti_client, "/lti/assessor/mark", course._mark_form(fresh, learner, body, previous={})
+    )
+    assert stale.status_code == 409

@@ -111,3 +111,44 @@ def test_a_pickle_planted_in_redis_is_not_unpickled(tmp_path):
         assert all(json.loads(store.get(key)) for key in keys)
         store.delete(*store.keys(prefix + "*"))
         app.extensions["db_engine"].dispose()
+
+
+@pytest.mark.parametrize("backend", ["process", "redis"])
+def test_a_matching_if_none_match_is_answered_before_the_body_is_built(
+    tmp_path, monkeypatch, backend
+):
+    from service import cache, catalogue
+
+    if backend == "redis" and not _redis_available():
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    config = {}
+    if backend == "redis":
+        config = {
+            "REDIS_URL": "redis://127.0.0.1:6379/15",
+            "CACHE_KEY_PREFIX": f"test-{uuid.uuid4().hex}:",
+        }
+    with isolated_database(tmp_path) as url:
+        application = make_app(url, **config)
+        client = application.test_client()
+        path = "/api/v1/units/CSC-01/criteria"
+        first = client.get(path)
+        assert first.status_code == 200
+        etag = first.headers["ETag"]
+
+        def built(*_args, **_kwargs):
+            raise AssertionError("the body was built for a matching If-None-Match")
+
+        with monkeypatch.context() as patched:
+            # Neither the view's query nor the cached body is touched.
+            patched.setattr(catalogue, "list_criteria", built)
+            patched.setattr(cache, "_from_entry", built)
+            answer = client.get(path, headers={"If-None-Match": f'"other", {etag}'})
+            assert answer.status_code == 304
+            assert answer.headers["ETag"] == etag
+            assert answer.headers["Cache-Control"].startswith("public")
+            assert answer.data == b""
+        # Another ETag gets the page (from the cache).
+        stale = client.get(path, headers={"If-None-Match": '"stale"'})
+        assert stale.status_code == 200
+        assert stale.get_json() == first.get_json()
+        application.extensions["db_engine"].dispose()

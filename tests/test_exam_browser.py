@@ -157,3 +157,128 @@ def test_the_same_exam_with_javascript_off(server, browser):
         _exam(server, page, "exam-no-js", "Nia NoScript", axe=False)
     finally:
         context.close()
+
+
+# ---------------------------------------------------------------------------- polish (issue 10)
+
+
+def _started(server, page, sub: str, name: str) -> None:
+    token = direct_token(server, sub, name)
+    page.goto(f"{server['base']}/lti/attempt?ls={token}")
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("button", name="Start the assessment").click()
+    assert page.title().startswith("Questions")
+
+
+def _last_single_choice(page):
+    """The last question answered with radios (far down the page: its legend is out of view
+    when the page opens at the top)."""
+    question = page.locator("fieldset.question:has(input[type=radio])").last
+    return question, question.get_attribute("id")
+
+
+def _legend_in_view(page, question_id: str) -> bool:
+    """The question's legend is on screen, below the sticky time line."""
+    return page.evaluate(
+        """(id) => {
+            const legend = document.querySelector('#' + id + ' > legend').getBoundingClientRect();
+            const timer = document.getElementById('exam-timer').getBoundingClientRect();
+            return legend.top >= timer.bottom - 1 && legend.bottom <= window.innerHeight;
+        }""",
+        question_id,
+    )
+
+
+def _forged_answer_saved(page, question) -> None:
+    """Answer with a choice id the attempt never showed (a stale or forged form) and Save: the
+    page comes back with an error summary linking to that question."""
+    radio = question.locator("input[type=radio]").first
+    radio.evaluate("r => { r.value = 'not-a-choice'; }")
+    radio.check()
+
+
+def test_error_summary_link_brings_the_question_into_view(server, page):
+    """A12: the error summary's link shows the question (legend and prompt), with the focus on
+    its first control, not a control with the legend scrolled away above it."""
+    _started(server, page, "exam-a12", "Ann Summary")
+    question, question_id = _last_single_choice(page)
+    _forged_answer_saved(page, question)
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("button", name="Save answers").click()
+    summary = page.locator(".error-summary")
+    assert summary.is_visible()
+    link = summary.locator("a").first
+    assert link.get_attribute("href") == f"#{question_id}"
+    link.click()
+    page.wait_for_function(f"() => location.hash === '#{question_id}'")
+    assert page.evaluate("document.activeElement.type") == "radio"
+    assert page.evaluate("document.activeElement.closest('fieldset').id") == question_id
+    assert _legend_in_view(page, question_id)
+    no_console_errors(page)
+
+
+def test_error_summary_link_without_javascript(server, browser):
+    context = browser.new_context(locale="en-GB", java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        _started(server, page, "exam-a12-nojs", "Nat Summary")
+        question, question_id = _last_single_choice(page)
+        _forged_answer_saved(page, question)
+        with page.expect_navigation(wait_until="load"):
+            page.get_by_role("button", name="Save answers").click()
+        link = page.locator(".error-summary a").first
+        assert link.get_attribute("href") == f"#{question_id}"
+        link.click()
+        assert page.url.endswith(f"#{question_id}")
+        assert _legend_in_view(page, question_id)
+        # Without JavaScript nothing is saved as you go: no "not saved yet" anywhere.
+        assert (
+            page.locator(".question-save-state").all_inner_texts()
+            == [""] * page.locator("fieldset.question").count()
+        )
+    finally:
+        context.close()
+
+
+def test_each_question_says_when_its_answer_is_not_saved_yet(server, page):
+    """With JavaScript, a question whose answer changed and is not saved yet says so in a
+    polite status of its own; the autosave clears it. An answer the save refused keeps it,
+    with the reason."""
+    _started(server, page, "exam-unsaved", "Una Saved")
+    written = page.locator("fieldset.question:has(textarea)").first
+    code = written.locator("input[type=hidden][name^='item-']").get_attribute("name")[5:]
+    state = page.locator(f"#save-state-{code}")
+    assert state.get_attribute("role") == "status" and state.inner_text() == ""
+    written.locator("textarea").press_sequentially("A first sentence", delay=20)
+    page.wait_for_function(
+        f"() => document.getElementById('save-state-{code}').textContent.includes('not saved yet')"
+    )
+    assert state.inner_text().startswith("Question ")
+    page.wait_for_function(
+        "() => document.getElementById('save-status').textContent.includes('saved automatically')"
+    )
+    page.wait_for_function(f"() => document.getElementById('save-state-{code}').textContent === ''")
+    # A choice saved at once says nothing; one the save refused says why.
+    question, _question_id = _last_single_choice(page)
+    refused = question.locator("input[type=hidden][name^='item-']").get_attribute("name")[5:]
+    _forged_answer_saved(page, question)
+    page.wait_for_function(
+        f"() => document.getElementById('save-state-{refused}')"
+        ".textContent.includes('not saved yet: this answer does not fit')"
+    )
+    # The time left is also beside the buttons (server-rendered, counted down by the script).
+    beside = page.locator("#actions-time").inner_text()
+    assert beside.startswith("Time left: ") and "minutes" in beside
+    no_console_errors(page)
+
+
+def test_scenarios_are_not_landmarks_with_the_same_name(server, page):
+    """A9: axe's landmark-unique (best practice) on the questions page."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    _started(server, page, "exam-a9", "Lee Landmark")
+    assert page.locator(".scenario").count() >= 2
+    rules = ["landmark-unique", "region"]
+    results = Axe().run(page, options={"runOnly": {"type": "rule", "values": rules}})
+    assert results.violations_count == 0, results.generate_report()

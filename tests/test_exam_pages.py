@@ -232,3 +232,94 @@ def test_the_time_left_and_warnings_are_server_rendered(app, lti_client):
         session.commit()
     doc = _doc(lti_client.get("/lti/attempt", query_string={"ls": ls}).get_data(as_text=True))
     assert doc.xpath("//*[@id='countdown-live']")[0].text_content().startswith("1 minute left")
+
+
+def test_questions_page_wording_scenarios_and_time_beside_the_buttons(app, lti_client):
+    """A9: scenarios are not region landmarks (nine regions all named "Scenario"). A10: a
+    prompt that says how many to select gets no hint repeating it. Each question has an empty
+    save-state status (attempt.js fills it; without JavaScript it says nothing), and the time
+    left is repeated beside the buttons, server-rendered, on the questions and check pages."""
+    sub, ls, _html = _opened(app, lti_client)
+    start(app, lti_client, ls, sub)
+    with app.app_context():
+        session = db.session()
+        _attempt_row(session, sub).deadline = utcnow() + timedelta(minutes=12, seconds=30)
+        session.commit()
+    doc = _doc(lti_client.get("/lti/attempt", query_string={"ls": ls}).get_data(as_text=True))
+    items = _view(app, sub)["items"]
+    assert doc.xpath("//*[contains(@class,'scenario')]")
+    assert doc.xpath("//section[contains(@class,'scenario')]") == []
+    assert (
+        doc.xpath(
+            "//*[@role='region' or (self::section and @aria-labelledby)]"
+            "[.//*[starts-with(@id,'scenario-')]]"
+        )
+        == []
+    )
+    for number, item in enumerate(items, 1):
+        fieldset = doc.xpath(f"//fieldset[@id='question-{number}']")[0]
+        said = " ".join(fieldset.xpath(".//p[@class='prompt' or @class='hint']//text()"))
+        assert said.lower().count("select all that apply") <= 1, said
+        state = fieldset.xpath(f".//p[@id='save-state-{item['id']}']")[0]
+        assert state.get("role") == "status" and state.text_content().strip() == ""
+        if item["type"] == "ordering":
+            hint = fieldset.xpath(".//p[@class='hint']")[0].text_content()
+            assert "random order" in hint and "Use each position once" in hint
+    # A8: no stored value (face_to_face, social_media) shown as it is.
+    from tests.test_result_page import SNAKE
+
+    assert SNAKE.findall(doc.xpath("//main")[0].text_content()) == []
+    beside = doc.xpath("//p[@id='actions-time']")[0]
+    assert beside.getnext().get("id") == "attempt-actions"
+    words = " ".join(beside.text_content().split())
+    assert words.startswith("Time left: 12 minutes. Submit by ")
+    check = lti_client.get("/lti/attempt/check", query_string={"ls": ls}).get_data(as_text=True)
+    words = " ".join(_doc(check).xpath("//p[@id='actions-time']")[0].text_content().split())
+    assert words.startswith("Time left: 12 minutes. Submit by ")
+
+
+def test_an_ordering_question_shows_the_order_so_far(app, lti_client):
+    """A11: below the position selects, the steps in the order the chosen positions put them,
+    a position with no step or two steps said in words (attempt.js redraws it on change)."""
+    from tests.test_lti_pages import _learner
+
+    learner = _learner(app, lti_client, needs=("ordering",))
+    sub, ls, items = learner["sub"], learner["ls"], learner["items"]
+    ordering = next(i for i in items if i["type"] == "ordering")
+    number = items.index(ordering) + 1
+    steps = ordering["steps"]
+    order = [s["id"] for s in reversed(steps)]
+    _post(
+        lti_client,
+        "/lti/attempt/save",
+        data=_form(ls, _uuid(app, sub), items, {ordering["id"]: order}),
+    )
+    doc = _doc(lti_client.get("/lti/attempt", query_string={"ls": ls}).get_data(as_text=True))
+    preview = doc.xpath(f"//fieldset[@id='question-{number}']//*[@id='order-{ordering['id']}']")[0]
+    assert "Your order so far" in preview.text_content()
+    texts = {s["id"]: s["text"] for s in steps}
+    assert [li.text_content() for li in preview.xpath(".//li")] == [texts[s] for s in order]
+    # Two steps first and none last (a form re-shown with its error): said so.
+    data = [("ls", ls), ("attempt", _uuid(app, sub)), (f"item-{ordering['id']}", "1")]
+    data += [(f"position-{ordering['id']}-{s['id']}", str(max(n, 1))) for n, s in enumerate(steps)]
+    doc = _doc(_post(lti_client, "/lti/attempt/save", data=data).get_data(as_text=True))
+    lines = [li.text_content() for li in doc.xpath(f"//*[@id='order-{ordering['id']}']//li")]
+    assert lines[0].startswith("2 steps have this position: ") and lines[-1] == "No step chosen yet"
+
+
+def test_the_login_page_asks_no_one_to_wait_without_javascript(app, lti_client):
+    """A10: "Please wait a moment." is shown by login.js only; without JavaScript the page
+    offers its Continue button and does not tell the learner to wait for nothing."""
+    params = {
+        "iss": lti_flow.ISS,
+        "login_hint": "learner-1",
+        "target_link_uri": f"{lti_flow.BASE}/lti/launch",
+        "lti_message_hint": '{"user": "learner-1", "message": "resource"}',
+        "client_id": lti_flow.dev_platform.CLIENT_ID,
+        "lti_deployment_id": lti_flow.dev_platform.DEPLOYMENT_ID,
+    }
+    page = lti_client.get("/lti/login", query_string=params)
+    assert page.status_code == 200, page.get_data(as_text=True)
+    doc = _doc(page.get_data(as_text=True))
+    assert doc.xpath("//p[@id='lti-login-wait']")[0].get("hidden") is not None
+    assert "Continue to the assessment" in doc.xpath("//noscript")[0].text_content()

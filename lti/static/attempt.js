@@ -5,7 +5,25 @@
 "use strict";
 (function () {
   var summary = document.querySelector(".error-summary");
-  if (summary) { summary.focus(); }
+  if (summary) {
+    summary.focus();
+    // A link to a question (its fieldset) focuses the question's first control with the
+    // legend and prompt in view, as GOV.UK's error summary does. Without this file the
+    // link still scrolls to the question, legend first.
+    summary.addEventListener("click", function (event) {
+      var link = event.target.closest && event.target.closest("a[href^='#']");
+      var target = link && document.getElementById(link.getAttribute("href").slice(1));
+      if (!target || target.tagName !== "FIELDSET") { return; }
+      var control = target.querySelector("input:not([type=hidden]), select, textarea");
+      if (!control) { return; }
+      event.preventDefault();
+      target.scrollIntoView();
+      control.focus({ preventScroll: true });
+      if (window.history && window.history.replaceState) {
+        window.history.replaceState(null, "", "#" + target.id);
+      }
+    });
+  }
 
   var form = document.getElementById("attempt-form");
   if (!form) { return; }
@@ -29,9 +47,55 @@
     return fieldset ? fieldset.id.replace("question-", "") : code;
   }
 
-  function saved(data) {
+  // ------------------------------------------------------------------ per question
+  // A question whose answer changed since the last save says "Not saved yet" (a polite
+  // status). Only when a save has not caught up within a second: a choice saved at once
+  // says nothing, typing (saved after a pause) says it once.
+  var changes = {};  // item code -> changes made; saves compare it with what they sent
+  var SHOW_AFTER = 1000;
+
+  function itemOf(element) {
+    var question = element.closest && element.closest("fieldset.question");
+    var marker = question && question.querySelector("input[type=hidden][name^='item-']");
+    return marker ? marker.name.slice(5) : null;
+  }
+
+  function questionState(code, text) {
+    var box = document.getElementById("save-state-" + code);
+    if (!box) { return; }
+    say(box, text ? "Question " + box.getAttribute("data-question") + ": " + text : "");
+  }
+
+  function changed(element) {
+    var code = itemOf(element);
+    if (!code) { return; }
+    var count = (changes[code] || 0) + 1;
+    changes[code] = count;
+    window.setTimeout(function () {
+      if (changes[code] === count && !stopped) { questionState(code, "not saved yet."); }
+    }, SHOW_AFTER);
+  }
+
+  function settle(sent, notSaved) {
+    var refused = {};
+    notSaved.forEach(function (entry) { refused[entry.item] = entry.message; });
+    Object.keys(sent).forEach(function (code) {
+      if (changes[code] !== sent[code]) { return; }  // changed again meanwhile
+      delete changes[code];
+      if (refused[code] !== undefined) {
+        var reason = (refused[code] || "").replace(/^Question \d+: /, "");
+        questionState(code, "not saved yet" + (reason ? ": " + reason : "") + ".");
+        changes[code] = 0;  // still not saved: only a change can clear it
+      } else {
+        questionState(code, "");
+      }
+    });
+  }
+
+  function saved(data, sent) {
     var text = "Answers saved automatically at " + data.saved_at_text + ".";
     var notSaved = data.not_saved || [];
+    settle(sent, notSaved);
     if (notSaved.length) {
       text += " Not saved yet: " + notSaved.map(function (entry) {
         return entry.message || ("question " + questionNumber(entry.item));
@@ -50,6 +114,8 @@
     if (stopped) { return; }
     if (saving) { again = true; return; }
     saving = true;
+    var sent = {};
+    Object.keys(changes).forEach(function (code) { sent[code] = changes[code]; });
     fetch(saveUrl, {
       method: "POST",
       headers: { "Accept": "application/json" },
@@ -57,7 +123,7 @@
     }).then(function (response) {
       return response.json().then(function (data) {
         if (response.ok && data.saved) {
-          saved(data);
+          saved(data, sent);
         } else {
           if (response.status === 409) { stopped = true; }
           failed(data.message);
@@ -71,13 +137,15 @@
     });
   }
 
-  form.addEventListener("change", function () {
+  form.addEventListener("change", function (event) {
+    changed(event.target);
     window.clearTimeout(typingTimer);
     save();
   });
   form.addEventListener("input", function (event) {
     var target = event.target;
     if (target.tagName === "TEXTAREA" || target.type === "text") {
+      changed(target);
       window.clearTimeout(typingTimer);
       typingTimer = window.setTimeout(save, 3000);
     }
@@ -94,6 +162,36 @@
   form.addEventListener("focusin", function (event) {
     var question = event.target.closest && event.target.closest("fieldset.question");
     if (at && question) { at.value = question.id; }
+  });
+
+  // ------------------------------------------------------------------ ordering: your order
+  // The steps in the order the chosen positions put them, redrawn as positions change (the
+  // server draws the same list on every page load).
+  function drawOrder(listBox) {
+    var selects = form.querySelectorAll("select[data-order='" + listBox.id + "']");
+    var list = listBox.querySelector("ol");
+    if (!list) { return; }
+    var lines = [];
+    for (var position = 1; position <= selects.length; position += 1) {
+      var texts = [];
+      Array.prototype.forEach.call(selects, function (select) {
+        if (select.value === String(position)) { texts.push(select.getAttribute("data-step")); }
+      });
+      if (!texts.length) { lines.push("No step chosen yet"); }
+      else if (texts.length === 1) { lines.push(texts[0]); }
+      else { lines.push(texts.length + " steps have this position: " + texts.join("; ")); }
+    }
+    list.textContent = "";
+    lines.forEach(function (line) {
+      var item = document.createElement("li");
+      item.textContent = line;
+      list.appendChild(item);
+    });
+  }
+  form.addEventListener("change", function (event) {
+    var target = event.target.getAttribute && event.target.getAttribute("data-order");
+    var listBox = target && document.getElementById(target);
+    if (listBox) { drawOrder(listBox); }
   });
 
   // ------------------------------------------------------------------ word counts
@@ -126,9 +224,16 @@
     return minutes + (minutes === 1 ? " minute left" : " minutes left");
   }
 
+  // The time left repeated beside the buttons: "Time left: 12 minutes."
+  var besideButtons = document.querySelector("#actions-time [data-countdown]");
+
   function tick() {
     var left = secondsLeft - Math.floor((Date.now() - started) / 1000);
     say(clock, words(left));
+    if (besideButtons && left > 0) {
+      var shortWords = words(left).replace(/ left$/, "");
+      say(besideButtons, shortWords.charAt(0).toLowerCase() + shortWords.slice(1));
+    }
     if (left <= 60 && !announcedOne) {
       announcedOne = true;
       announcedFive = true;
@@ -151,6 +256,8 @@
     stopped = true;
     say(document.getElementById("time-up-alert"),
       "Time is up. Your answers saved before the time limit are kept and will be submitted.");
+    say(document.getElementById("actions-time"),
+      "Time is up. Your answers saved before the time limit are kept.");
     Array.prototype.forEach.call(form.querySelectorAll("fieldset.question"), function (f) {
       f.disabled = true;
     });

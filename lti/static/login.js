@@ -7,6 +7,7 @@
   var box = document.getElementById("lti-login");
   if (!box) { return; }
   var d = box.dataset;
+  document.getElementById("lti-login-wait").hidden = false;
   function go() { window.location.replace(d.authUrl); }
   function blocked() {
     document.getElementById("lti-login-wait").hidden = true;

@@ -1,7 +1,7 @@
 """Centres' webhooks and their delivery outbox
 
-Revision ID: 0019_webhooks
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-11-28 12:20:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0019_webhooks"
-down_revision: str | None = "0018"
+revision: str = "0020"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
