@@ -5,6 +5,7 @@ the outbox's newest scores and retries; `assessment worker`: sends the outbox.""
 from __future__ import annotations
 
 import signal
+import threading
 
 import click
 from flask import current_app
@@ -27,6 +28,7 @@ from lti.service_tokens import ServiceTokens
 from service import db
 from service.catalogue import Page
 from service.models import utcnow
+from service.webhook_worker import WebhookWorker
 
 lti_group = AppGroup(
     "lti",
@@ -367,13 +369,17 @@ def grades_retry(ids: tuple[int, ...], all_failed: bool) -> None:
 @with_appcontext
 def worker_command(once: bool, batch: int | None, poll: float | None) -> None:
     overrides = {"batch": batch, "poll_seconds": poll}
-    worker = Worker.for_app(current_app, **{k: v for k, v in overrides.items() if v is not None})
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    worker = Worker.for_app(current_app, **overrides)
+    # Centres' webhooks go through the same durable delivery, on a thread of their own.
+    hooks = WebhookWorker.for_app(current_app, **overrides)
     # The session of the app context is not used: each send has its own short transactions.
     db.session().close()
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
 
     def stop(signum, _frame) -> None:
         worker.stopping.set()
+        hooks.stopping.set()
 
     for sig in previous:
         signal.signal(sig, stop)
@@ -382,9 +388,20 @@ def worker_command(once: bool, batch: int | None, poll: float | None) -> None:
         f"worker started: batch {settings.batch}, {settings.per_platform} per platform, "
         + ("until nothing is due" if once else f"polling every {settings.poll_seconds:g} s")
     )
+    sent_hooks = []
+    hooks_thread = threading.Thread(
+        target=lambda: sent_hooks.append(hooks.run(once=once)), name="webhooks"
+    )
+    hooks_thread.start()
     try:
         claimed = worker.run(once=once)
+    except BaseException:
+        hooks.stopping.set()
+        raise
     finally:
+        hooks_thread.join()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    click.echo(f"worker stopped; {claimed} score(s) handled")
+    click.echo(
+        f"worker stopped; {claimed} score(s) and {sum(sent_hooks)} webhook delivery(ies) handled"
+    )

@@ -171,31 +171,46 @@ def claim(engine: Engine, now: datetime, batch: int, lease: timedelta) -> list[C
         ]
 
 
-def _ours(claimed: Claimed):
+def _ours(claimed: Claimed, model=ScoreDelivery):
     """The row is still sending under our lease (not reclaimed after it ran out)."""
     return and_(
-        ScoreDelivery.id == claimed.id,
-        ScoreDelivery.status == DeliveryStatus.SENDING,
-        ScoreDelivery.lease_until == claimed.lease_until,
+        model.id == claimed.id,
+        model.status == DeliveryStatus.SENDING,
+        model.lease_until == claimed.lease_until,
     )
 
 
-def _finish(engine: Engine, claimed: Claimed, **values) -> bool:
+# The recording functions below take the outbox table as `model`: any table with this one's
+# delivery columns (status, tries, next_try_at, failing_since, lease_until, last_error,
+# sent_at), such as the centres' webhook deliveries (service/webhook_outbox.py), and a claim
+# with `id`, `lease_until`, `tries` and `failing_since`. `extra`: more columns to set.
+
+
+def _finish(engine: Engine, claimed: Claimed, model=ScoreDelivery, **values) -> bool:
     """Update our claimed row in one transaction; False if the lease was no longer ours."""
     with Session(engine) as session, session.begin():
         result = session.execute(
-            update(ScoreDelivery)
-            .where(_ours(claimed))
+            update(model)
+            .where(_ours(claimed, model))
             .values(**values)
             .execution_options(synchronize_session=False)
         )
         return result.rowcount == 1
 
 
-def mark_sent(engine: Engine, claimed: Claimed, now: datetime, note: str | None = None) -> bool:
+def mark_sent(
+    engine: Engine,
+    claimed: Claimed,
+    now: datetime,
+    note: str | None = None,
+    model=ScoreDelivery,
+    extra: dict | None = None,
+) -> bool:
     return _finish(
         engine,
         claimed,
+        model,
+        **(extra or {}),
         status=DeliveryStatus.SENT,
         sent_at=now,
         lease_until=None,
@@ -204,9 +219,17 @@ def mark_sent(engine: Engine, claimed: Claimed, now: datetime, note: str | None 
     )
 
 
-def mark_failed(engine: Engine, claimed: Claimed, error: str) -> bool:
+def mark_failed(
+    engine: Engine, claimed: Claimed, error: str, model=ScoreDelivery, extra: dict | None = None
+) -> bool:
     return _finish(
-        engine, claimed, status=DeliveryStatus.FAILED, lease_until=None, last_error=error
+        engine,
+        claimed,
+        model,
+        **(extra or {}),
+        status=DeliveryStatus.FAILED,
+        lease_until=None,
+        last_error=error,
     )
 
 
@@ -218,6 +241,8 @@ def mark_retry(
     error: str,
     retry_after: float | None,
     platform_failing: bool = True,
+    model=ScoreDelivery,
+    extra: dict | None = None,
 ) -> bool:
     """Pending again after a delay; failed once the row has been failing for the give-up
     time. The delay grows with the row's tries only while its platform is failing: on a
@@ -226,11 +251,17 @@ def mark_retry(
     if backoff.gives_up(claimed.failing_since, now):
         hours = (now - claimed.failing_since).total_seconds() / 3600
         return mark_failed(
-            engine, claimed, f"gave up after {claimed.tries} tries over {hours:.1f} h: {error}"
+            engine,
+            claimed,
+            f"gave up after {claimed.tries} tries over {hours:.1f} h: {error}",
+            model,
+            extra,
         )
     return _finish(
         engine,
         claimed,
+        model,
+        **(extra or {}),
         status=DeliveryStatus.PENDING,
         next_try_at=now + backoff.delay(claimed.tries if platform_failing else 1, retry_after),
         failing_since=claimed.failing_since or now,
@@ -239,14 +270,15 @@ def mark_retry(
     )
 
 
-def release(engine: Engine, claimed: Claimed) -> bool:
+def release(engine: Engine, claimed: Claimed, model=ScoreDelivery) -> bool:
     """Give a row back untried (its lease would run out before it could be sent)."""
     return _finish(
         engine,
         claimed,
+        model,
         status=DeliveryStatus.PENDING,
         lease_until=None,
-        tries=ScoreDelivery.tries - 1,
+        tries=model.tries - 1,
     )
 
 

@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lti import grade_sync
-from service import learners
+from service import learners, webhooks
 from service.access_arrangements import clock_view, live_deadline, refresh_deadline
 from service.attempt_access import Learner, learner_attempts
 from service.bank import keys_for, learner_view, rubric_levels, rubric_max_scores
@@ -407,6 +407,8 @@ def _score(levels: list[dict], quality: str) -> int:
 
 def _record(session: Session, attempt: Attempt, result: AttemptResult, now: datetime) -> None:
     """Store a grading: the attempt's totals, its item scores and criterion decisions."""
+    # What the centre's webhooks compare the new grading with (None: it has none).
+    before = webhooks.before_grading(session, attempt)
     session.execute(delete(AttemptItemScore).where(AttemptItemScore.attempt_id == attempt.id))
     session.execute(
         delete(AttemptCriterionDecision).where(AttemptCriterionDecision.attempt_id == attempt.id)
@@ -445,6 +447,8 @@ def _record(session: Session, attempt: Attempt, result: AttemptResult, now: date
     session.expire(attempt)
     # The score for the course's gradebook commits (or rolls back) with the grade it carries.
     grade_sync.record(session, attempt, now)
+    # So are the centre's webhook events (sent later by `assessment worker`).
+    webhooks.attempt_graded(session, attempt, before, now)
 
 
 def submit(

@@ -127,6 +127,9 @@ class Config:
         # a test's fake platform only. Never in production: it lets platform URLs reach the
         # tool's own host. (The embedded default allows them anyway, for /dev-platform/.)
         self.LTI_SERVICES_ON_LOOPBACK = env.get("LTI_SERVICES_ON_LOOPBACK", "0") == "1"
+        # Centres' webhook URLs on http://127.0.0.1 or localhost: tests' receivers only, never
+        # in production (service/webhook_worker.py; the embedded default allows them anyway).
+        self.WEBHOOKS_ON_LOOPBACK = env.get("WEBHOOKS_ON_LOOPBACK", "0") == "1"
         # The development test platform: off unless asked for (scripts/serve.sh does, on the
         # embedded SQLite default); create_app refuses it with any other database.
         self.DEV_PLATFORM = env.get("DEV_PLATFORM", "0") == "1"

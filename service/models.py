@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from lti.gradebook_vocabulary import DeliveryStatus
 from service.access_vocabulary import ReasonCategory, SetBy
 from service.audit_vocabulary import AuditAction
 from service.client_secrets import hash_secret, needs_rehash, verify_secret
@@ -962,3 +963,57 @@ class SamplingVerdict(Base):
     given_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     sampled: Mapped[SampledDecision] = relationship(back_populates="verdicts")
+
+
+class WebhookEndpoint(Base):
+    """A URL a centre registered to be told of its attempts' gradings and criterion decisions
+    (service/webhooks.py). `secret` signs every delivery: it is kept as given out (the worker
+    must compute the HMAC with it), shown once at creation or rotation, never in a listing."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centres.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    description: Mapped[str | None] = mapped_column(String(255))
+    secret: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(255))  # client:{client_id}
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    centre: Mapped[Centre] = relationship()
+
+
+class WebhookDelivery(Base):
+    """One event to POST to one endpoint: a transactional outbox row, written in the same
+    transaction as the grading or decision it tells of, and sent by `assessment worker`
+    (service/webhook_worker.py) with grade passback's lease, backoff and give-up window.
+    `body` is the exact JSON sent (signed as is); `uuid` is its Webhook-Id, the same on every
+    try, so receivers can drop repeats."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_try_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    endpoint_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), index=True
+    )
+    event: Mapped[str] = mapped_column(String(48))  # service.webhook_vocabulary.WebhookEvent
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[DeliveryStatus] = mapped_column(
+        Enum(DeliveryStatus, native_enum=False, length=16, values_callable=_values),
+        default=DeliveryStatus.PENDING,
+    )
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    response_code: Mapped[int | None] = mapped_column(Integer)  # of the last try, if answered
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    endpoint: Mapped[WebhookEndpoint] = relationship()

@@ -21,12 +21,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, aliased
 
-from service import learners
+from service import learners, webhooks
 from service.attempt_access import Learner, Scope
 from service.grading.unit_outcome import EvidenceRequired
 from service.grading.vocabulary import EVIDENCE_DECISIONS, Decision, EvidenceType
 from service.identifiers import new_uuid
 from service.models import Criterion, PerformanceEvidence, Unit, utcnow
+from service.webhook_vocabulary import DecisionSource
 
 DESCRIPTION_MAX = 4000
 REFERENCE_MAX = PerformanceEvidence.__table__.c.reference.type.length
@@ -201,6 +202,9 @@ def record(
     learners.identify(session, learner)
     if replaced is not None:
         session.refresh(replaced)
+    webhooks.evidence_changed(
+        session, evidence, DecisionSource.PERFORMANCE_EVIDENCE_RECORDED, utcnow()
+    )
     return evidence
 
 
@@ -230,6 +234,9 @@ def withdraw(
     if done.rowcount != 1:
         raise RecordClosed("That record is already withdrawn.")
     session.refresh(evidence)
+    webhooks.evidence_changed(
+        session, evidence, DecisionSource.PERFORMANCE_EVIDENCE_WITHDRAWN, utcnow()
+    )
     return evidence
 
 

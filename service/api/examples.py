@@ -40,6 +40,8 @@ PARAMETERS = {
     "attempt_id": ("An attempt's id, as answered when it was started", BY_FORMAT["uuid"]),
     "learner_id": ("A learner's id (a UUID)", BY_FORMAT["uuid"]),
     "record_id": ("A performance evidence record's id", BY_FORMAT["uuid"]),
+    "webhook_id": ("A webhook's id, as answered when it was registered", BY_FORMAT["uuid"]),
+    "delivery_id": ("A webhook delivery's id (its Webhook-Id)", BY_FORMAT["uuid"]),
     "plan_id": ("A sampling plan's id", BY_FORMAT["uuid"]),
     "n": ("A sampled decision's number in the plan, from 1", 1),
     "platform_id": ("An LTI platform registration's id", 1),
