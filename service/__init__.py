@@ -144,6 +144,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from service.api.health import blp as health_blp
     from service.api.item_admin import blp as item_admin_blp
     from service.api.learner_privacy import blp as learner_privacy_blp
+    from service.api.learners import blp as learners_blp
     from service.api.lti_admin import blp as lti_admin_blp
     from service.api.performance_evidence import blp as performance_evidence_blp
     from service.api.units import blp as units_blp
@@ -162,5 +163,6 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     api.register_blueprint(lti_admin_blp)
     api.register_blueprint(grade_sync_admin_blp)
     api.register_blueprint(learner_privacy_blp)
+    api.register_blueprint(learners_blp)
     # Probes stay out of the OpenAPI document: they are for the orchestrator, not for centres.
     app.register_blueprint(health_blp)

@@ -178,6 +178,14 @@ def _open_attempt(session: Session, assessment: Assessment, learner: Learner):
     )
 
 
+CREATED_ATTEMPTS = "attempts created"
+
+
+def was_created(session: Session, attempt: Attempt) -> bool:
+    """Whether `attempt` was created (not resumed) by a start in this session."""
+    return attempt.id in session.info.get(CREATED_ATTEMPTS, ())
+
+
 def start_attempt(
     session: Session,
     assessment: Assessment,
@@ -253,6 +261,8 @@ def start_attempt(
         if winner is None:
             raise
         return winner
+    # Read by was_created: the API answers 201 for a new attempt, 200 for one resumed.
+    session.info.setdefault(CREATED_ATTEMPTS, set()).add(attempt.id)
     learners.identify(session, learner)
     if start_clock:
         # The deadline follows from Start and the learner's access arrangements.

@@ -877,3 +877,22 @@ class OAuthToken(Base, TokenMixin):
 
     def is_revoked(self) -> bool:
         return self.revoked_at is not None or self.client.revoked_at is not None
+
+
+class IdempotencyKey(Base):
+    """A client's Idempotency-Key on a POST that creates: the request it came with (a hash of
+    method, path and body) and, once the request succeeded, its response, replayed to a retry.
+    Kept 24 hours (`expires_at`); service/idempotency.py is the one user."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("client_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("oauth_clients.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    # NULL until the response is stored (the request is still running).
+    status: Mapped[int | None] = mapped_column(Integer)
+    body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
