@@ -147,6 +147,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from service.api.learners import blp as learners_blp
     from service.api.lti_admin import blp as lti_admin_blp
     from service.api.performance_evidence import blp as performance_evidence_blp
+    from service.api.results import blp as results_blp
     from service.api.units import blp as units_blp
     from service.case.views import blp_v1p0 as case_v1p0_blp
     from service.case.views import blp_v1p1 as case_v1p1_blp
@@ -164,5 +165,6 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     api.register_blueprint(grade_sync_admin_blp)
     api.register_blueprint(learner_privacy_blp)
     api.register_blueprint(learners_blp)
+    api.register_blueprint(results_blp)
     # Probes stay out of the OpenAPI document: they are for the orchestrator, not for centres.
     app.register_blueprint(health_blp)
