@@ -1,7 +1,8 @@
 """Bodies and parameters of attempts' results with their evidence (/api/v1/attempts, results)."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from service.attempt_mode import RECORDED_MODES, AttemptMode
 from service.grading.vocabulary import AttemptStatus, Decision
 
 
@@ -82,6 +83,18 @@ class AttemptResultSchema(Schema):
         validate=validate.OneOf(list(AttemptStatus)),
         metadata={"example": "fully_graded"},
     )
+    mode = fields.String(
+        required=True,
+        validate=validate.OneOf(list(AttemptMode)),
+        metadata={"description": "online, or taken elsewhere (paper, other_platform)"},
+    )
+    taken_on = fields.Date(
+        allow_none=True, metadata={"description": "The sitting's day (attempts taken elsewhere)"}
+    )
+    recorded_by = fields.String(
+        allow_none=True,
+        metadata={"description": "Who recorded an attempt taken elsewhere (or its assessor)"},
+    )
     started_at = fields.DateTime(allow_none=True)
     submitted_at = fields.DateTime(allow_none=True)
     graded_at = fields.DateTime(allow_none=True)
@@ -123,3 +136,56 @@ class AttemptQuerySchema(Schema):
             "example": "course-2026-csc",
         },
     )
+
+
+class RecordedAttemptSchema(Schema):
+    """An attempt taken on paper or another platform. Send `responses` or `decisions`."""
+
+    learner_ref = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=255),
+        metadata={"description": "The centre's reference for the learner", "example": "MIS-1"},
+    )
+    taken_on = fields.Date(
+        required=True, metadata={"description": "The day of the sitting (UK), not in the future"}
+    )
+    mode = fields.String(
+        required=True,
+        validate=validate.OneOf([m.value for m in RECORDED_MODES]),
+        metadata={"description": "Where it was taken", "example": "paper"},
+    )
+    responses = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=24)),
+        values=fields.Raw(allow_none=True),
+        validate=validate.Length(min=1, max=100),
+        metadata={
+            "description": "Item code -> the learner's response, with the bank's own choice "
+            "ids as printed on the paper form. Scored by the engine; extended responses wait "
+            "for an assessor's marks.",
+            "example": {"CSC-01-I001": "A"},
+        },
+    )
+    decisions = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=24)),
+        values=fields.String(validate=validate.OneOf([Decision.MET, Decision.NOT_YET_MET])),
+        validate=validate.Length(min=1, max=100),
+        metadata={
+            "description": "Criterion code -> met / not_yet_met, the assessor's judgement "
+            "(criteria not named are not_evidenced)",
+            "example": {"CSC-01.AC1": "met"},
+        },
+    )
+    assessor = fields.String(
+        validate=validate.Length(min=1, max=255),
+        metadata={
+            "description": "Who judged the decisions (required with `decisions`)",
+            "example": "assessor:j.smith",
+        },
+    )
+
+    @validates_schema
+    def _one_kind(self, data, **_kwargs):
+        if ("responses" in data) == ("decisions" in data):
+            raise ValidationError("Send either responses or decisions.", "responses")
+        if "decisions" in data and not data.get("assessor"):
+            raise ValidationError("Name the assessor of the decisions.", "assessor")

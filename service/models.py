@@ -27,6 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from service.access_vocabulary import ReasonCategory, SetBy
+from service.attempt_mode import AttemptMode
 from service.audit_vocabulary import AuditAction
 from service.client_secrets import hash_secret, needs_rehash, verify_secret
 from service.client_vocabulary import ClientKind
@@ -445,6 +446,16 @@ class Attempt(Base):
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     graded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Online, or taken elsewhere (paper, another platform) and recorded through the API:
+    # then `taken_on` is the day of the sitting and `recorded_by` who recorded it (the
+    # assessor of per-criterion decisions, or the client that sent the responses).
+    mode: Mapped[AttemptMode] = mapped_column(
+        Enum(AttemptMode, native_enum=False, length=16, values_callable=_values),
+        default=AttemptMode.ONLINE,
+        server_default=AttemptMode.ONLINE.value,
+    )
+    taken_on: Mapped[date | None] = mapped_column(Date)
+    recorded_by: Mapped[str | None] = mapped_column(String(255))
 
     assessment: Mapped[Assessment] = relationship()
     centre: Mapped[Centre | None] = relationship()

@@ -180,3 +180,77 @@ def test_unit_status_of_a_learner(client, world):
     assert ac4["evidence"] == [world["evidence"]["id"]] and ac4["decision"] == "met"
     other = next(u for u in units if u["unit"] == "CSC-02")
     assert other["knowledge_attempt"] is None and other["outcome"] == "not_yet_achieved"
+
+
+def _items_of_unit(app, unit_code: str) -> list[tuple[str, dict]]:
+    from service.models import Item, Unit
+
+    with app.app_context():
+        session = db.session()
+        rows = session.scalars(
+            select(Item).join(Unit, Unit.id == Item.unit_id).where(Unit.code == unit_code)
+        ).all()
+        return [(i.code, i.current.body) for i in rows]
+
+
+def test_a_paper_attempt_with_responses_is_scored_and_counted(app, client, world):
+    h = world["h"]
+    single = [(c, b) for c, b in _items_of_unit(app, "CSC-05") if b["type"] == "single_choice"]
+    (code, body), (code2, body2) = single[:2]
+    right = next(o["id"] for o in body["options"] if o["correct"])
+    wrong = next(o["id"] for o in body2["options"] if not o["correct"])
+    sent = {
+        "learner_ref": "RES-A",
+        "taken_on": date.today().isoformat(),
+        "mode": "paper",
+        "responses": {code: right, code2: wrong},
+    }
+    url = START.format("CSC-05-A1").replace("/attempts", "/recorded-attempts")
+    recorded = client.post(url, json=sent, headers={**h["writer"], "Idempotency-Key": "paper-1"})
+    assert recorded.status_code == 201, recorded.get_json()
+    body_ = recorded.get_json()
+    assert body_["mode"] == "paper" and body_["taken_on"] == sent["taken_on"]
+    assert body_["score"] == 1 and body_["max_score"] == 2
+    replay = client.post(url, json=sent, headers={**h["writer"], "Idempotency-Key": "paper-1"})
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    listed = client.get(
+        f"/api/v1/attempts?learner={world['learner']['id']}&assessment=CSC-05-A1",
+        headers=h["reader"],
+    ).get_json()
+    assert [a["id"] for a in listed] == [body_["id"]]  # one record, listed
+    assert (
+        client.get(f"/api/v1/attempts/{body_['id']}/result", headers=h["eqa_c2"]).status_code == 404
+    )
+
+
+def test_decisions_taken_elsewhere_count_for_unit_status(client, world):
+    h = world["h"]
+    url = "/api/v1/assessments/CSC-04-A1/recorded-attempts"
+    base = {"learner_ref": "RES-A", "taken_on": date.today().isoformat(), "mode": "other_platform"}
+    refused = [
+        {**base, "decisions": {"CSC-04.AC1": "met"}},  # no assessor
+        {**base, "decisions": {"CSC-99.AC1": "met"}, "assessor": "a"},
+        {**base, "responses": {"X": 1}, "decisions": {"CSC-04.AC1": "met"}, "assessor": "a"},
+        {
+            **base,
+            "taken_on": (date.today() + timedelta(days=2)).isoformat(),
+            "assessor": "a",
+            "decisions": {"CSC-04.AC1": "met"},
+        },
+        {**base, "mode": "online", "decisions": {"CSC-04.AC1": "met"}, "assessor": "a"},
+    ]
+    for body in refused:
+        assert client.post(url, json=body, headers=h["writer"]).status_code == 422, body
+    sent = {**base, "decisions": {"CSC-04.AC1": "met"}, "assessor": "assessor:j.smith"}
+    recorded = client.post(url, json=sent, headers=h["writer"])
+    assert recorded.status_code == 201, recorded.get_json()
+    result = recorded.get_json()
+    assert result["status"] == "fully_graded" and result["recorded_by"] == "assessor:j.smith"
+    decisions = {c["criterion"]: c["decision"] for c in result["criteria"]}
+    assert decisions["CSC-04.AC1"] == "met"
+    assert set(decisions.values()) <= {"met", "not_evidenced"}
+    units = client.get(
+        f"/api/v1/learners/{world['learner']['id']}/units", headers=h["reader"]
+    ).get_json()
+    four = next(u for u in units if u["unit"] == "CSC-04")
+    assert four["knowledge_attempt"]["id"] == result["id"]

@@ -1,4 +1,4 @@
-"""Idempotency keys of centres' POSTs
+"""Idempotency keys of centres' POSTs; attempts taken elsewhere (mode, taken_on, recorded_by)
 
 Revision ID: 0019_centre
 Revises: 0018
@@ -32,8 +32,17 @@ def upgrade() -> None:
         sa.UniqueConstraint("client_id", "key"),
     )
     op.create_index("ix_idempotency_keys_expires_at", "idempotency_keys", ["expires_at"])
+    op.add_column(
+        "attempts",
+        sa.Column("mode", sa.String(length=16), nullable=False, server_default="online"),
+    )
+    op.add_column("attempts", sa.Column("taken_on", sa.Date(), nullable=True))
+    op.add_column("attempts", sa.Column("recorded_by", sa.String(length=255), nullable=True))
 
 
 def downgrade() -> None:
+    # SQLite 3.35+ drops plain columns in place.
+    for column in ("recorded_by", "taken_on", "mode"):
+        op.execute(f"ALTER TABLE attempts DROP COLUMN {column}")
     op.drop_index("ix_idempotency_keys_expires_at", table_name="idempotency_keys")
     op.drop_table("idempotency_keys")

@@ -13,15 +13,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from schemas.performance_evidence import UnitStatusSchema
-from schemas.results import AttemptQuerySchema, AttemptResultSchema
-from service import attempt_results, audit, db
+from schemas.results import AttemptQuerySchema, AttemptResultSchema, RecordedAttemptSchema
+from service import attempt_access, attempt_results, attempts, audit, bank, db, idempotency
 from service import learner_directory as directory
 from service.api.blueprint import ServiceBlueprint
 from service.api.paging import paginated
 from service.api.performance_evidence import status_view
+from service.attempt_mode import AttemptMode
 from service.audit_vocabulary import AuditAction
 from service.auth import current_client, require_scope
+from service.errors import rest_error
 from service.models import Criterion, Unit
+from service.performance_evidence import uk_today
 from service.tenancy import of_client
 from service.unit_status import person_unit_status
 
@@ -96,6 +99,9 @@ def result_view(found: attempt_results.AttemptResult) -> dict:
         "learner": {"id": learner.uuid, "reference": learner.reference} if learner else None,
         "learner_ref": attempt.learner_ref,
         "status": attempt.status,
+        "mode": attempt.mode,
+        "taken_on": attempt.taken_on,
+        "recorded_by": attempt.recorded_by,
         "started_at": attempt.started_at,
         "submitted_at": attempt.submitted_at,
         "graded_at": attempt.graded_at,
@@ -195,6 +201,58 @@ def learner_units(learner_id):
         AuditAction.READ,
         f"learner:{learner.uuid}:units",
         [(learner.id, learner.centre_id)],
+    )
+    session.commit()
+    return answer
+
+
+@blp.errorhandler(attempts.AttemptError)
+def _attempt_refused(error: attempts.AttemptError):
+    db.session().rollback()
+    return rest_error(422, error.message, error.details)
+
+
+@blp.route("/assessments/<string:assessment_code>/recorded-attempts", methods=["POST"])
+@require_scope("attempts:write")
+@blp.doc(parameters=[idempotency.PARAMETER])
+@idempotency.idempotent
+@blp.arguments(RecordedAttemptSchema)
+@blp.response(201, AttemptResultSchema)
+def record_attempt(data, assessment_code):
+    """Record an attempt taken elsewhere (a paper sitting, another platform), stored as a
+    submitted attempt with its mode and day so that listings, unit status and coverage count
+    it. Either the learner's item responses (scored by the engine like an online attempt;
+    extended responses then wait for marks) or the assessor's per-criterion decisions (no
+    score; criteria not named are not_evidenced). The answer is the attempt's result. Unit
+    status takes the latest fully graded attempt by when it was graded, so a sitting recorded
+    late counts as the latest. Needs attempts:write; reading it back needs results:read."""
+    session = db.session()
+    assessment = bank.get_assessment(session, assessment_code)
+    if assessment is None:
+        abort(404, message=f"No assessment with code {assessment_code!r}.")
+    if data["taken_on"] > uk_today():
+        abort(422, errors={"taken_on": ["Must not be after today."]})
+    client = current_client()
+    learner = attempt_access.api_learner(client, data["learner_ref"])
+    recorded_by = data.get("assessor") or audit.actor_of_client(client)
+    attempt = attempts.record_taken_elsewhere(
+        session,
+        assessment,
+        learner,
+        AttemptMode(data["mode"]),
+        data["taken_on"],
+        recorded_by,
+        responses=data.get("responses"),
+        decisions=data.get("decisions"),
+    )
+    found = attempt_results.with_evidence(session, [attempt], _secret())[0]
+    answer = result_view(found)
+    audit.record(
+        session,
+        audit.actor_of_client(client),
+        AuditAction.CREATE,
+        f"attempt:{attempt.uuid}",
+        [(found.learner.id if found.learner else None, attempt.centre_id)],
     )
     session.commit()
     return answer
