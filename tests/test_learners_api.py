@@ -219,3 +219,20 @@ def test_a_refused_request_leaves_its_key_free(setup):
     assert _create(client, headers, "MIS-R").status_code == 409
     # The same key with a corrected body is a new request, not a reuse.
     assert _create(client, headers, "MIS-R2").status_code == 201
+
+
+def test_an_expired_key_is_new_again(setup):
+    from sqlalchemy import update
+
+    from service.models import IdempotencyKey, utcnow
+
+    app, client, h = setup
+    headers = {**h["writer"], "Idempotency-Key": "k-old"}
+    assert _create(client, headers, "MIS-OLD").status_code == 201
+    assert _create(client, headers, "MIS-NEW").status_code == 422  # reused within 24 h
+    with app.app_context():
+        session = db.session()
+        session.execute(update(IdempotencyKey).values(expires_at=utcnow()))
+        session.commit()
+    fresh = _create(client, headers, "MIS-NEW")
+    assert fresh.status_code == 201 and "Idempotent-Replayed" not in fresh.headers
