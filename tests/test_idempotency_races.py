@@ -70,6 +70,14 @@ EVIDENCE = {
     "decision": "met",
 }
 
+RECORDED = {
+    "learner_ref": "IDEM-P",
+    "taken_on": "2026-11-20",
+    "mode": "paper",
+    "decisions": {"CSC-02.AC1": "met"},
+    "assessor": "assessor:j.smith",
+}
+
 
 @pytest.mark.parametrize(
     ("path", "body", "model", "status"),
@@ -77,13 +85,14 @@ EVIDENCE = {
         ("/api/v1/learners", {"reference": "IDEM-1", "name": "Ada"}, Learner, 201),
         ("/api/v1/assessments/CSC-01-A1/attempts", {"learner_ref": "IDEM-A"}, Attempt, 201),
         ("/api/v1/performance-evidence", EVIDENCE, PerformanceEvidence, 201),
+        ("/api/v1/assessments/CSC-02-A1/recorded-attempts", RECORDED, Attempt, 201),
     ],
-    ids=["learner", "attempt", "evidence"],
+    ids=["learner", "attempt", "evidence", "recorded"],
 )
 def test_concurrent_duplicates_create_one_record(served, path, body, model, status):
     port, token, app = served
     before = _count(app, select(func.count()).select_from(model))
-    key = f"race-{model.__tablename__}"
+    key = f"race-{path}"
     answers = together(DUPLICATES, lambda n: _post(port, token, path, body, key))
     assert {a[0] for a in answers} == {status}, answers
     assert len({json.dumps(a[1], sort_keys=True) for a in answers}) == 1
