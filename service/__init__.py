@@ -145,8 +145,10 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from service.api.health import blp as health_blp
     from service.api.item_admin import blp as item_admin_blp
     from service.api.learner_privacy import blp as learner_privacy_blp
+    from service.api.learners import blp as learners_blp
     from service.api.lti_admin import blp as lti_admin_blp
     from service.api.performance_evidence import blp as performance_evidence_blp
+    from service.api.results import blp as results_blp
     from service.api.sampling import blp as sampling_blp
     from service.api.units import blp as units_blp
     from service.api.webhooks import blp as webhooks_blp
@@ -168,5 +170,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     api.register_blueprint(learner_privacy_blp)
     api.register_blueprint(webhooks_blp)
     api.register_blueprint(sampling_blp)
+    api.register_blueprint(learners_blp)
+    api.register_blueprint(results_blp)
     # Probes stay out of the OpenAPI document: they are for the orchestrator, not for centres.
     app.register_blueprint(health_blp)

@@ -34,6 +34,7 @@ from lti import grade_sync
 from service import learners, webhooks
 from service.access_arrangements import clock_view, live_deadline, refresh_deadline
 from service.attempt_access import Learner, learner_attempts
+from service.attempt_mode import AttemptMode
 from service.bank import keys_for, learner_view, rubric_levels, rubric_max_scores
 from service.choice_ids import ChoiceIds, UnknownChoice
 from service.comments import current_comments
@@ -46,7 +47,7 @@ from service.grading.engine import (
 )
 from service.grading.forms import FormError, build_form
 from service.grading.scoring import EXTENDED, LevelMark, ResponseError, check_response
-from service.grading.vocabulary import GRADING_PROGRESS, AttemptStatus
+from service.grading.vocabulary import GRADING_PROGRESS, AttemptStatus, Decision
 from service.identifiers import new_uuid
 from service.item_keys import item_key
 from service.models import (
@@ -178,6 +179,14 @@ def _open_attempt(session: Session, assessment: Assessment, learner: Learner):
     )
 
 
+CREATED_ATTEMPTS = "attempts created"
+
+
+def was_created(session: Session, attempt: Attempt) -> bool:
+    """Whether `attempt` was created (not resumed) by a start in this session."""
+    return attempt.id in session.info.get(CREATED_ATTEMPTS, ())
+
+
 def start_attempt(
     session: Session,
     assessment: Assessment,
@@ -253,6 +262,8 @@ def start_attempt(
         if winner is None:
             raise
         return winner
+    # Read by was_created: the API answers 201 for a new attempt, 200 for one resumed.
+    session.info.setdefault(CREATED_ATTEMPTS, set()).add(attempt.id)
     learners.identify(session, learner)
     if start_clock:
         # The deadline follows from Start and the learner's access arrangements.
@@ -700,3 +711,101 @@ def attempt_view(session: Session, attempt: Attempt, secret: str) -> dict:
             ],
         }
     return view
+
+
+# ---------------------------------------------------------------------------- taken elsewhere
+
+
+class InvalidRecord(AttemptError):
+    """An attempt taken elsewhere that cannot be recorded as sent (422)."""
+
+
+def record_taken_elsewhere(
+    session: Session,
+    assessment: Assessment,
+    learner: Learner,
+    mode: AttemptMode,
+    taken_on,
+    recorded_by: str,
+    responses: dict[str, Any] | None = None,
+    decisions: dict[str, str] | None = None,
+    now: datetime | None = None,
+) -> Attempt:
+    """An attempt taken on paper or another platform, stored as a submitted Attempt so that
+    listings, unit status and coverage count it.
+
+    - `responses` (item code -> response, with the bank's own choice ids, as on the paper
+      form): the form is the items answered, scored by the engine like an online attempt; an
+      extended response waits for an assessor's marks (POST /attempts/{id}/marks).
+    - `decisions` (criterion code -> met / not_yet_met, judged by the assessor `recorded_by`):
+      stored as the criteria's decisions with no item evidence and no score; a criterion of
+      the unit not named is not_evidenced (performance criteria still need performance
+      evidence for the unit, as for online attempts). Fully graded at once.
+    """
+    now = now or utcnow()
+    unit = assessment.unit
+    attempt = Attempt(
+        uuid=new_uuid(),
+        assessment=assessment,
+        centre_id=learner.centre_id,
+        learner_ref=learner.ref,
+        seed=hashlib.sha256(f"recorded:{new_uuid()}".encode()).hexdigest(),
+        # Never in_progress: the one-open-attempt index is about online attempts.
+        status=AttemptStatus.PENDING_MANUAL,
+        version=1,
+        opened_at=now,
+        submitted_at=now,
+        mode=mode,
+        taken_on=taken_on,
+        recorded_by=recorded_by,
+    )
+    if responses is not None:
+        codes = list(responses)
+        found = dict(
+            session.execute(
+                select(Item.code, Item.current_version).where(
+                    Item.code.in_(codes), Item.unit_id == unit.id
+                )
+            ).all()
+        )
+        unknown = {c: ["Not an item of this assessment's unit."] for c in codes if c not in found}
+        if unknown:
+            raise InvalidRecord("Some responses name items outside the unit.", unknown)
+        attempt.items = [
+            AttemptItem(position=n, item_code=c, item_version=found[c])
+            for n, c in enumerate(codes, 1)
+        ]
+        session.add(attempt)
+        session.flush()
+        keys = _keys(session, attempt)
+        _validate(keys, responses)
+        _store(session, attempt, responses, now)
+        _record(session, attempt, _grade(session, attempt, keys, _levels(session, attempt)), now)
+    else:
+        criteria = {c.code: c for c in unit.criteria}
+        wrong = {
+            code: ["Not a criterion of this assessment's unit."]
+            for code in decisions
+            if code not in criteria
+        }
+        if wrong:
+            raise InvalidRecord("Some decisions name criteria this attempt cannot decide.", wrong)
+        session.add(attempt)
+        session.flush()
+        session.execute(
+            insert(AttemptCriterionDecision),
+            [
+                {
+                    "attempt_id": attempt.id,
+                    "criterion_code": code,
+                    "decision": decisions.get(code, Decision.NOT_EVIDENCED),
+                    "evidence": [],
+                }
+                for code in criteria
+            ],
+        )
+        attempt.status = AttemptStatus.FULLY_GRADED
+        attempt.graded_at = now
+        session.flush()
+    learners.identify(session, learner)
+    return attempt

@@ -28,6 +28,7 @@ from sqlalchemy.types import TypeDecorator
 
 from lti.gradebook_vocabulary import DeliveryStatus
 from service.access_vocabulary import ReasonCategory, SetBy
+from service.attempt_mode import AttemptMode
 from service.audit_vocabulary import AuditAction
 from service.client_secrets import hash_secret, needs_rehash, verify_secret
 from service.client_vocabulary import ClientKind
@@ -447,6 +448,16 @@ class Attempt(Base):
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     graded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Online, or taken elsewhere (paper, another platform) and recorded through the API:
+    # then `taken_on` is the day of the sitting and `recorded_by` who recorded it (the
+    # assessor of per-criterion decisions, or the client that sent the responses).
+    mode: Mapped[AttemptMode] = mapped_column(
+        Enum(AttemptMode, native_enum=False, length=16, values_callable=_values),
+        default=AttemptMode.ONLINE,
+        server_default=AttemptMode.ONLINE.value,
+    )
+    taken_on: Mapped[date | None] = mapped_column(Date)
+    recorded_by: Mapped[str | None] = mapped_column(String(255))
 
     assessment: Mapped[Assessment] = relationship()
     centre: Mapped[Centre | None] = relationship()
@@ -1017,3 +1028,22 @@ class WebhookDelivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     endpoint: Mapped[WebhookEndpoint] = relationship()
+
+
+class IdempotencyKey(Base):
+    """A client's Idempotency-Key on a POST that creates: the request it came with (a hash of
+    method, path and body) and, once the request succeeded, its response, replayed to a retry.
+    Kept 24 hours (`expires_at`); service/idempotency.py is the one user."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("client_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("oauth_clients.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    # NULL until the response is stored (the request is still running).
+    status: Mapped[int | None] = mapped_column(Integer)
+    body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

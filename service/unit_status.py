@@ -83,3 +83,30 @@ def learner_unit_status(session: Session, unit: Unit, learner: Learner) -> Learn
     }
     status = unit_status(unit.grading, criteria_rules(unit), knowledge, judgements)
     return LearnerUnitStatus(unit, learner, attempt, status, records)
+
+
+def person_unit_status(session: Session, unit: Unit, refs: list[Learner]) -> LearnerUnitStatus:
+    """A learner's status in one unit across every learner_ref of theirs (the centre's
+    reference and LMS identities): the latest fully graded attempt under any of them, and the
+    current performance evidence recorded under any of them."""
+    if len(refs) == 1:
+        return learner_unit_status(session, unit, refs[0])
+    found = [learner_unit_status(session, unit, ref) for ref in refs]
+    attempts = [f.knowledge_attempt for f in found if f.knowledge_attempt is not None]
+    attempt = max(attempts, key=lambda a: (a.graded_at, a.id), default=None)
+    knowledge = {}
+    if attempt is not None:
+        knowledge = {
+            d.criterion_code: KnowledgeDecision(d.decision, tuple(d.evidence))
+            for d in attempt.decision_rows
+        }
+    records: dict[str, list[PerformanceEvidence]] = {}
+    for one in found:
+        for code, rows in one.records.items():
+            records.setdefault(code, []).extend(rows)
+    judgements = {
+        code: [EvidenceJudgement(r.uuid, r.decision) for r in rows]
+        for code, rows in records.items()
+    }
+    status = unit_status(unit.grading, criteria_rules(unit), knowledge, judgements)
+    return LearnerUnitStatus(unit, refs[0], attempt, status, records)

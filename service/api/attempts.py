@@ -21,7 +21,7 @@ from schemas.attempts import (
     StartAttemptSchema,
     SubmitSchema,
 )
-from service import attempt_access, attempts, bank, db
+from service import attempt_access, attempts, bank, db, idempotency
 from service.api import learner_audit
 from service.api.blueprint import ServiceBlueprint
 from service.audit_vocabulary import AuditAction
@@ -102,12 +102,18 @@ def _written(attempt):
 @require_scope("attempts:write")
 @blp.alt_response(401, response="DEFAULT_ERROR")
 @blp.alt_response(403, response="DEFAULT_ERROR")
+@blp.doc(parameters=[idempotency.PARAMETER])
+@idempotency.idempotent
 @blp.arguments(StartAttemptSchema)
-@blp.response(201, AttemptSchema)
+@blp.response(201, AttemptSchema, description="A new attempt was started")
+@blp.alt_response(
+    200, schema=AttemptSchema, description="The learner's open attempt was resumed (same body)"
+)
 @blp.alt_response(404, response="DEFAULT_ERROR")
 @blp.alt_response(409, response="DEFAULT_ERROR")
 def start_attempt(data, assessment_code):
-    """Start an attempt for a learner, or resume their open one. Its form evidences every
+    """Start an attempt for a learner (201), or resume their open one (200, the same body
+    shape). Its form evidences every
     criterion of the unit; the same learner's form is reproducible. Simultaneous starts for one
     learner all get the same attempt. Where delivery is limited to approved items, 409 says too
     few are approved to build a form.
@@ -119,9 +125,9 @@ def start_attempt(data, assessment_code):
         abort(404, message=f"No assessment with code {assessment_code!r}.")
     learner = attempt_access.api_learner(current_client(), data["learner_ref"])
     approved_only = current_app.config["DELIVER_APPROVED_ONLY"]
-    return _written(
-        attempts.start_attempt(db.session(), assessment, learner, approved_only=approved_only)
-    )
+    attempt = attempts.start_attempt(db.session(), assessment, learner, approved_only=approved_only)
+    status = 201 if attempts.was_created(db.session(), attempt) else 200
+    return _written(attempt), status
 
 
 @blp.route("/attempts/<string:attempt_id>")

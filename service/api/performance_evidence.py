@@ -23,7 +23,7 @@ from schemas.performance_evidence import (
     UnitStatusSchema,
     WithdrawSchema,
 )
-from service import attempt_access, catalogue, db
+from service import attempt_access, catalogue, db, idempotency
 from service import performance_evidence as evidence
 from service.api import learner_audit
 from service.api.blueprint import ServiceBlueprint
@@ -137,6 +137,8 @@ def status_view(found) -> dict:
 @require_scope("evidence:write")
 @blp.alt_response(401, response="DEFAULT_ERROR")
 @blp.alt_response(403, response="DEFAULT_ERROR")
+@blp.doc(parameters=[idempotency.PARAMETER])
+@idempotency.idempotent
 @blp.arguments(RecordEvidenceSchema)
 @blp.response(201, PerformanceEvidenceSchema)
 @blp.alt_response(409, response="DEFAULT_ERROR")
