@@ -59,6 +59,12 @@ def _setting(app) -> dict:
         f"/api/v1/assessments/{ASSESSMENT}/attempts", json={"learner_ref": LEARNER}, headers=mine
     )
     assert attempt.status_code == 201, attempt.get_json()
+    # A's webhook first, so that the evidence below gives it a delivery.
+    hook = client.post(
+        "/api/v1/webhooks", json={"url": "https://hooks.example.com/assessment"}, headers=mine
+    )
+    assert hook.status_code == 201, hook.get_json()
+    hook_id = hook.get_json()["id"]
     evidence = client.post(
         "/api/v1/performance-evidence", json=evidence_body(LEARNER), headers=mine
     )
@@ -91,6 +97,9 @@ def _setting(app) -> dict:
         unit_uuid = unit.uuid
     attempt_id = attempt.get_json()["id"]
     evidence_id = evidence.get_json()["id"]
+    deliveries = client.get(f"/api/v1/webhooks/{hook_id}/deliveries", headers=mine).get_json()
+    assert deliveries, "the evidence's event is queued for A's webhook"
+    delivery_id = deliveries[0]["id"]
     # Path and query parameters by name: A's records, or shared content everyone may name.
     fill = {
         "attempt_id": attempt_id,
@@ -112,9 +121,12 @@ def _setting(app) -> dict:
         "deployment_id": "1",
         "plan_id": plan.get_json()["id"],
         "n": 1,
+        "webhook_id": hook_id,
+        "delivery_id": delivery_id,
     }
     # What in an answer would be A's: its records' ids, its learner, the client acting for it.
     markers = [attempt_id, evidence_id, learner_uuid, victim_id, plan.get_json()["id"], A]
+    markers += [hook_id, delivery_id]
     markers += [row["id"] for row in arrangement.get_json()["history"]]
     return {"app": app, "callers": callers, "fill": fill, "markers": markers}
 
@@ -172,7 +184,15 @@ def test_no_operation_shows_centre_a_records_to_another_centre_or_eqa(walk):
             continue
         walked += 1
         names_a_record = any(
-            v in url for v in (fill["attempt_id"], fill["record_id"], fill["plan_id"])
+            str(fill[name]) in url
+            for name in (
+                "attempt_id",
+                "record_id",
+                "plan_id",
+                "learner_id",
+                "webhook_id",
+                "delivery_id",
+            )
         )
         # Outsiders first: they must not see A's records as they are before anyone changes them.
         for name in (*OUTSIDERS, *(c for c in callers if c not in OUTSIDERS)):

@@ -50,7 +50,7 @@ def client(app):
 
 @pytest.fixture(scope="module")
 def tokens(app):
-    work = ["attempts:write", "attempts:read", "results:read", "webhooks:write"]
+    work = ["attempts:write", "attempts:read", "results:read", "evidence:write", "webhooks:write"]
     return {
         "centre": bearer(app, work, centre_code=CENTRE),
         "other_centre": bearer(app, work, centre_code=OTHER),
