@@ -22,7 +22,9 @@ def world(app):
     performance evidence recorded; tokens of every kind of reader."""
     c1, c2 = "C-RES1", "C-RES2"
     h = {
-        "writer": bearer(app, ["attempts:write", "attempts:read", "learners:write"], c1),
+        "writer": bearer(
+            app, ["attempts:write", "attempts:read", "evidence:write", "learners:write"], c1
+        ),
         "reader": bearer(app, ["results:read", "learners:read"], c1),
         "other": bearer(app, ["results:read"], c2),
         "eqa_c1": bearer(app, ["results:read"], eqa_of=(c1,)),
