@@ -51,7 +51,8 @@ from sqlalchemy.orm import Session
 
 from lti import platform_keys, url_policy
 from lti.housekeeping import sweep_expired
-from lti.models import LtiLoginState, LtiNonce, LtiPlatform
+from lti.models import LtiLoginState, LtiNonce
+from lti.platform_cache import Registered
 from lti.tool_conf import DatabaseToolConf
 from service.input_guard import contains_bad_text
 from service.models import utcnow
@@ -91,7 +92,7 @@ class ServiceMessageLaunch(FlaskMessageLaunch):
         self.host_url = host_url
         self.browser_secret = browser_secret
         self.login_state: LtiLoginState | None = None
-        self.platform: LtiPlatform | None = None
+        self.platform: Registered | None = None
 
     # pylti1p3 keeps launches in the Flask session; ours are LtiSession rows (lti.sessions).
     def save_launch_data(self):
@@ -113,7 +114,10 @@ class ServiceMessageLaunch(FlaskMessageLaunch):
             self.validate_deployment()
             self.validate_message()
             self.validate_target_link_uri()
+            # Written last and not committed: the view commits them with the launch's
+            # session, in one transaction (a rejected launch writes nothing).
             self.use_state()
+            self.record_nonce()
         except LtiException as exc:
             self._validated = False
             raise LaunchRejected(str(exc)) from exc
@@ -228,16 +232,22 @@ class ServiceMessageLaunch(FlaskMessageLaunch):
         nonce = self._get_jwt_body().get("nonce")
         if not nonce or nonce != self.login_state.nonce:
             raise LaunchRejected("nonce is not the one issued at login")
+        return self
+
+    def record_nonce(self):
+        """Single use across processes: a unique row, flushed now, committed by the view."""
         # Each launch adds a nonce: it also removes a few expired ones. An expired nonce cannot
         # be replayed: it belonged to a login state that has expired too.
         sweep_expired(self.session, LtiNonce, self.platform.id, utcnow())
         self.session.add(
             LtiNonce(
-                platform_id=self.platform.id, nonce=nonce, expires_at=self.login_state.expires_at
+                platform_id=self.platform.id,
+                nonce=self._get_jwt_body()["nonce"],
+                expires_at=self.login_state.expires_at,
             )
         )
         try:
-            self.session.commit()
+            self.session.flush()
         except IntegrityError as exc:
             self.session.rollback()
             raise LaunchRejected("nonce already used (replay)") from exc
@@ -264,8 +274,8 @@ class ServiceMessageLaunch(FlaskMessageLaunch):
             .where(LtiLoginState.id == self.login_state.id, LtiLoginState.used_at.is_(None))
             .values(used_at=utcnow())
         ).rowcount
-        self.session.commit()
         if not used:
+            self.session.rollback()
             raise LaunchRejected("state already used (replay)")
         return self
 

@@ -68,6 +68,11 @@ def _ignored(name: str, why: str) -> None:
     log.warning("lti launch: custom parameter %s ignored: %s", name, why)
 
 
+def named_in(custom: dict) -> bool:
+    """Whether the launch's custom claim names any arrangement parameter (valid or not)."""
+    return any(name in custom for name in (*NUMBERS, *FLAGS))
+
+
 def parameters(custom: dict) -> dict:
     """The arrangement values a launch's custom claim gives, valid ones only."""
     # An empty value is a parameter the LMS left unset: as if absent.

@@ -16,7 +16,7 @@ from flask import (
     url_for,
 )
 
-from lti import exam_pages, resource_links
+from lti import exam_pages, platform_cache, resource_links
 from lti.models import LtiSession
 from lti.pages import (
     LOCAL_TIME_NAME,
@@ -71,7 +71,8 @@ def _secret() -> str:
 
 
 def _learner(lti_session: LtiSession):
-    return attempt_access.lti_learner(lti_session.platform, lti_session.user_sub)
+    platform = platform_cache.of_session(db.session(), lti_session)
+    return attempt_access.lti_learner(platform, lti_session.user_sub)
 
 
 def _no_assessment():

@@ -107,7 +107,7 @@ def start_login(
         raise LoginRejected("no active registration for this issuer and client")
     # Canvas sends deployment_id; the specification says lti_deployment_id.
     deployment_id = params.get("lti_deployment_id") or params.get("deployment_id")
-    if deployment_id and deployment_id not in {d.deployment_id for d in platform.deployments}:
+    if deployment_id and deployment_id not in platform.deployment_ids:
         raise LoginRejected("unknown deployment")
 
     state, nonce, secret = (secrets.token_urlsafe(32) for _ in range(3))

@@ -88,6 +88,8 @@ class LtiLoginState(Base):
     """What the OIDC login step promised: checked, and used up, by the launch."""
 
     __tablename__ = "lti_login_states"
+    # Each login sweeps its platform's expired states (lti/housekeeping.py).
+    __table_args__ = (Index("ix_lti_login_states_platform_expires", "platform_id", "expires_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     state: Mapped[str] = mapped_column(String(128), unique=True)
@@ -108,7 +110,11 @@ class LtiNonce(Base):
     processes: the second insert of the same nonce fails."""
 
     __tablename__ = "lti_nonces"
-    __table_args__ = (UniqueConstraint("platform_id", "nonce"),)
+    __table_args__ = (
+        UniqueConstraint("platform_id", "nonce"),
+        # Each launch sweeps its platform's expired nonces (lti/housekeeping.py).
+        Index("ix_lti_nonces_platform_expires", "platform_id", "expires_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id"))

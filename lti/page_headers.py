@@ -13,7 +13,7 @@ from __future__ import annotations
 from flask import g
 from sqlalchemy.exc import SQLAlchemyError
 
-from lti import platforms, url_policy
+from lti import platform_cache, url_policy
 from lti.models import LtiPlatform, LtiSession
 from service import db
 
@@ -37,7 +37,7 @@ def platform_origins(platform: LtiPlatform) -> set[str]:
 
 def _session_origins(lti_session: LtiSession) -> set[str]:
     """The platform's origins and those of the URLs its signed launch told us to return to."""
-    origins = platform_origins(lti_session.platform)
+    origins = platform_origins(platform_cache.of_session(db.session(), lti_session))
     claims = lti_session.claims or {}
     for url in (
         (claims.get(LAUNCH_PRESENTATION) or {}).get("return_url"),
@@ -58,7 +58,7 @@ def frame_ancestors() -> str:
         else:
             origins = set()
             try:
-                for platform in platforms.active_platforms(db.session()):
+                for platform in platform_cache.all_active(db.session()):
                     origins |= platform_origins(platform)
             except SQLAlchemyError:
                 # The database is down (the page is its 503): no platform may frame it then.

@@ -44,14 +44,16 @@ def _find(jwks: dict | None, kid: str) -> dict | None:
     return next((k for k in (jwks or {}).get("keys", []) if k.get("kid") == kid), None)
 
 
-def public_key_for(session: Session, platform: LtiPlatform, kid: str) -> dict:
+def public_key_for(session: Session, platform, kid: str) -> dict:
+    """`platform`: the launch's registration (lti/platform_cache.py's copy, or a row)."""
     key = _find(platform.jwks, kid)
     if key is not None:
         return key
     # Read the row again, locked (PostgreSQL): when the first launches after a registration
-    # arrive together, one process fetches and the others wait for its result.
+    # arrive together, one process fetches and the others wait for its result. Writing its
+    # jwks empties the registration cache (lti/platform_cache.py).
     session.commit()
-    session.refresh(platform, with_for_update=True)
+    platform = session.get(LtiPlatform, platform.id, with_for_update=True, populate_existing=True)
     key = _find(platform.jwks, kid)
     if key is not None:
         session.commit()

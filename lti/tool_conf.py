@@ -1,26 +1,39 @@
-"""pylti1p3's tool configuration, read from the database (many centres, many platforms)."""
+"""pylti1p3's tool configuration, read from the database (many centres, many platforms).
+
+A launch reads the registration once (lti/platform_cache.py keeps it per process for a short
+while) and never the tool's private key: validation only verifies the platform's signature.
+The key is read when something signs (deep linking responses, service tokens)."""
 
 from __future__ import annotations
 
 from pylti1p3.deployment import Deployment
 from pylti1p3.registration import Registration
 from pylti1p3.tool_config.abstract import ToolConfAbstract
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lti import keys
-from lti.models import LtiDeployment, LtiPlatform
+from lti import keys, platform_cache
+from lti.platform_cache import Registered
 
 
 class ToolRegistration(Registration):
-    """pylti1p3 derives no kid from a PEM; ours is the one published at /lti/jwks."""
+    """pylti1p3 derives no kid from a PEM; ours is the one published at /lti/jwks. The signing
+    key (kid and private key) is read on first use, by signing only."""
 
-    def __init__(self, kid: str) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__()
-        self._kid = kid
+        self._session = session
+        self._signing = None
+
+    def _signing_key(self):
+        if self._signing is None:
+            self._signing = keys.signing_key(self._session)
+        return self._signing
 
     def get_kid(self) -> str:
-        return self._kid
+        return self._signing_key().kid
+
+    def get_tool_private_key(self) -> str:
+        return self._signing_key().private_pem
 
 
 class DatabaseToolConf(ToolConfAbstract):
@@ -36,25 +49,19 @@ class DatabaseToolConf(ToolConfAbstract):
     def check_iss_has_many_clients(self, iss: str) -> bool:
         return True
 
-    def platform(self, iss: str, client_id: str | None) -> LtiPlatform | None:
+    def platform(self, iss: str, client_id: str | None) -> Registered | None:
         """The active registration for (iss, client_id). Inactive ones do not launch."""
-        query = select(LtiPlatform).where(LtiPlatform.issuer == iss, LtiPlatform.active)
-        if client_id:
-            query = query.where(LtiPlatform.client_id == client_id)
-        platforms = self.session.scalars(query).all()
-        # Without a client id the issuer must be unambiguous.
-        return platforms[0] if len(platforms) == 1 else None
+        return platform_cache.active(self.session, iss, client_id)
 
-    def registration(self, platform: LtiPlatform) -> Registration:
-        signing = keys.signing_key(self.session)
-        registration = ToolRegistration(signing.kid)
+    def registration(self, platform) -> Registration:
+        """`platform`: a Registered copy or an LtiPlatform row (both have these columns)."""
+        registration = ToolRegistration(self.session)
         registration.set_issuer(platform.issuer).set_client_id(platform.client_id)
         registration.set_auth_login_url(platform.auth_login_url)
         registration.set_auth_token_url(platform.auth_token_url)
         registration.set_key_set_url(platform.key_set_url)
         if platform.auth_audience:
             registration.set_auth_audience(platform.auth_audience)
-        registration.set_tool_private_key(signing.private_pem)
         return registration
 
     def find_registration_by_issuer(self, iss: str, *args, **kwargs) -> Registration | None:
@@ -70,12 +77,6 @@ class DatabaseToolConf(ToolConfAbstract):
 
     def find_deployment_by_params(self, iss, deployment_id, client_id, *args, **kwargs):
         platform = self.platform(iss, client_id)
-        if platform is None:
+        if platform is None or deployment_id not in platform.deployment_ids:
             return None
-        known = self.session.scalar(
-            select(LtiDeployment).where(
-                LtiDeployment.platform_id == platform.id,
-                LtiDeployment.deployment_id == deployment_id,
-            )
-        )
-        return Deployment().set_deployment_id(deployment_id) if known else None
+        return Deployment().set_deployment_id(deployment_id)

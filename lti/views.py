@@ -204,6 +204,8 @@ def launch():
                 platform_origin=origin(row.platform.auth_login_url),
             )
         return rejected(f"launch: {exc.reason}")
+    # From here the state's use and the nonce (lti/launch.py) are written but not committed:
+    # they commit with the launch's session, in one transaction.
     claims = message.get_launch_data()
     if claims[LTI + "message_type"] == "LtiDeepLinkingRequest" and _in_our_new_window(state):
         # Deep linking the login could not recognise, moved to a new window: its answer
@@ -214,6 +216,7 @@ def launch():
             tool_host=urlsplit(host_url()).netloc,
             secure_cookies=_secure_cookies(),
         )
+        db.session().commit()  # the state and nonce are used all the same
         return page, 400
     linked_code = None
     if claims[LTI + "message_type"] == SUBMISSION_REVIEW:
@@ -227,7 +230,6 @@ def launch():
     else:
         # Where this activity's grades go and whose course it is, committed with the session.
         resource_links.remember(db.session(), message.platform, claims)
-        db.session().commit()
         _record_arrangements(message.platform, claims)
     duration = _session_duration(message.platform, claims)
     issued = sessions.start(db.session(), message.platform, claims, duration, linked_code)
@@ -269,21 +271,22 @@ def _launch_assessment(claims: dict):
 
 def _record_arrangements(platform, claims: dict) -> None:
     """A learner's launch may carry access arrangements as custom parameters (per activity or
-    per learner): recorded as set by the LMS when they change what applies, in a transaction
-    of their own (the course activity is committed before)."""
+    per learner): recorded as set by the LMS when they change what applies, in a savepoint
+    (the rest of the launch commits with the session)."""
+    custom = claims.get(LTI + "custom") or {}
+    if not launch_arrangements.named_in(custom):
+        return  # nothing to record: no read, no savepoint
     assessment = _launch_assessment(claims)
     if assessment is None or sessions.role_of(claims) != "learner":
         return
     if claims[LTI + "message_type"] != "LtiResourceLinkRequest":
         return
     learner = attempt_access.lti_learner(platform, claims["sub"])
-    custom = claims.get(LTI + "custom") or {}
     try:
-        launch_arrangements.record(db.session(), learner, assessment, platform.id, custom)
-        db.session().commit()
+        with db.session().begin_nested():
+            launch_arrangements.record(db.session(), learner, assessment, platform.id, custom)
     except IntegrityError:
         # Another launch of this learner recorded a change at the same moment: theirs stands.
-        db.session().rollback()
         log.info("lti launch: access arrangements recorded by a simultaneous launch")
 
 

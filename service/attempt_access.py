@@ -148,15 +148,21 @@ def latest_in_scope(
 def learner_attempts(session: Session, assessment: Assessment, learner: Learner):
     """The learner's attempts at the assessment, oldest first."""
     return session.scalars(
+        learner_attempts_query(assessment.id, learner).execution_options(populate_existing=True)
+    ).all()
+
+
+def learner_attempts_query(assessment_id: int, learner: Learner):
+    """Served by ix_attempts_assessment_learner (tests/test_launch_indexes.py)."""
+    return (
         select(Attempt)
         .where(
-            Attempt.assessment_id == assessment.id,
+            Attempt.assessment_id == assessment_id,
             Attempt.learner_ref == learner.ref,
             Attempt.centre_id.is_not_distinct_from(learner.centre_id),
         )
         .order_by(Attempt.id)
-        .execution_options(populate_existing=True)
-    ).all()
+    )
 
 
 def latest_attempt(session: Session, assessment: Assessment, learner: Learner):

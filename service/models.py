@@ -414,6 +414,10 @@ class Attempt(Base):
     items never overwrite each other and reports can query them."""
 
     __tablename__ = "attempts"
+    # The learner's attempts at an assessment (service/attempt_access.py): the launch path's.
+    __table_args__ = (
+        Index("ix_attempts_assessment_learner", "assessment_id", "learner_ref", "id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True)
     assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id"), index=True)
