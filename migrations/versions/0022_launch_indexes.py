@@ -1,7 +1,7 @@
 """Launch path indexes: the hot queries of a class launching at once (issue 12)
 
-Revision ID: 0019_launch_indexes
-Revises: 0018
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-11-28 12:30:00
 
 - attempts (assessment_id, learner_ref, id): the learner's attempts at an assessment, newest
@@ -16,9 +16,9 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0019_launch_indexes"
+revision: str = "0022"
 # Re-chained at merge.
-down_revision: str | None = "0018"  # the brief said 0017; 0018 has landed since
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
