@@ -337,12 +337,12 @@ def check_client(kind: ClientKind, scopes: list[str], centre: Centre | None) -> 
         )
 
 
-def create_client(
+def new_client(
     session, name: str, scopes: list[str], centre: Centre | None, kind: ClientKind | None = None
-):
-    """Create a client; return it with its secret, which is shown once and never stored.
-    `kind` defaults to a centre's client when `centre` is given, else the awarding body's.
-    Commits (the secret is shown only once the client exists)."""
+) -> tuple[OAuthClient, str]:
+    """Add a client to the session (the caller commits); return it with its secret, which is
+    shown once and never stored. `kind` defaults to a centre's client when `centre` is given,
+    else the awarding body's. ClientError when the kind may not hold the scopes."""
     kind = kind or (ClientKind.CENTRE if centre is not None else ClientKind.AWARDING_BODY)
     check_client(kind, scopes, centre)
     secret = secrets.token_urlsafe(32)
@@ -356,5 +356,14 @@ def create_client(
         centre=centre,
     )
     session.add(client)
+    session.flush()
+    return client, secret
+
+
+def create_client(
+    session, name: str, scopes: list[str], centre: Centre | None, kind: ClientKind | None = None
+):
+    """new_client, committed (the secret is shown only once the client exists)."""
+    client, secret = new_client(session, name, scopes, centre, kind)
     session.commit()
     return client, secret

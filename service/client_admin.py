@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from service import audit
 from service.audit_vocabulary import AuditAction
-from service.auth import ClientError, check_client
+from service.auth import ClientError, new_client
 from service.catalogue import Page, count_and_page
 from service.client_secrets import hash_secret
 from service.client_vocabulary import ClientKind
@@ -97,21 +97,9 @@ def create_client(
 ) -> NewClient:
     centre = centre_by_code(session, centre_code) if centre_code else None
     try:
-        check_client(kind, scopes, centre)
+        client, secret = new_client(session, name, scopes, centre, kind)
     except ClientError as exc:
         raise Invalid(str(exc)) from None
-    secret = secrets.token_urlsafe(32)
-    # Hex, not url-safe base64: an id starting with "-" would read as an option in the CLI.
-    client = OAuthClient(
-        client_id=secrets.token_hex(16),
-        secret_hash=hash_secret(secret),
-        name=name,
-        scopes=" ".join(sorted(set(scopes))),
-        kind=kind,
-        centre=centre,
-    )
-    session.add(client)
-    session.flush()
     _record(session, actor, AuditAction.CREATE, client)
     return NewClient(client, secret)
 
