@@ -116,6 +116,7 @@ class Report:
     course: str | None
     units: tuple[Unit, ...]
     criteria: tuple[ReportCriterion, ...]
+    rules: dict[int, list]  # unit id -> its UnitCriterion rules, built once per report
 
 
 def report_for(
@@ -138,12 +139,13 @@ def report_for(
     units = tuple(session.scalars(query))
     if unit_code is not None and not units:
         raise UnknownUnit(f"No unit with code {unit_code!r}.")
+    rules = {unit.id: criteria_rules(unit) for unit in units}
     criteria = tuple(
         ReportCriterion(unit.code, rule.code, rule.band, rule.evidence_required)
         for unit in units
-        for rule in criteria_rules(unit)
+        for rule in rules[unit.id]
     )
-    return Report(centre, course, units, criteria)
+    return Report(centre, course, units, criteria, rules)
 
 
 def _learners_query(report: Report):
@@ -332,13 +334,17 @@ def _coverage(session: Session, report: Report, learners) -> list[LearnerCoverag
             learner.uuid,
             learner.reference,
             learner.name,
-            tuple(cell for unit in report.units for cell in _unit_cells(unit, learner.id, data)),
+            tuple(
+                cell
+                for unit in report.units
+                for cell in _unit_cells(unit, report.rules[unit.id], learner.id, data)
+            ),
         )
         for learner in learners
     ]
 
 
-def _unit_cells(unit: Unit, learner_id: int, data: _ChunkData) -> list[Cell]:
+def _unit_cells(unit: Unit, rules: list, learner_id: int, data: _ChunkData) -> list[Cell]:
     attempt = data.graded.get((learner_id, unit.id))
     knowledge = {}
     if attempt is not None:
@@ -346,7 +352,6 @@ def _unit_cells(unit: Unit, learner_id: int, data: _ChunkData) -> list[Cell]:
             code: KnowledgeDecision(row.decision, tuple(row.evidence))
             for code, row in data.decisions[attempt.id].items()
         }
-    rules = criteria_rules(unit)
     records = {
         rule.code: data.records.get((learner_id, rule.code), [])
         for rule in rules
