@@ -89,8 +89,9 @@ def build(app, code: str, learners: int) -> float:
     started = time.perf_counter()
     with app.app_context():
         session = db.session()
+        values = {"code": code, "name": f"Bench centre {code}", "learners": learners}
         for statement in BUILD:
-            session.execute(text(statement), {"code": code, "name": f"Bench centre {code}", "learners": learners})
+            session.execute(text(statement), values)
         session.commit()
         session.execute(text("ANALYZE"))
         session.commit()
@@ -156,8 +157,10 @@ def main() -> None:
         with app.app_context():
             load_content(db.session(), app.config["CONTENT_DIR"])
         headers = token(app)
-        print(f"{'learners':>9} {'format':>11} {'seconds':>8} {'peak MiB':>9} "
-              f"{'statements':>10} {'bytes':>11}")
+        print(
+            f"{'learners':>9} {'format':>11} {'seconds':>8} {'peak MiB':>9} "
+            f"{'statements':>10} {'bytes':>11}"
+        )
         for learners in args.learners:
             code = f"B{learners}"
             built = build(app, code, learners)

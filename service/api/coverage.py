@@ -151,6 +151,7 @@ def _csv(session, report) -> Response:
             _audit(session, report, chunk)
             session.commit()
             yield chunk
+        session.commit()  # end the last (empty) keyset read's transaction while still streaming
 
     lines = csv_lines(csv_header(report), audited_chunks())
     filename = f"coverage-{report.centre.code}.csv"
