@@ -44,7 +44,7 @@ from service.models import (
 from service.tenancy import Tenancy
 from service.unit_status import KNOWLEDGE_ORDER, criteria_rules
 
-CHUNK = 2000  # learners per chunk: 6 queries each
+CHUNK = 500  # learners per chunk: 6 queries each; peak memory is about one chunk
 RARELY_MET = 5  # how many of the least met criteria the totals name
 
 
