@@ -141,6 +141,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from service.api.admin import blp as admin_blp
     from service.api.attempts import blp as attempts_blp
     from service.api.bank import blp as bank_blp
+    from service.api.coverage import blp as coverage_blp
     from service.api.grade_sync_admin import blp as grade_sync_admin_blp
     from service.api.health import blp as health_blp
     from service.api.item_admin import blp as item_admin_blp
@@ -172,5 +173,6 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     api.register_blueprint(sampling_blp)
     api.register_blueprint(learners_blp)
     api.register_blueprint(results_blp)
+    api.register_blueprint(coverage_blp)
     # Probes stay out of the OpenAPI document: they are for the orchestrator, not for centres.
     app.register_blueprint(health_blp)

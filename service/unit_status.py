@@ -26,6 +26,10 @@ from service.grading.unit_outcome import (
 from service.grading.vocabulary import AttemptStatus
 from service.models import Assessment, Attempt, PerformanceEvidence, Unit
 
+# Which fully graded attempt is the knowledge attempt: the latest graded (a resit replaces an
+# earlier sitting). service/coverage.py reads many learners' attempts in this same order.
+KNOWLEDGE_ORDER = (Attempt.graded_at.desc(), Attempt.id.desc())
+
 
 @dataclass(frozen=True)
 class LearnerUnitStatus:
@@ -60,7 +64,7 @@ def knowledge_attempt(session: Session, unit: Unit, learner: Learner) -> Attempt
             Attempt.centre_id.is_not_distinct_from(learner.centre_id),
             Attempt.status == AttemptStatus.FULLY_GRADED,
         )
-        .order_by(Attempt.graded_at.desc(), Attempt.id.desc())
+        .order_by(*KNOWLEDGE_ORDER)
         .limit(1)
     ).first()
 
