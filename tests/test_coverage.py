@@ -133,7 +133,7 @@ def test_same_cells_as_the_learner_status_endpoint(app, client, centre):
         f"/api/v1/coverage?centre={centre}&unit=CSC-01",
         headers=bearer(app, READ, centre_code=centre),
     ).get_json()
-    reader = bearer(app, ["attempts:read"], centre_code=centre)
+    reader = bearer(app, ["results:read"], centre_code=centre)
     for learner in report["learners"]:
         status = client.get(
             f"/api/v1/units/CSC-01/learner-status?learner_ref={learner['reference']}",
