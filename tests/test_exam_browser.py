@@ -300,6 +300,10 @@ def test_a_refused_save_is_announced_once(server, page):
     page.wait_for_function(
         f"() => document.getElementById('save-refused-{code}').textContent === ''"
     )
+    # and the autosave of it (no request left in flight when the test ends).
+    page.wait_for_function(
+        "() => !document.getElementById('save-status').textContent.includes('Not saved yet')"
+    )
     no_console_errors(page)
 
 
