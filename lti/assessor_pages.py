@@ -321,6 +321,10 @@ def _marking_page(
     history = _history(attempt, questions, criteria)
     chosen_overall = (chosen or {}).get("comment")
     overall = comments[None].text if None in comments else ""
+    # The comment on the whole attempt posted after an earlier launch ended.
+    overall_draft = drafts.get(marking_drafts.ATTEMPT) if chosen is None else None
+    if overall_draft is not None:
+        chosen_overall = overall_draft["comment"]
     if errors.get("comment"):
         summary.append(("comment-attempt", errors["comment"]))
     queue = [a.uuid for a in _queue(lti_session, assessment) if a.id != attempt.id]
@@ -348,6 +352,7 @@ def _marking_page(
         comment_max=attempt_service.COMMENT_MAX,
         history=history,
         drafts_shown=[q["number"] for q in questions if q["draft"]],
+        comment_draft_shown=overall_draft is not None,
         others_waiting=len(queue),
         zone=LOCAL_TIME_NAME,
     )
@@ -480,6 +485,24 @@ def _kept_for_later(ended: LtiSession, superseded: bool = False):
     return _page("lti/marks_kept.html", 403, kept=kept, marks=shown, superseded=superseded)
 
 
+def _comment_kept_for_later(ended: LtiSession, superseded: bool = False):
+    """The comment on the whole attempt posted after the launch ended (or with a token it
+    replaced): kept as the assessor's draft, and said so (as _kept_for_later for marks)."""
+    session = db.session()
+    text = request.form.get("comment", "")
+    kept = marking_drafts.keep_comment(session, ended, request.form.get("attempt", ""), text)
+    session.commit()
+    return _page(
+        "lti/marks_kept.html",
+        403,
+        kept=kept,
+        marks=[],
+        overall_comment=text.strip() if kept else "",
+        comment_only=True,
+        superseded=superseded,
+    )
+
+
 def _in_course(lti_session: LtiSession, attempt_uuid: str) -> bool:
     """Whether the attempt is one of this launch's course activity (as _scoped_attempt)."""
     assessment = _linked_assessment(lti_session)
@@ -489,11 +512,11 @@ def _in_course(lti_session: LtiSession, attempt_uuid: str) -> bool:
     return attempt_access.find(db.session(), scope, attempt_uuid, assessment.id) is not None
 
 
-def _superseded_marks():
-    """A marking form posted with a token its launch replaced more than the overlap ago (a
-    page left open while another tab went on): the launch still runs, so the marks are kept
-    for the assessor, but only for an attempt of that launch's course; otherwise None (the
-    usual refusal)."""
+def _superseded_launch() -> LtiSession | None:
+    """The launch of a marking form posted with a token it replaced more than the overlap ago
+    (a page left open while another tab went on): the launch still runs, so what was posted
+    is kept for the assessor, but only for an attempt of that launch's course; otherwise None
+    (the usual refusal)."""
     row = sessions.find_superseded(db.session(), request.form.get("ls"))
     if row is None:
         return None
@@ -502,18 +525,27 @@ def _superseded_marks():
         return None
     if not _in_course(row, request.form.get("attempt", "")):
         return None
-    return _kept_for_later(row, superseded=True)
+    return row
+
+
+def _ended_launch() -> LtiSession | None:
+    """The launch of a marking form posted after it ended (within KEEP_FOR), from the browser
+    it was opened in; otherwise None."""
+    ended = sessions.find_ended(db.session(), request.form.get("ls"), marking_drafts.KEEP_FOR)
+    cookie = request.cookies.get(sessions.COOKIE + str(ended.id)) if ended else None
+    if ended is not None and sessions.browser_allowed(db.session(), ended, cookie):
+        return ended
+    return None
 
 
 @blp.post("/assessor/mark")
 def assessor_mark():
-    ended = sessions.find_ended(db.session(), request.form.get("ls"), marking_drafts.KEEP_FOR)
-    cookie = request.cookies.get(sessions.COOKIE + str(ended.id)) if ended else None
-    if ended is not None and sessions.browser_allowed(db.session(), ended, cookie):
+    ended = _ended_launch()
+    if ended is not None:
         return _kept_for_later(ended)
-    kept = _superseded_marks()
-    if kept is not None:
-        return kept
+    superseded = _superseded_launch()
+    if superseded is not None:
+        return _kept_for_later(superseded, superseded=True)
     lti_session = current_session("staff")
     attempt = _scoped_attempt(lti_session, request.form.get("attempt", ""))
     session = db.session()
@@ -569,6 +601,12 @@ def assessor_mark():
 @blp.post("/assessor/comment")
 def assessor_comment():
     """The assessor's comment to the learner on the attempt as a whole."""
+    ended = _ended_launch()
+    if ended is not None:
+        return _comment_kept_for_later(ended)
+    superseded = _superseded_launch()
+    if superseded is not None:
+        return _comment_kept_for_later(superseded, superseded=True)
     lti_session = current_session("staff")
     attempt = _scoped_attempt(lti_session, request.form.get("attempt", ""))
     session = db.session()
@@ -580,6 +618,7 @@ def assessor_comment():
         )
     try:
         attempt_service.comment(session, attempt, {None: text}, author=_author(lti_session))
+        marking_drafts.discard(session, lti_session, attempt.uuid, marking_drafts.ATTEMPT)
         session.commit()
     except AttemptError as exc:
         session.rollback()

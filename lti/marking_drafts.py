@@ -6,6 +6,10 @@ stored here for that assessor (platform and user id), whatever the attempt: noth
 from it but what the assessor typed. When the same assessor opens the attempt's marking page
 from a new launch, which checks they may see it, the page shows the draft filled in to check
 and save; saving that written answer's marks removes its draft.
+
+The comment on the whole attempt (its own form) is kept the same way, as one row under the
+item code ATTEMPT (no written answer has an empty code): keep_comment, restored under ATTEMPT
+as {"comment": text}, discarded when the comment is saved.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from service.models import utcnow
 KEEP_FOR = timedelta(days=7)
 CODE_MAX = 24  # item and criterion codes (the columns' width)
 COMMENT_MAX = 4000
+ATTEMPT = ""  # the item code of the comment on the whole attempt
 
 
 def keep(
@@ -67,9 +72,30 @@ def keep(
     return len(criteria)
 
 
+def keep_comment(session: Session, row: LtiSession, attempt_uuid: str, text: str) -> bool:
+    """Store the comment on the whole attempt, replacing an earlier draft of it ("" is kept
+    too: it removes the comment when saved). False when the attempt id cannot be one."""
+    if not attempt_uuid or len(attempt_uuid) > 36:
+        return False
+    discard(session, row, attempt_uuid, ATTEMPT)
+    session.add(
+        LtiMarkingDraft(
+            platform_id=row.platform_id,
+            user_sub=row.user_sub,
+            attempt_uuid=attempt_uuid,
+            item_code=ATTEMPT,
+            criterion_code=ATTEMPT,
+            comment=text[:COMMENT_MAX],
+            saved_at=utcnow(),
+        )
+    )
+    return True
+
+
 def restore(session: Session, row: LtiSession, attempt_uuid: str) -> dict[str, dict]:
     """This assessor's drafts for the attempt: item code -> {"levels", "previous",
-    "comments"}, each by criterion code (what the marking page fills in)."""
+    "comments"}, each by criterion code (what the marking page fills in); and ATTEMPT ->
+    {"comment": text} for the comment on the whole attempt."""
     drafts: dict[str, dict] = {}
     found = session.scalars(
         select(LtiMarkingDraft).where(
@@ -80,6 +106,9 @@ def restore(session: Session, row: LtiSession, attempt_uuid: str) -> dict[str, d
         )
     )
     for draft in found:
+        if draft.item_code == ATTEMPT:
+            drafts[ATTEMPT] = {"comment": draft.comment or ""}
+            continue
         item = drafts.setdefault(draft.item_code, {"levels": {}, "previous": {}, "comments": {}})
         if draft.quality:
             item["levels"][draft.criterion_code] = draft.quality

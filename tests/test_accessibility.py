@@ -496,3 +496,64 @@ def test_the_assessor_list_stacks_at_320_pixels_without_breaking_words(server, p
     check_axe(page, "assessor list at 320px")
     page.set_viewport_size({"width": 1024, "height": 800})
     assert not page.locator("main table .cell-label").first.is_visible()  # wide: a table
+
+
+def test_staff_history_tables_stack_at_320_pixels_without_breaking_words(server, page):
+    """R7 for the other wide staff tables (marking history, evidence records, access
+    arrangements history): at 320 CSS pixels each row is a stacked block with its labels, no
+    word broken mid-word, nothing scrolling sideways; a table still to assistive technology."""
+    from datetime import date
+
+    from lti import resource_links
+    from service import access_arrangements as arrangements
+    from service import attempt_access
+    from service import performance_evidence as evidence
+    from service.access_vocabulary import SetBy
+
+    _graded_attempt(server, "a11y-tables", "Tabitha Tablewright")  # marked: a history
+    staff = direct_token(server, "a11y-tables-staff", "Sam Staff", role="staff")
+    with server["app"].app_context():
+        session = db.session()
+        platform = dev_platform.ensure_registered(session, server["base"])
+        learner = attempt_access.lti_learner(platform, "a11y-tables")
+        attempt = session.scalar(select(Attempt).where(Attempt.learner_ref == learner.ref))
+        # Started from the course activity the staff launch comes from (course scope).
+        claims = dev_platform.id_token_claims(
+            server["base"], "instructor-1", "LtiResourceLinkRequest", "nonce"
+        )
+        attempt.lti_resource_link_id = resource_links.remember(session, platform, claims).id
+        uuid = attempt.uuid
+        new = evidence.NewRecord(
+            criterion="CSC-01.AC4",
+            evidence_type="professional_discussion",
+            evidenced_on=date(2026, 11, 20),
+            description="Explained the organisation's complaints procedure thoroughly.",
+            decision="met",
+            reference="Portfolio section 3",
+        )
+        evidence.record(session, learner, new, assessor="lti:1:instructor-1")
+        change = arrangements.NewArrangement(
+            extra_time_percent=25, rest_breaks=True, reason="communication_and_interaction"
+        )
+        arrangements.set_arrangement(session, learner, None, change, SetBy.API_CLIENT, "client:t")
+        session.commit()
+    base = f"{server['base']}/lti/assessor/attempt/{uuid}"
+    for path, where in (
+        ("", "marking page"),
+        ("/evidence", "performance evidence page"),
+        ("/arrangements", "access arrangements page"),
+    ):
+        page.set_viewport_size({"width": 1024, "height": 800})
+        page.goto(f"{base}{path}?ls={staff}")
+        tables = page.locator("main table.stacked-table")
+        assert tables.count() >= 1, where
+        assert not tables.first.locator(".cell-label").first.is_visible()  # wide: a table
+        page.set_viewport_size({"width": 320, "height": 640})
+        assert tables.first.locator(".cell-label").first.is_visible(), where
+        no_word_broken(page, "main table")
+        fits_320_css_pixels(page)
+        # Still tables to assistive technology: every column header is in the tree.
+        headers = page.locator("main table.stacked-table thead th").count()
+        assert page.get_by_role("columnheader").count() == headers > 0, where
+        check_axe(page, f"{where} at 320px")
+    no_console_errors(page)

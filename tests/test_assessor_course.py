@@ -526,8 +526,15 @@ def test_every_decision_is_kept_and_concurrent_marking_is_refused(app, lti_clien
     headers = [th.text_content() for th in table.xpath(".//thead//th")]
     assert headers[1:] == ["Assessor", "Question", "Criterion", "Level before", "Level chosen"]
     assert all(th.get("scope") == "col" for th in table.xpath(".//thead//th"))
+    # Each cell's value, without the label shown when the rows stack (hidden from AT).
     rows = [
-        [cell.text_content() for cell in row.xpath("./*")] for row in table.xpath(".//tbody/tr")
+        [
+            cell.text_content().removeprefix(
+                "".join(cell.xpath("./span[@class='cell-label']//text()"))
+            )
+            for cell in row.xpath("./*")
+        ]
+        for row in table.xpath(".//tbody/tr")
     ]
     assert len(rows) == 2 * len(criteria)
     # Newest first.

@@ -14,6 +14,7 @@ from lti import sessions
 from lti.models import LtiMarkingDraft, LtiSession
 from service import attempts as attempt_service
 from service import db
+from service.comments import current_comments
 from service.models import utcnow
 from tests import test_lti_pages as pages
 from tests.test_lti_pages import lti_client  # noqa: F401 (fixture)
@@ -234,3 +235,75 @@ def test_marks_posted_with_a_token_replaced_past_its_overlap_are_kept(app, lti_c
         lti_client, "/lti/assessor/mark", course._mark_form(fresh, learner, body, previous={})
     )
     assert stale.status_code == 409
+
+
+def _overall_comment(lti_client, token, uuid) -> str:  # noqa: F811
+    page = lti_client.get(f"/lti/assessor/attempt/{uuid}", query_string={"ls": token})
+    doc = lxml.html.fromstring(page.get_data(as_text=True))
+    return doc.xpath("//textarea[@name='comment']")[0].text or ""
+
+
+def test_a_comment_posted_after_the_session_ended_is_kept_and_filled_in(app, lti_client):  # noqa: F811
+    """The comment on the whole attempt has its own form: posted after the launch ended it is
+    kept as a draft (not the error page) and filled in after a relaunch; saving it ends the
+    draft."""
+    learner = pages._learner(app, lti_client)
+    pages._submit_keyed(app, lti_client, learner)
+    view = pages._view(app, learner["sub"])
+    _path, staff = pages._launch(app, lti_client, "instructor-1")
+    assert lti_client.get(f"/lti/assessor/attempt/{view['id']}", query_string={"ls": staff})
+    _set(app, staff, expires_at=utcnow() - timedelta(minutes=1))
+    form = {"ls": staff, "attempt": view["id"], "comment": "A calm, clear reply overall."}
+    late = pages._post(lti_client, "/lti/assessor/comment", data=form)
+    html = late.get_data(as_text=True)
+    assert late.status_code == 403
+    assert "your comment is kept" in html and "could not be opened" not in html
+    assert "A calm, clear reply overall." in html
+    with app.app_context():
+        session = db.session()
+        attempt = attempt_service.find_attempt(session, view["id"])
+        assert None not in current_comments(session, attempt.id)  # not applied
+    # The assessor relaunches: the comment is filled in as they left it, and said so.
+    _path, again = pages._launch(app, lti_client, "instructor-1")
+    page = lti_client.get(f"/lti/assessor/attempt/{view['id']}", query_string={"ls": again})
+    doc = lxml.html.fromstring(page.get_data(as_text=True))
+    assert "comment on the whole attempt was saved" in " ".join(doc.text_content().split())
+    assert doc.xpath("//textarea[@name='comment']")[0].text == "A calm, clear reply overall."
+    # Saved from there: the comment is on the attempt and its draft is gone.
+    saved = pages._post(lti_client, "/lti/assessor/comment", data={**form, "ls": again})
+    assert saved.status_code == 303
+    with app.app_context():
+        session = db.session()
+        attempt = attempt_service.find_attempt(session, view["id"])
+        assert current_comments(session, attempt.id)[None].text == "A calm, clear reply overall."
+        assert session.scalars(select(LtiMarkingDraft)).all() == []
+    assert _overall_comment(lti_client, again, view["id"]) == "A calm, clear reply overall."
+
+
+def test_a_comment_posted_with_a_token_replaced_past_its_overlap_is_kept(app, lti_client):  # noqa: F811
+    """The comment form left open while another tab went on: kept for the attempt of the
+    launch's course, shown in the tab with the fresh token; another course's attempt is
+    refused as before."""
+    from tests import test_assessor_course as course
+
+    here, elsewhere = course._course("rotated-c"), course._course("rotated-c-other")
+    learner = course._submitted(app, lti_client, here)
+    other = course._submitted(app, lti_client, elsewhere)
+    _path, old = course._launch(app, lti_client, "instructor-1", here, nrps=False)
+    _set(app, old, token_issued_at=utcnow() - timedelta(minutes=30))
+    rotated = lti_client.get("/lti/assessor", query_string={"ls": old})
+    assert rotated.status_code == 303
+    fresh = parse_qs(urlsplit(rotated.headers["Location"]).query)["ls"][0]
+    _set(app, fresh, previous_expires_at=utcnow() - timedelta(minutes=1))  # overlap over
+    form = {"ls": old, "attempt": learner["uuid"], "comment": "Well structured."}
+    late = course._post(lti_client, "/lti/assessor/comment", form)
+    html = late.get_data(as_text=True)
+    assert late.status_code == 403
+    assert "out of date: your comment is kept" in html and "could not be opened" not in html
+    assert _overall_comment(lti_client, fresh, learner["uuid"]) == "Well structured."
+    refused = course._post(lti_client, "/lti/assessor/comment", {**form, "attempt": other["uuid"]})
+    assert refused.status_code == 403
+    assert "comment is kept" not in refused.get_data(as_text=True)
+    with app.app_context():
+        uuids = {d.attempt_uuid for d in db.session().scalars(select(LtiMarkingDraft))}
+        assert uuids == {learner["uuid"]}

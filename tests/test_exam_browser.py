@@ -235,7 +235,7 @@ def test_error_summary_link_without_javascript(server, browser):
         # Without JavaScript nothing is saved as you go: no "not saved yet" anywhere.
         assert (
             page.locator(".question-save-state").all_inner_texts()
-            == [""] * page.locator("fieldset.question").count()
+            == [""] * 2 * page.locator("fieldset.question").count()
         )
     finally:
         context.close()
@@ -264,12 +264,46 @@ def test_each_question_says_when_its_answer_is_not_saved_yet(server, page):
     refused = question.locator("input[type=hidden][name^='item-']").get_attribute("name")[5:]
     _forged_answer_saved(page, question)
     page.wait_for_function(
-        f"() => document.getElementById('save-state-{refused}')"
+        f"() => document.getElementById('save-refused-{refused}')"
         ".textContent.includes('not saved yet: this answer does not fit')"
     )
     # The time left is also beside the buttons (server-rendered, counted down by the script).
     beside = page.locator("#actions-time").inner_text()
     assert beside.startswith("Time left: ") and "minutes" in beside
+    no_console_errors(page)
+
+
+# Live regions (explicit or implied by the role) whose text a screen reader announces.
+LIVE_REGIONS_SAYING = """(words) => Array.from(document.querySelectorAll(
+    '[role=status], [role=alert], [role=log], [aria-live=polite], [aria-live=assertive]'
+  )).filter(e => e.getAttribute('aria-live') !== 'off' && e.textContent.includes(words))
+    .map(e => e.id || e.className)"""
+
+
+def test_a_refused_save_is_announced_once(server, page):
+    """A refused answer is announced by one live region (the overall save status), not also
+    by the question's own status; the question still shows why, where the learner answers."""
+    _started(server, page, "exam-once", "Ona Once")
+    question, _question_id = _last_single_choice(page)
+    code = question.locator("input[type=hidden][name^='item-']").get_attribute("name")[5:]
+    _forged_answer_saved(page, question)
+    page.wait_for_function(
+        "() => document.getElementById('save-status').textContent.includes('Not saved yet')"
+    )
+    page.wait_for_function(
+        f"() => document.getElementById('save-refused-{code}').textContent.includes('not fit')"
+    )
+    assert page.evaluate(LIVE_REGIONS_SAYING, "does not fit") == ["save-status"]
+    assert question.locator(f"#save-refused-{code}").is_visible()
+    # A new answer to the question takes the refusal away: it was of the old answer.
+    question.locator("input[type=radio]").nth(1).check()
+    page.wait_for_function(
+        f"() => document.getElementById('save-refused-{code}').textContent === ''"
+    )
+    # and the autosave of it (no request left in flight when the test ends).
+    page.wait_for_function(
+        "() => !document.getElementById('save-status').textContent.includes('Not saved yet')"
+    )
     no_console_errors(page)
 
 

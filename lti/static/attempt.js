@@ -50,7 +50,8 @@
   // ------------------------------------------------------------------ per question
   // A question whose answer changed since the last save says "Not saved yet" (a polite
   // status). Only when a save has not caught up within a second: a choice saved at once
-  // says nothing, typing (saved after a pause) says it once.
+  // says nothing, typing (saved after a pause) says it once. A refused answer's reason is
+  // announced once, by the overall save status; the question shows it without announcing.
   var changes = {};  // item code -> changes made; saves compare it with what they sent
   var SHOW_AFTER = 1000;
 
@@ -60,10 +61,13 @@
     return marker ? marker.name.slice(5) : null;
   }
 
-  function questionState(code, text) {
-    var box = document.getElementById("save-state-" + code);
-    if (!box) { return; }
-    say(box, text ? "Question " + box.getAttribute("data-question") + ": " + text : "");
+  // `where` is "state" (the polite status: not saved yet) or "refused" (why a save refused
+  // it: shown, not announced here, since the overall save status announces it).
+  function questionState(code, text, where) {
+    var status = document.getElementById("save-state-" + code);
+    var box = document.getElementById("save-" + (where || "state") + "-" + code);
+    if (!status || !box) { return; }
+    say(box, text ? "Question " + status.getAttribute("data-question") + ": " + text : "");
   }
 
   function changed(element) {
@@ -71,6 +75,7 @@
     if (!code) { return; }
     var count = (changes[code] || 0) + 1;
     changes[code] = count;
+    questionState(code, "", "refused");  // a new answer: the refusal was of the old one
     window.setTimeout(function () {
       if (changes[code] === count && !stopped) { questionState(code, "not saved yet."); }
     }, SHOW_AFTER);
@@ -84,10 +89,12 @@
       delete changes[code];
       if (refused[code] !== undefined) {
         var reason = (refused[code] || "").replace(/^Question \d+: /, "");
-        questionState(code, "not saved yet" + (reason ? ": " + reason : "") + ".");
+        questionState(code, "");
+        questionState(code, "not saved yet" + (reason ? ": " + reason : "") + ".", "refused");
         changes[code] = 0;  // still not saved: only a change can clear it
       } else {
         questionState(code, "");
+        questionState(code, "", "refused");
       }
     });
   }
