@@ -39,6 +39,9 @@ token=$(curl -fsS "$base/oauth/token" -d grant_type=client_credentials \
   -d "client_id=$client_id" -d "client_secret=$client_secret" |
   python -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
 
+# Rotating or revoking a client revokes its tokens: schemathesis would do it to its own client
+# (ids come from the client list) and get 401 for everything after. Those two operations are
+# tested in tests/test_admin_api.py and tests/test_tenancy_walk.py instead.
 schemathesis run "$base/openapi.json" \
   -H "Authorization: Bearer $token" \
   --phases "${SCHEMATHESIS_PHASES:-examples,coverage,fuzzing,stateful}" \
@@ -46,4 +49,5 @@ schemathesis run "$base/openapi.json" \
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-50}" \
   --max-time "${SCHEMATHESIS_MAX_TIME:-150}" \
   --seed 20261128 --generation-deterministic \
-  --request-timeout 10 --no-color "$@"
+  --request-timeout 10 --no-color \
+  --exclude-path-regex '^/api/v1/admin/clients/[^/]+/(rotate|revoke)$' "$@"

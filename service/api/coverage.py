@@ -80,6 +80,7 @@ def _audit(session, report, learners) -> None:
         "200": {
             "description": "The report: JSON, CSV (streamed) or HTML, by ?format= or Accept",
             "content": {
+                "application/json": {"schema": CoverageSchema},
                 "text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE},
                 "text/html": {"schema": {"type": "string"}},
             },
