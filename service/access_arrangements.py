@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from lti import sessions
@@ -146,8 +146,39 @@ def current(
 
 
 def effective(session: Session, learner: Learner, assessment_id: int) -> AccessArrangement | None:
-    """What applies to the learner at the assessment: its own arrangement, else the general."""
-    return current(session, learner, assessment_id) or current(session, learner, None)
+    """What applies to the learner at the assessment: its own arrangement, else the general.
+    Read once per transaction (a page asks for it many times: its clock, deadline, breaks);
+    forgotten when the transaction writes an arrangement or ends."""
+    memo = session.info.setdefault(_EFFECTIVE, {})
+    key = (learner.centre_id, learner.ref, assessment_id)
+    if key not in memo:
+        memo[key] = current(session, learner, assessment_id) or current(session, learner, None)
+    return memo[key]
+
+
+# session.info: (centre_id, learner_ref, assessment_id) -> the effective row (or None).
+_EFFECTIVE = "effective_arrangements"
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_on_flush(session: Session, _context) -> None:
+    changed = (*session.new, *session.dirty, *session.deleted)
+    if any(isinstance(obj, AccessArrangement) for obj in changed):
+        session.info.pop(_EFFECTIVE, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_on_bulk_statement(state) -> None:
+    mapper = state.bind_mapper
+    bulk = state.is_update or state.is_delete
+    if bulk and mapper is not None and mapper.class_ is AccessArrangement:
+        state.session.info.pop(_EFFECTIVE, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_transaction_end(session: Session, transaction) -> None:
+    # Any end, a savepoint's too: a rolled-back savepoint may have held a new arrangement.
+    session.info.pop(_EFFECTIVE, None)
 
 
 def for_clock(row: AccessArrangement | None) -> exam_clock.Arrangements:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from service import content_cache
 from service.catalogue import Page, count_and_page
 from service.choice_ids import ChoiceIds, choices_of
 from service.content_vocabulary import ItemStatus
@@ -97,13 +98,21 @@ def get_item(session: Session, code: str) -> Item | None:
 
 
 def rubric_levels(session: Session, unit_id: int) -> dict[str, list[dict]]:
-    """Full criterion code -> its rubric's levels (ascending), for the unit's criteria."""
-    rows = session.execute(
-        select(Criterion.code, Rubric.levels)
-        .join(Rubric, Rubric.criterion_id == Criterion.id)
-        .where(Criterion.unit_id == unit_id)
-    )
-    return dict(rows.all())
+    """Full criterion code -> its rubric's levels (ascending), for the unit's criteria.
+    Kept per content version (service/content_cache.py): do not change the levels."""
+    return dict(content_cache.kept(session, ("rubric_levels", unit_id), _loader_levels(unit_id)))
+
+
+def _loader_levels(unit_id: int):
+    def load(session: Session) -> dict[str, list[dict]]:
+        rows = session.execute(
+            select(Criterion.code, Rubric.levels)
+            .join(Rubric, Rubric.criterion_id == Criterion.id)
+            .where(Criterion.unit_id == unit_id)
+        )
+        return dict(rows.all())
+
+    return load
 
 
 def rubric_max_scores(session: Session, unit_id: int) -> dict[str, int]:
@@ -113,15 +122,24 @@ def rubric_max_scores(session: Session, unit_id: int) -> dict[str, int]:
 
 def keys_for(session: Session, unit_id: int, approved_only: bool = False) -> list:
     """ItemKeys of the current version of every item of a unit (for forms and scoring);
-    `approved_only`: only items approved for live use (DELIVER_APPROVED_ONLY)."""
-    unit_code = session.scalar(select(Unit.code).where(Unit.id == unit_id))
-    maxima = rubric_max_scores(session, unit_id)
-    # Samples are public, so never drawn into a live form.
-    query = _item_query().where(Item.unit_id == unit_id, Item.sample.is_(False))
-    if approved_only:
-        query = query.where(Item.status == ItemStatus.APPROVED)
-    items = session.scalars(query.order_by(Item.code))
-    return [item_key(unit_code, item.current.body, maxima) for item in items]
+    `approved_only`: only items approved for live use (DELIVER_APPROVED_ONLY). Built once per
+    process per content version (service/content_cache.py); ItemKeys are frozen."""
+    key = ("keys_for", unit_id, approved_only)
+    return list(content_cache.kept(session, key, _loader_keys(unit_id, approved_only)))
+
+
+def _loader_keys(unit_id: int, approved_only: bool):
+    def load(session: Session) -> tuple:
+        unit_code = session.scalar(select(Unit.code).where(Unit.id == unit_id))
+        maxima = rubric_max_scores(session, unit_id)
+        # Samples are public, so never drawn into a live form.
+        query = _item_query().where(Item.unit_id == unit_id, Item.sample.is_(False))
+        if approved_only:
+            query = query.where(Item.status == ItemStatus.APPROVED)
+        items = session.scalars(query.order_by(Item.code))
+        return tuple(item_key(unit_code, item.current.body, maxima) for item in items)
+
+    return load
 
 
 def list_rubrics(

@@ -1051,3 +1051,14 @@ class IdempotencyKey(Base):
     body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class ContentVersion(Base):
+    """One row (id 1) whose token changes with every change to the content (units, criteria,
+    rubrics, items and their versions and status): what each process keeps of the content
+    (service/content_cache.py) is keyed by it."""
+
+    __tablename__ = "content_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))

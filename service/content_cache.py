@@ -1,0 +1,136 @@
+"""What each process keeps of the content: the unit's item keys and rubric levels, immutable
+per content version, read once per process per version instead of on every launch and page
+(issue 12; keys_for alone cost about 4.5 ms per call).
+
+The version is a token in the one row of `content_versions`. Any change to the content written
+through the ORM (service/content_loader.py, service/bank_loader.py, approvals and withdrawals in
+service/item_provenance.py, bulk update/delete statements) writes a new token in the same
+transaction, so the change and its version commit together; every process sees the new token
+at its next transaction. A transaction reads the token once (one primary-key read) and keeps it
+for the transaction. A transaction that changed the content keeps nothing: it may roll back.
+
+Values are kept per engine (each app has its own) and per version; they are shared between
+threads (gunicorn gthread workers), so callers must not change what they are given.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+import weakref
+from collections.abc import Callable, Hashable
+from typing import TypeVar
+
+from sqlalchemy import Engine, event, insert, select, update
+from sqlalchemy.orm import Session
+
+from service.models import ContentVersion, Criterion, Item, ItemCriterion, ItemVersion, Rubric, Unit
+
+T = TypeVar("T")
+
+ROW_ID = 1
+# What the kept values are made of: a change to any of these is a new content version.
+CONTENT_MODELS = (Unit, Criterion, Rubric, Item, ItemVersion, ItemCriterion)
+# session.info keys, both emptied when the session's transaction ends.
+_VERSION = "content_version"  # the token this transaction read
+_CHANGED = "content_changed"  # this transaction wrote content: keep nothing it reads
+
+
+class _Kept:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.version: str | None = None
+        self.values: dict[Hashable, object] = {}
+
+
+_kept_by_engine: weakref.WeakKeyDictionary[Engine, _Kept] = weakref.WeakKeyDictionary()
+_kept_lock = threading.Lock()
+
+
+def _kept_of(session: Session) -> _Kept:
+    engine = session.get_bind()
+    engine = getattr(engine, "engine", engine)
+    with _kept_lock:
+        kept = _kept_by_engine.get(engine)
+        if kept is None:
+            kept = _kept_by_engine[engine] = _Kept()
+        return kept
+
+
+def version(session: Session) -> str | None:
+    """The content version this transaction sees (read once per transaction), or None when
+    the transaction has changed the content itself."""
+    if session.info.get(_CHANGED):
+        return None
+    token = session.info.get(_VERSION)
+    if token is None:
+        found = session.scalar(select(ContentVersion.token).where(ContentVersion.id == ROW_ID))
+        token = session.info[_VERSION] = found or ""
+    return token
+
+
+def kept(session: Session, key: Hashable, load: Callable[[Session], T]) -> T:
+    """`load(session)`, computed once per process per content version for `key`."""
+    token = version(session)
+    if token is None:
+        return load(session)
+    cache = _kept_of(session)
+    with cache.lock:
+        if cache.version == token and key in cache.values:
+            return cache.values[key]  # type: ignore[return-value]
+    # Loaded outside the lock: two threads may both load a key once, never block each other.
+    value = load(session)
+    with cache.lock:
+        if cache.version != token:  # a newer (or, briefly, older) version: keep only it
+            cache.version, cache.values = token, {}
+        cache.values[key] = value
+    return value
+
+
+def forget(session: Session) -> None:
+    """Drop what this process keeps for the session's database (tests; never needed for
+    correctness, the version does that)."""
+    cache = _kept_of(session)
+    with cache.lock:
+        cache.version, cache.values = None, {}
+
+
+# ---------------------------------------------------------------------------- the version
+
+
+def _new_version(session: Session) -> None:
+    """Write a new token in the session's transaction: it commits with the content change."""
+    session.info[_CHANGED] = True
+    session.info.pop(_VERSION, None)
+    connection = session.connection()
+    token = uuid.uuid4().hex
+    table = ContentVersion.__table__
+    written = connection.execute(update(table).where(table.c.id == ROW_ID).values(token=token))
+    if written.rowcount == 0:
+        connection.execute(insert(table).values(id=ROW_ID, token=token))
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _context) -> None:
+    changed = [*session.new, *session.deleted] + [
+        obj for obj in session.dirty if session.is_modified(obj, include_collections=False)
+    ]
+    if any(isinstance(obj, CONTENT_MODELS) for obj in changed):
+        _new_version(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bulk_statement(state) -> None:
+    """update()/delete() statements on the content bypass the flush."""
+    if not (state.is_update or state.is_delete):
+        return
+    mapper = state.bind_mapper
+    if mapper is not None and mapper.class_ in CONTENT_MODELS:
+        _new_version(state.session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _transaction_end(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the outermost transaction: committed or rolled back
+        session.info.pop(_VERSION, None)
+        session.info.pop(_CHANGED, None)
