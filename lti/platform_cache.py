@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, event, select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, selectinload
 
 from lti.models import LtiDeployment, LtiPlatform
+from service.per_engine import PerEngine
 
 TTL_SECONDS = 60.0
 
@@ -67,23 +67,12 @@ class _Cache:
             self.by_issuer.clear()
 
 
-_caches: weakref.WeakKeyDictionary[Engine, _Cache] = weakref.WeakKeyDictionary()
-_caches_lock = threading.Lock()
-
-
-def _cache_of(session: Session) -> _Cache:
-    engine = session.get_bind()
-    engine = getattr(engine, "engine", engine)
-    with _caches_lock:
-        cache = _caches.get(engine)
-        if cache is None:
-            cache = _caches[engine] = _Cache()
-        return cache
+_caches: PerEngine[_Cache] = PerEngine(_Cache)
 
 
 def _kept(session: Session, key: str | None, query) -> tuple[Registered, ...]:
     """The registrations `query` finds, read at most once per TTL_SECONDS per key."""
-    cache = _cache_of(session)
+    cache = _caches.of(session)
     now = time.monotonic()
     with cache.lock:
         kept = cache.by_issuer.get(key)
@@ -126,7 +115,7 @@ def of_session(session: Session, lti_session):
 
 def forget(session: Session) -> None:
     """Empty this process's cache for the session's database (a registration changed)."""
-    _cache_of(session).clear()
+    _caches.of(session).clear()
 
 
 # ---------------------------------------------------------------------------- invalidation

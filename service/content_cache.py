@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import threading
 import uuid
-import weakref
 from collections.abc import Callable, Hashable
 from typing import TypeVar
 
-from sqlalchemy import Engine, event, insert, select, update
+from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session
 
 from service.models import ContentVersion, Criterion, Item, ItemCriterion, ItemVersion, Rubric, Unit
+from service.per_engine import PerEngine
 
 T = TypeVar("T")
 
@@ -43,18 +43,7 @@ class _Kept:
         self.values: dict[Hashable, object] = {}
 
 
-_kept_by_engine: weakref.WeakKeyDictionary[Engine, _Kept] = weakref.WeakKeyDictionary()
-_kept_lock = threading.Lock()
-
-
-def _kept_of(session: Session) -> _Kept:
-    engine = session.get_bind()
-    engine = getattr(engine, "engine", engine)
-    with _kept_lock:
-        kept = _kept_by_engine.get(engine)
-        if kept is None:
-            kept = _kept_by_engine[engine] = _Kept()
-        return kept
+_kept: PerEngine[_Kept] = PerEngine(_Kept)
 
 
 def version(session: Session) -> str | None:
@@ -74,7 +63,7 @@ def kept(session: Session, key: Hashable, load: Callable[[Session], T]) -> T:
     token = version(session)
     if token is None:
         return load(session)
-    cache = _kept_of(session)
+    cache = _kept.of(session)
     with cache.lock:
         if cache.version == token and key in cache.values:
             return cache.values[key]  # type: ignore[return-value]
@@ -90,7 +79,7 @@ def kept(session: Session, key: Hashable, load: Callable[[Session], T]) -> T:
 def forget(session: Session) -> None:
     """Drop what this process keeps for the session's database (tests; never needed for
     correctness, the version does that)."""
-    cache = _kept_of(session)
+    cache = _kept.of(session)
     with cache.lock:
         cache.version, cache.values = None, {}
 
