@@ -17,17 +17,26 @@ of queries grows with chunks, never with learners, and memory holds one chunk at
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import json
+import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from enum import StrEnum
+from typing import NamedTuple, TypeVar
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import String, Text, and_, cast, exists, func, or_, select, type_coerce
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from lti.models import LtiResourceLink
-from service.grading.unit_outcome import EvidenceJudgement, KnowledgeDecision, unit_status
+from service.grading.unit_outcome import (
+    EvidenceJudgement,
+    KnowledgeDecision,
+    UnitCriterion,
+    unit_status,
+)
 from service.grading.vocabulary import AttemptStatus, Decision, EvidenceRequired
 from service.models import (
     Assessment,
@@ -41,11 +50,13 @@ from service.models import (
     PerformanceEvidence,
     Unit,
 )
+from service.sql_text import utc_iso
 from service.tenancy import Tenancy
 from service.unit_status import KNOWLEDGE_ORDER, criteria_rules
 
-CHUNK = 500  # learners per chunk: 6 queries each; peak memory is about one chunk
+CHUNK = 1000  # learners per chunk: 3 queries each; peak memory is about one chunk
 RARELY_MET = 5  # how many of the least met criteria the totals name
+T = TypeVar("T")
 
 
 class CoverageEvidence(StrEnum):
@@ -70,20 +81,18 @@ class UnknownUnit(CoverageError):
     pass
 
 
-@dataclass(frozen=True)
-class Evidence:
+class Evidence(NamedTuple):
     type: CoverageEvidence
     attempt: str | None  # the attempt's uuid (knowledge evidence)
     record: str | None  # the performance evidence record's uuid
     item: str | None
     assessor: str | None
-    on: datetime | date | None
+    on: str | None  # the date (ISO 8601): of grading, marking, submission or observation
     decision: Decision | None = None  # the assessor's mark or judgement; None for auto items
     performance_type: str | None = None  # observation, witness testimony...
 
 
-@dataclass(frozen=True)
-class Cell:
+class Cell(NamedTuple):
     criterion: str
     decision: Decision
     evidence: tuple[Evidence, ...]
@@ -102,12 +111,55 @@ class LearnerCoverage:
         return all(c.decision == Decision.MET for c in self.cells)
 
 
-@dataclass(frozen=True)
-class ReportCriterion:
-    unit: str
-    code: str
-    band: str
-    evidence_required: EvidenceRequired
+DECISIONS = {decision.value: decision for decision in Decision}
+
+
+class CriterionRule:
+    """One criterion of a report (a column), decided by unit_status (the one grading model)
+    once per pattern of evidence rather than once per learner.
+
+    In unit_status each criterion's decision rests on its own evidence alone (a knowledge
+    criterion on the knowledge attempt's decision, a performance criterion on its current
+    records' decisions), and the items or records behind it are passed through, never read. So a
+    cell reduces to a pattern: (decision, number of items), or the decisions of its records.
+    unit_status runs once per distinct pattern, on the criterion alone, with positions ("0",
+    "1"...) in place of the items and records; the positions it answers are mapped back to the
+    learner's own. A centre has a handful of patterns per criterion, not one per learner.
+    """
+
+    def __init__(self, unit: Unit, rule: UnitCriterion):
+        self.unit = unit.code
+        self.unit_id = unit.id
+        self.code = rule.code
+        self.band = rule.band
+        self.evidence_required = rule.evidence_required
+        self.performance = rule.evidence_required == EvidenceRequired.PERFORMANCE
+        self._grading = unit.grading
+        self._rule = rule
+        self._decided: dict[tuple, tuple[Decision, tuple[int, ...]]] = {}
+
+    def decide(self, pattern: tuple) -> tuple[Decision, tuple[int, ...]]:
+        """The decision and the positions of the evidence behind it. `pattern`: a knowledge
+        criterion's (decision, number of items) in the knowledge attempt, () without one; a
+        performance criterion's decisions of its current records, in order."""
+        decided = self._decided.get(pattern)
+        if decided is None:
+            decided = self._decided[pattern] = self._evaluate(pattern)
+        return decided
+
+    def _evaluate(self, pattern: tuple) -> tuple[Decision, tuple[int, ...]]:
+        knowledge, judgements = {}, {}
+        if self.performance:
+            judgements[self.code] = [
+                EvidenceJudgement(str(i), DECISIONS[decision]) for i, decision in enumerate(pattern)
+            ]
+        elif pattern:
+            decision, count = pattern
+            knowledge[self.code] = KnowledgeDecision(
+                DECISIONS[decision], tuple(str(i) for i in range(count))
+            )
+        [status] = unit_status(self._grading, [self._rule], knowledge, judgements).criteria
+        return status.decision, tuple(int(position) for position in status.evidence)
 
 
 @dataclass(frozen=True)
@@ -115,8 +167,7 @@ class Report:
     centre: Centre
     course: str | None
     units: tuple[Unit, ...]
-    criteria: tuple[ReportCriterion, ...]
-    rules: dict[int, list]  # unit id -> its UnitCriterion rules, built once per report
+    criteria: tuple[CriterionRule, ...]  # the columns: unit by unit, in each unit's order
 
 
 def report_for(
@@ -139,13 +190,8 @@ def report_for(
     units = tuple(session.scalars(query))
     if unit_code is not None and not units:
         raise UnknownUnit(f"No unit with code {unit_code!r}.")
-    rules = {unit.id: criteria_rules(unit) for unit in units}
-    criteria = tuple(
-        ReportCriterion(unit.code, rule.code, rule.band, rule.evidence_required)
-        for unit in units
-        for rule in rules[unit.id]
-    )
-    return Report(centre, course, units, criteria, rules)
+    criteria = tuple(CriterionRule(unit, rule) for unit in units for rule in criteria_rules(unit))
+    return Report(centre, course, units, criteria)
 
 
 def _learners_query(report: Report):
@@ -187,17 +233,50 @@ def page(session: Session, report: Report, number: int, size: int) -> list[Learn
     return _coverage(session, report, learners)
 
 
-def chunks(session: Session, report: Report, size: int = CHUNK) -> Iterator[list[LearnerCoverage]]:
-    """Every learner of the report, a chunk at a time (keyset on Learner.id)."""
+def chunks(
+    session: Session,
+    report: Report,
+    consume: Callable[[list[LearnerCoverage]], T],
+    size: int = CHUNK,
+) -> Iterator[T]:
+    """Every learner of the report, a chunk at a time (keyset on Learner.id): each chunk is
+    handed to `consume` and only what it returns is kept (CSV text, running totals).
+
+    A chunk is hundreds of thousands of small tuples with no reference cycles; the cyclic
+    garbage collector would rescan them again and again as they pile up (more than half the
+    report's time, measured with bench/coverage.py). So each chunk is built and consumed with
+    the collector paused, and dropped before it resumes."""
     after = 0
     while True:
-        learners = session.execute(
-            _learners_query(report).where(Learner.id > after).order_by(Learner.id).limit(size)
-        ).all()
-        if not learners:
-            return
-        yield _coverage(session, report, learners)
+        with _cyclic_gc_paused():
+            learners = session.execute(
+                _learners_query(report).where(Learner.id > after).order_by(Learner.id).limit(size)
+            ).all()
+            if not learners:
+                return
+            kept = consume(_coverage(session, report, learners))
+        yield kept
         after = learners[-1].id
+
+
+@contextlib.contextmanager
+def _cyclic_gc_paused():
+    """Nested and concurrent uses (threads of one worker) keep it paused until the last ends."""
+    global _gc_pauses
+    with _gc_lock:
+        _gc_pauses += 1
+        gc.disable()
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0:
+                gc.enable()
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0
 
 
 def _identities_in(report: Report, first: int, last: int):
@@ -209,98 +288,170 @@ def _identities_in(report: Report, first: int, last: int):
     )
 
 
+def _text(column):
+    """A column read as the plain string stored: enums compared as the strings they are (a
+    StrEnum equals its value), without building an enum member per row."""
+    return type_coerce(column, String())
+
+
+class _Attempt(NamedTuple):
+    uuid: str
+    on: str | None  # ISO 8601: when it was graded (knowledge) or submitted (pending)
+    # criterion code -> (decision, items, pattern: (decision, number of items))
+    decisions: dict[str, tuple[str, tuple[str, ...], tuple[str, int]]]
+    marks: dict[tuple[str, str], Evidence]  # (item, criterion code) -> the assessor's mark
+
+
 @dataclass
 class _ChunkData:
-    attempts: dict = field(default_factory=dict)  # attempt id -> row
-    graded: dict = field(default_factory=dict)  # (learner id, unit id) -> attempt row
-    pending: dict = field(default_factory=lambda: defaultdict(list))  # (learner, unit) -> rows
-    decisions: dict = field(default_factory=lambda: defaultdict(dict))  # attempt -> code -> row
-    marks: dict = field(default_factory=dict)  # (attempt id, item, criterion) -> mark row
-    records: dict = field(default_factory=lambda: defaultdict(list))  # (learner, code) -> rows
+    # learner id -> unit id -> the knowledge attempt (_Attempt)
+    graded: dict = field(default_factory=lambda: defaultdict(dict))
+    pending: dict = field(default_factory=lambda: defaultdict(list))  # (learner, unit) -> list
+    # learner id -> performance criterion code -> (pattern, current records as Evidence)
+    records: dict = field(default_factory=dict)
+
+
+# Separators of the fields (US) and of the rows (RS) the database joins into one string, so a
+# chunk comes back as one row per attempt and one per learner rather than one per decision,
+# mark and record. Neither can occur in the codes, identifiers and dates joined.
+US, RS = "\x1f", "\x1e"
+
+
+def _joined(*columns):
+    """The columns as one text, fields separated by US (NULL as empty)."""
+    fields = [func.coalesce(cast(column, Text), "") for column in columns]
+    joined = fields[0]
+    for field_ in fields[1:]:
+        joined = joined + US + field_
+    return joined
 
 
 def _load(session: Session, report: Report, first: int, last: int) -> _ChunkData:
-    data = _ChunkData()
+    """The chunk's evidence in two queries: its attempts with their decisions and marks (one
+    row per attempt), and its current performance evidence (one row per learner)."""
     centre_id = report.centre.id
-    unit_ids = [u.id for u in report.units]
-    identity = and_(
-        LearnerIdentity.centre_id == Attempt.centre_id,
-        LearnerIdentity.learner_ref == Attempt.learner_ref,
-    )
-    attempts = session.execute(
+    ranked = (
         select(
             Attempt.id,
             Attempt.uuid,
-            Attempt.status,
+            _text(Attempt.status).label("status"),
             Attempt.graded_at,
             Attempt.submitted_at,
             Assessment.unit_id,
             LearnerIdentity.learner_id,
+            func.row_number()
+            .over(
+                partition_by=(LearnerIdentity.learner_id, Assessment.unit_id, Attempt.status),
+                order_by=KNOWLEDGE_ORDER,
+            )
+            .label("rank"),
         )
         .join(Assessment, Assessment.id == Attempt.assessment_id)
-        .join(LearnerIdentity, identity)
+        .join(
+            LearnerIdentity,
+            and_(
+                LearnerIdentity.centre_id == Attempt.centre_id,
+                LearnerIdentity.learner_ref == Attempt.learner_ref,
+            ),
+        )
         .where(
             _identities_in(report, first, last),
             Attempt.centre_id == centre_id,
             Attempt.status.in_([AttemptStatus.FULLY_GRADED, AttemptStatus.PENDING_MANUAL]),
-            Assessment.unit_id.in_(unit_ids),
+            Assessment.unit_id.in_([u.id for u in report.units]),
         )
-        .order_by(LearnerIdentity.learner_id, Assessment.unit_id, *KNOWLEDGE_ORDER)
+        .subquery()
     )
-    for row in attempts:
-        data.attempts[row.id] = row
-        key = (row.learner_id, row.unit_id)
-        if row.status == AttemptStatus.FULLY_GRADED:
-            data.graded.setdefault(key, row)  # the first in KNOWLEDGE_ORDER
-        else:
-            data.pending[key].append(row)
-
-    decisions = session.execute(
+    # The knowledge attempt (the first fully graded one in KNOWLEDGE_ORDER) and every attempt
+    # awaiting marking, of each learner and unit.
+    chosen = (
+        select(ranked)
+        .where(or_(ranked.c.status == AttemptStatus.PENDING_MANUAL, ranked.c.rank == 1))
+        .cte("chosen")
+    )
+    decided = (
         select(
             AttemptCriterionDecision.attempt_id,
-            AttemptCriterionDecision.criterion_code,
-            AttemptCriterionDecision.decision,
-            AttemptCriterionDecision.evidence,
+            func.aggregate_strings(
+                _joined(
+                    AttemptCriterionDecision.criterion_code,
+                    _text(AttemptCriterionDecision.decision),
+                    AttemptCriterionDecision.evidence,
+                ),
+                RS,
+            ).label("decisions"),
         )
-        .join(Attempt, Attempt.id == AttemptCriterionDecision.attempt_id)
-        .join(LearnerIdentity, identity)
-        .where(_identities_in(report, first, last), Attempt.centre_id == centre_id)
+        .join(chosen, chosen.c.id == AttemptCriterionDecision.attempt_id)
+        .group_by(AttemptCriterionDecision.attempt_id)
+        .subquery()
     )
-    for row in decisions:
-        if row.attempt_id in data.attempts:
-            data.decisions[row.attempt_id][row.criterion_code] = row
-
-    marks = session.execute(
+    marked = (
         select(
             AttemptMark.attempt_id,
-            AttemptMark.item_code,
-            AttemptMark.criterion_code,
-            AttemptMark.quality,
-            AttemptMark.marked_by,
-            AttemptMark.marked_at,
+            func.aggregate_strings(
+                _joined(
+                    AttemptMark.item_code,
+                    AttemptMark.criterion_code,
+                    AttemptMark.quality,
+                    AttemptMark.marked_by,
+                    utc_iso(AttemptMark.marked_at),
+                ),
+                RS,
+            ).label("marks"),
         )
-        .join(Attempt, Attempt.id == AttemptMark.attempt_id)
-        .join(LearnerIdentity, identity)
-        .where(
-            _identities_in(report, first, last),
-            Attempt.centre_id == centre_id,
-            Attempt.status == AttemptStatus.FULLY_GRADED,
-        )
+        .join(chosen, chosen.c.id == AttemptMark.attempt_id)
+        .where(chosen.c.status == AttemptStatus.FULLY_GRADED)
+        .group_by(AttemptMark.attempt_id)
+        .subquery()
     )
-    for row in marks:
-        data.marks[(row.attempt_id, row.item_code, row.criterion_code)] = row
+    attempts = session.connection().execute(
+        select(
+            chosen.c.learner_id,
+            chosen.c.unit_id,
+            chosen.c.status,
+            chosen.c.uuid,
+            utc_iso(chosen.c.graded_at),
+            utc_iso(chosen.c.submitted_at),
+            decided.c.decisions,
+            marked.c.marks,
+        )
+        .outerjoin(decided, decided.c.attempt_id == chosen.c.id)
+        .outerjoin(marked, marked.c.attempt_id == chosen.c.id)
+        .order_by(chosen.c.learner_id, chosen.c.unit_id, chosen.c.rank)
+    )
+    data = _ChunkData()
+    items_of: dict[str, tuple[str, ...]] = {}  # a centre's decisions share few item lists
+    for learner_id, unit_id, status, uuid, graded_on, submitted_on, decisions, marks in attempts:
+        found = {}
+        for piece in decisions.split(RS) if decisions else ():
+            code, decision, items = piece.split(US)
+            listed = items_of.get(items)
+            if listed is None:
+                listed = items_of[items] = tuple(json.loads(items))
+            found[code] = (decision, listed, (decision, len(listed)))
+        if status == AttemptStatus.PENDING_MANUAL:
+            data.pending[(learner_id, unit_id)].append(_Attempt(uuid, submitted_on, found, {}))
+        else:
+            data.graded[learner_id][unit_id] = _Attempt(uuid, graded_on, found, _marks(uuid, marks))
 
     newer = aliased(PerformanceEvidence)
-    records = session.execute(
+    records = session.connection().execute(
         select(
-            PerformanceEvidence.uuid,
-            PerformanceEvidence.evidence_type,
-            PerformanceEvidence.evidenced_on,
-            PerformanceEvidence.decision,
-            PerformanceEvidence.assessor,
-            Criterion.code,
             LearnerIdentity.learner_id,
+            func.aggregate_strings(
+                _joined(
+                    Criterion.code,
+                    _text(PerformanceEvidence.decision),
+                    PerformanceEvidence.uuid,
+                    _text(PerformanceEvidence.evidence_type),
+                    PerformanceEvidence.assessor,
+                    PerformanceEvidence.evidenced_on,
+                    PerformanceEvidence.id,
+                ),
+                RS,
+            ),
         )
+        .select_from(PerformanceEvidence)
         .join(Criterion, Criterion.id == PerformanceEvidence.criterion_id)
         .join(
             LearnerIdentity,
@@ -312,16 +463,54 @@ def _load(session: Session, report: Report, first: int, last: int) -> _ChunkData
         .where(
             _identities_in(report, first, last),
             PerformanceEvidence.centre_id == centre_id,
-            Criterion.unit_id.in_(unit_ids),
+            Criterion.unit_id.in_([u.id for u in report.units]),
             # Current records only, as service.performance_evidence.for_learner(current_only).
             PerformanceEvidence.withdrawn_at.is_(None),
             ~select(newer.id).where(newer.supersedes_id == PerformanceEvidence.id).exists(),
         )
-        .order_by(Criterion.position, PerformanceEvidence.id)
+        .group_by(LearnerIdentity.learner_id)
     )
-    for row in records:
-        data.records[(row.learner_id, row.code)].append(row)
+    for learner_id, joined in records:
+        by_code = defaultdict(list)
+        for piece in sorted(joined.split(RS), key=_record_order):  # each criterion's in order made
+            code, decision, uuid, kind, assessor, on, _ = piece.split(US)
+            by_code[code].append(
+                Evidence(
+                    CoverageEvidence.PERFORMANCE,
+                    None,
+                    uuid,
+                    None,
+                    assessor,
+                    on,
+                    DECISIONS[decision],
+                    kind,
+                )
+            )
+        data.records[learner_id] = {
+            code: (tuple(record.decision for record in found), found)
+            for code, found in by_code.items()
+        }
     return data
+
+
+def _record_order(piece: str) -> int:
+    return int(piece.rpartition(US)[2])  # the record's id, the last field
+
+
+def _marks(uuid: str, joined: str | None) -> dict[tuple[str, str], Evidence]:
+    marks = {}
+    for piece in joined.split(RS) if joined else ():
+        item, code, quality, marked_by, on = piece.split(US)
+        marks[(item, code)] = Evidence(
+            CoverageEvidence.ASSESSOR_MARK,
+            uuid,
+            None,
+            item,
+            marked_by or None,
+            on,
+            DECISIONS[quality],
+        )
+    return marks
 
 
 def _coverage(session: Session, report: Report, learners) -> list[LearnerCoverage]:
@@ -334,93 +523,56 @@ def _coverage(session: Session, report: Report, learners) -> list[LearnerCoverag
             learner.uuid,
             learner.reference,
             learner.name,
-            tuple(
-                cell
-                for unit in report.units
-                for cell in _unit_cells(unit, report.rules[unit.id], learner.id, data)
-            ),
+            _cells(report, learner.id, data),
         )
         for learner in learners
     ]
 
 
-def _unit_cells(unit: Unit, rules: list, learner_id: int, data: _ChunkData) -> list[Cell]:
-    attempt = data.graded.get((learner_id, unit.id))
-    knowledge = {}
-    if attempt is not None:
-        knowledge = {
-            code: KnowledgeDecision(row.decision, tuple(row.evidence))
-            for code, row in data.decisions[attempt.id].items()
-        }
-    records = {
-        rule.code: data.records.get((learner_id, rule.code), [])
-        for rule in rules
-        if rule.evidence_required == EvidenceRequired.PERFORMANCE
-    }
-    judgements = {
-        code: [EvidenceJudgement(r.uuid, r.decision) for r in rows]
-        for code, rows in records.items()
-    }
-    status = unit_status(unit.grading, rules, knowledge, judgements)
+NOTHING: dict = {}
+NO_PATTERN = ()
+NOT_EVIDENCED = Decision.NOT_EVIDENCED
+
+
+def _cells(report: Report, learner_id: int, data: _ChunkData) -> tuple[Cell, ...]:
+    attempts = data.graded.get(learner_id, NOTHING)
+    records = data.records.get(learner_id, NOTHING)
     cells = []
-    for criterion in status.criteria:
-        if criterion.evidence_required == EvidenceRequired.PERFORMANCE:
-            by_uuid = {r.uuid: r for r in records[criterion.code]}
-            evidence = tuple(_record_evidence(by_uuid[u]) for u in criterion.evidence)
-            cells.append(Cell(criterion.code, criterion.decision, evidence))
-            continue
-        if criterion.decision == Decision.NOT_EVIDENCED:
-            waiting = _awaiting_marking(data, learner_id, unit.id, criterion.code)
-            if waiting:
-                cells.append(Cell(criterion.code, Decision.PENDING, waiting))
-                continue
-        evidence = tuple(
-            _item_evidence(attempt, item, criterion.code, data) for item in criterion.evidence
-        )
-        cells.append(Cell(criterion.code, criterion.decision, evidence))
-    return cells
+    for rule in report.criteria:
+        code = rule.code
+        if rule.performance:
+            pattern, found = records.get(code, (NO_PATTERN, ()))
+            decision, positions = rule.decide(pattern)
+            evidence = tuple(found[i] for i in positions)
+        else:
+            attempt = attempts.get(rule.unit_id)
+            decided = attempt.decisions.get(code) if attempt is not None else None
+            decision, positions = rule.decide(decided[2] if decided else NO_PATTERN)
+            if decision == NOT_EVIDENCED and (
+                waiting := _awaiting_marking(data, learner_id, rule.unit_id, code)
+            ):
+                decision, evidence = Decision.PENDING, waiting
+            else:
+                items = decided[1] if positions else ()
+                evidence = tuple(_item_evidence(attempt, items[i], code) for i in positions)
+        cells.append(Cell(code, decision, evidence))
+    return tuple(cells)
 
 
-def _record_evidence(record) -> Evidence:
-    return Evidence(
-        CoverageEvidence.PERFORMANCE,
-        None,
-        record.uuid,
-        None,
-        record.assessor,
-        record.evidenced_on,
-        record.decision,
-        record.evidence_type,
-    )
-
-
-def _item_evidence(attempt, item: str, code: str, data: _ChunkData) -> Evidence:
-    mark = data.marks.get((attempt.id, item, code))
-    if mark is None:
-        return Evidence(
-            CoverageEvidence.AUTO_ITEM, attempt.uuid, None, item, None, attempt.graded_at
-        )
-    return Evidence(
-        CoverageEvidence.ASSESSOR_MARK,
-        attempt.uuid,
-        None,
-        item,
-        mark.marked_by,
-        mark.marked_at,
-        Decision(mark.quality),
-    )
+def _item_evidence(attempt: _Attempt, item: str, code: str) -> Evidence:
+    mark = attempt.marks.get((item, code))
+    if mark is not None:
+        return mark
+    return Evidence(CoverageEvidence.AUTO_ITEM, attempt.uuid, None, item, None, attempt.on)
 
 
 def _awaiting_marking(data: _ChunkData, learner_id: int, unit_id: int, code: str):
     """The items of submitted attempts whose decision on `code` awaits an assessor."""
     return tuple(
-        Evidence(
-            CoverageEvidence.ASSESSOR_MARK, attempt.uuid, None, item, None, attempt.submitted_at
-        )
+        Evidence(CoverageEvidence.ASSESSOR_MARK, attempt.uuid, None, item, None, attempt.on)
         for attempt in data.pending.get((learner_id, unit_id), ())
-        if (row := data.decisions[attempt.id].get(code)) is not None
-        and row.decision == Decision.PENDING
-        for item in row.evidence
+        if (found := attempt.decisions.get(code)) is not None and found[0] == Decision.PENDING
+        for item in found[1]
     )
 
 
@@ -434,15 +586,16 @@ class Totals:
         self.met: Counter[str] = Counter()
         self.assessors: dict[str, Counter[str]] = defaultdict(Counter)
 
-    def add(self, learner: LearnerCoverage) -> None:
-        self.learners += 1
-        self.full_coverage += learner.full
-        for cell in learner.cells:
-            if cell.decision == Decision.MET:
-                self.met[cell.criterion] += 1
-            for evidence in cell.evidence:
-                if evidence.assessor is not None and evidence.decision is not None:
-                    self.assessors[evidence.assessor][evidence.decision] += 1
+    def add_chunk(self, learners: list[LearnerCoverage]) -> None:
+        for learner in learners:
+            self.learners += 1
+            self.full_coverage += learner.full
+            for cell in learner.cells:
+                if cell.decision == Decision.MET:
+                    self.met[cell.criterion] += 1
+                for evidence in cell.evidence:
+                    if evidence.assessor is not None and evidence.decision is not None:
+                        self.assessors[evidence.assessor][evidence.decision] += 1
 
     def view(self) -> dict:
         rates = [
@@ -473,7 +626,6 @@ class Totals:
 
 def totals(session: Session, report: Report) -> Totals:
     found = Totals(report)
-    for chunk in chunks(session, report):
-        for learner in chunk:
-            found.add(learner)
+    for _ in chunks(session, report, found.add_chunk):
+        pass
     return found

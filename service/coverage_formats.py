@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from service.coverage import Evidence, LearnerCoverage, Report
 from service.grading.vocabulary import Decision
@@ -19,10 +19,6 @@ CELL_LABELS = {
 }
 
 
-def _date(value) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def evidence_view(evidence: Evidence) -> dict:
     return {
         "type": evidence.type,
@@ -30,7 +26,7 @@ def evidence_view(evidence: Evidence) -> dict:
         "record": evidence.record,
         "item": evidence.item,
         "assessor": evidence.assessor,
-        "date": _date(evidence.on),
+        "date": evidence.on,
         "decision": evidence.decision,
         "performance_type": evidence.performance_type,
     }
@@ -67,48 +63,37 @@ def criteria_view(report: Report) -> list[dict]:
 
 def _evidence_text(evidence: Evidence) -> str:
     """One piece of evidence in a CSV cell: type, then what and who, space-separated."""
-    parts = [evidence.type]
-    if evidence.attempt:
-        parts.append(f"attempt={evidence.attempt}")
-    if evidence.record:
-        parts.append(f"record={evidence.record}")
-    if evidence.item:
-        parts.append(f"item={evidence.item}")
-    if evidence.performance_type:
-        parts.append(f"kind={evidence.performance_type}")
-    if evidence.assessor:
-        parts.append(f"assessor={evidence.assessor}")
-    if evidence.on is not None:
-        parts.append(f"date={evidence.on.isoformat()}")
-    return " ".join(parts)
+    return (
+        evidence.type
+        + (f" attempt={evidence.attempt}" if evidence.attempt else "")
+        + (f" record={evidence.record}" if evidence.record else "")
+        + (f" item={evidence.item}" if evidence.item else "")
+        + (f" kind={evidence.performance_type}" if evidence.performance_type else "")
+        + (f" assessor={evidence.assessor}" if evidence.assessor else "")
+        + (f" date={evidence.on}" if evidence.on else "")
+    )
 
 
-def csv_header(report: Report) -> list[str]:
+def csv_header(report: Report) -> str:
     header = ["learner", "reference", "name", "full_coverage"]
     for criterion in report.criteria:
         header += [criterion.code, f"{criterion.code} evidence"]
-    return header
+    return _csv_text([header])
 
 
-def csv_row(learner: LearnerCoverage) -> list:
-    row = [learner.uuid, learner.reference or "", learner.name or "", learner.full]
-    for cell in learner.cells:
-        row += [cell.decision.value, "; ".join(_evidence_text(e) for e in cell.evidence)]
-    return row
+def csv_rows(learners: Iterable[LearnerCoverage]) -> str:
+    """The CSV lines of a chunk of learners, one per learner."""
+    rows = []
+    for learner in learners:
+        row = [learner.uuid, learner.reference or "", learner.name or "", learner.full]
+        for cell in learner.cells:
+            row.append(cell.decision)
+            row.append("; ".join([_evidence_text(e) for e in cell.evidence]))
+        rows.append(row)
+    return _csv_text(rows)
 
 
-def csv_lines(header: list[str], chunks: Iterable[list[LearnerCoverage]]) -> Iterator[str]:
-    """The header line, then a line per learner, each as it is written."""
+def _csv_text(rows: list[list]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-
-    def line(row) -> str:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow(row)
-        return buffer.getvalue()
-
-    yield line(header)
-    for chunk in chunks:
-        for learner in chunk:
-            yield line(csv_row(learner))
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue()

@@ -23,7 +23,7 @@ from service.coverage_formats import (
     CELL_LABELS,
     criteria_view,
     csv_header,
-    csv_lines,
+    csv_rows,
     learner_view,
 )
 from service.errors import rest_error
@@ -63,13 +63,13 @@ def _format(args) -> str:
     return next(name for name, media in MEDIA.items() if media == best)
 
 
-def _audit(session, report, learners) -> None:
+def _audit(session, report, learner_ids) -> None:
     audit.record(
         session,
         audit.actor_of_client(current_client()),
         AuditAction.READ,
         f"coverage:{report.centre.code}",
-        [(learner.learner_id, report.centre.id) for learner in learners],
+        [(learner_id, report.centre.id) for learner_id in learner_ids],
     )
 
 
@@ -114,7 +114,7 @@ def get_coverage(args):
     learners = domain.page(session, report, args["page"], args["page_size"])
     total = domain.count_learners(session, report)
     totals = domain.totals(session, report).view()
-    _audit(session, report, learners)
+    _audit(session, report, [learner.learner_id for learner in learners])
     session.commit()
     paging = {
         "page": args["page"],
@@ -145,19 +145,22 @@ def get_coverage(args):
 
 
 def _csv(session, report) -> Response:
-    def audited_chunks():
-        # Each chunk is recorded in the audit log (one INSERT) and committed before its rows
-        # are sent: the log never misses a learner whose row left the service.
-        for chunk in domain.chunks(session, report):
-            _audit(session, report, chunk)
+    def chunk(learners):
+        return [learner.learner_id for learner in learners], csv_rows(learners)
+
+    def lines():
+        yield csv_header(report)
+        # Each chunk of learners is recorded in the audit log (one INSERT) and committed before
+        # its rows are sent: the log never misses a learner whose row left the service.
+        for learner_ids, text in domain.chunks(session, report, chunk):
+            _audit(session, report, learner_ids)
             session.commit()
-            yield chunk
+            yield text
         session.commit()  # end the last (empty) keyset read's transaction while still streaming
 
-    lines = csv_lines(csv_header(report), audited_chunks())
     filename = f"coverage-{report.centre.code}.csv"
     return Response(
-        stream_with_context(lines),
+        stream_with_context(lines()),
         mimetype="text/csv",
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',
