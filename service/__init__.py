@@ -18,6 +18,7 @@ from service import (
     cache,
     db,
     errors,
+    gc_tuning,
     hosts,
     input_guard,
     request_log,
@@ -80,6 +81,7 @@ class ServiceApi(Api):
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
+    gc_tuning.tune()  # for the whole process: the app is what the process serves
     app = Flask(__name__, instance_relative_config=False)
     app.config.from_mapping(Config().as_dict())
     app.config.update(config or {})

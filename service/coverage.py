@@ -17,17 +17,16 @@ of queries grows with chunks, never with learners, and memory holds one chunk at
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
-import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple, TypeVar
 
-from sqlalchemy import String, Text, and_, cast, exists, func, or_, select, type_coerce
+from sqlalchemy import Select, String, Text, and_, cast, exists, func, or_, select, type_coerce
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from lti.models import LtiResourceLink
@@ -221,16 +220,26 @@ def _learners_query(report: Report):
     return query
 
 
+def learners_between(report: Report, first: int, last: int) -> Select:
+    """(learner id, centre id) of the report's learners with ids in [first, last]: a chunk's."""
+    return (
+        _learners_query(report)
+        .with_only_columns(Learner.id, Learner.centre_id)
+        .where(Learner.id.between(first, last))
+    )
+
+
 def count_learners(session: Session, report: Report) -> int:
     return session.scalar(select(func.count()).select_from(_learners_query(report).subquery()))
 
 
 def page(session: Session, report: Report, number: int, size: int) -> list[LearnerCoverage]:
     """One page of learners (by id), from 1."""
-    learners = session.execute(
+    connection = session.connection()
+    learners = connection.execute(
         _learners_query(report).order_by(Learner.id).offset((number - 1) * size).limit(size)
     ).all()
-    return _coverage(session, report, learners)
+    return _coverage(report, learners, _load(connection, report, learners))
 
 
 def chunks(
@@ -242,41 +251,31 @@ def chunks(
     """Every learner of the report, a chunk at a time (keyset on Learner.id): each chunk is
     handed to `consume` and only what it returns is kept (CSV text, running totals).
 
-    A chunk is hundreds of thousands of small tuples with no reference cycles; the cyclic
-    garbage collector would rescan them again and again as they pile up (more than half the
-    report's time, measured with bench/coverage.py). So each chunk is built and consumed with
-    the collector paused, and dropped before it resumes."""
-    after = 0
-    while True:
-        with _cyclic_gc_paused():
-            learners = session.execute(
-                _learners_query(report).where(Learner.id > after).order_by(Learner.id).limit(size)
-            ).all()
+    The next chunk is read while this one is built, on a connection of its own in a reader
+    thread: the database's work (half the report's time) overlaps the service's, instead of
+    adding to it. Each read is a transaction of its own, as the chunks of a streamed report
+    always were (the view commits the audit log between them).
+    (A chunk is hundreds of thousands of small tuples: see service/gc_tuning.py.)"""
+    with (
+        session.get_bind().connect() as connection,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="coverage-reader") as reader,
+    ):
+        ahead = reader.submit(_read_chunk, connection, report, 0, size)
+        while True:
+            learners, data = ahead.result()
             if not learners:
                 return
-            kept = consume(_coverage(session, report, learners))
-        yield kept
-        after = learners[-1].id
+            ahead = reader.submit(_read_chunk, connection, report, learners[-1].id, size)
+            yield consume(_coverage(report, learners, data))
 
 
-@contextlib.contextmanager
-def _cyclic_gc_paused():
-    """Nested and concurrent uses (threads of one worker) keep it paused until the last ends."""
-    global _gc_pauses
-    with _gc_lock:
-        _gc_pauses += 1
-        gc.disable()
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pauses -= 1
-            if _gc_pauses == 0:
-                gc.enable()
-
-
-_gc_lock = threading.Lock()
-_gc_pauses = 0
+def _read_chunk(connection: Connection, report: Report, after: int, size: int):
+    """The learners after id `after` (at most `size`) and their evidence, in one transaction."""
+    with connection.begin():
+        learners = connection.execute(
+            _learners_query(report).where(Learner.id > after).order_by(Learner.id).limit(size)
+        ).all()
+        return learners, _load(connection, report, learners)
 
 
 def _identities_in(report: Report, first: int, last: int):
@@ -326,9 +325,14 @@ def _joined(*columns):
     return joined
 
 
-def _load(session: Session, report: Report, first: int, last: int) -> _ChunkData:
-    """The chunk's evidence in two queries: its attempts with their decisions and marks (one
-    row per attempt), and its current performance evidence (one row per learner)."""
+def _load(connection: Connection, report: Report, learners) -> _ChunkData:
+    """The evidence of learners (a run of the report's, by id) in two queries: their attempts
+    with their decisions and marks (one row per attempt), and their current performance
+    evidence (one row per learner)."""
+    data = _ChunkData()
+    if not learners:
+        return data
+    first, last = learners[0].id, learners[-1].id
     centre_id = report.centre.id
     ranked = (
         select(
@@ -404,7 +408,7 @@ def _load(session: Session, report: Report, first: int, last: int) -> _ChunkData
         .group_by(AttemptMark.attempt_id)
         .subquery()
     )
-    attempts = session.connection().execute(
+    attempts = connection.execute(
         select(
             chosen.c.learner_id,
             chosen.c.unit_id,
@@ -419,7 +423,6 @@ def _load(session: Session, report: Report, first: int, last: int) -> _ChunkData
         .outerjoin(marked, marked.c.attempt_id == chosen.c.id)
         .order_by(chosen.c.learner_id, chosen.c.unit_id, chosen.c.rank)
     )
-    data = _ChunkData()
     items_of: dict[str, tuple[str, ...]] = {}  # a centre's decisions share few item lists
     for learner_id, unit_id, status, uuid, graded_on, submitted_on, decisions, marks in attempts:
         found = {}
@@ -435,7 +438,7 @@ def _load(session: Session, report: Report, first: int, last: int) -> _ChunkData
             data.graded[learner_id][unit_id] = _Attempt(uuid, graded_on, found, _marks(uuid, marks))
 
     newer = aliased(PerformanceEvidence)
-    records = session.connection().execute(
+    records = connection.execute(
         select(
             LearnerIdentity.learner_id,
             func.aggregate_strings(
@@ -513,10 +516,7 @@ def _marks(uuid: str, joined: str | None) -> dict[tuple[str, str], Evidence]:
     return marks
 
 
-def _coverage(session: Session, report: Report, learners) -> list[LearnerCoverage]:
-    if not learners:
-        return []
-    data = _load(session, report, learners[0].id, learners[-1].id)
+def _coverage(report: Report, learners, data: _ChunkData) -> list[LearnerCoverage]:
     return [
         LearnerCoverage(
             learner.id,
