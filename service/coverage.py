@@ -298,7 +298,7 @@ class _Attempt(NamedTuple):
     on: str | None  # ISO 8601: when it was graded (knowledge) or submitted (pending)
     # criterion code -> (decision, items, pattern: (decision, number of items))
     decisions: dict[str, tuple[str, tuple[str, ...], tuple[str, int]]]
-    marks: dict[tuple[str, str], Evidence]  # (item, criterion code) -> the assessor's mark
+    marks: dict[str, dict[str, Evidence]]  # criterion code -> item -> the assessor's mark
 
 
 @dataclass
@@ -500,11 +500,13 @@ def _record_order(piece: str) -> int:
     return int(piece.rpartition(US)[2])  # the record's id, the last field
 
 
-def _marks(uuid: str, joined: str | None) -> dict[tuple[str, str], Evidence]:
-    marks = {}
-    for piece in joined.split(RS) if joined else ():
+def _marks(uuid: str, joined: str | None) -> dict[str, dict[str, Evidence]]:
+    if not joined:
+        return NOTHING
+    marks = defaultdict(dict)
+    for piece in joined.split(RS):
         item, code, quality, marked_by, on = piece.split(US)
-        marks[(item, code)] = Evidence(
+        marks[code][item] = Evidence(
             CoverageEvidence.ASSESSOR_MARK,
             uuid,
             None,
@@ -553,17 +555,23 @@ def _cells(report: Report, learner_id: int, data: _ChunkData) -> tuple[Cell, ...
             ):
                 decision, evidence = Decision.PENDING, waiting
             else:
-                items = decided[1] if positions else ()
-                evidence = tuple(_item_evidence(attempt, items[i], code) for i in positions)
+                evidence = _items_evidence(attempt, code, decided, positions)
         cells.append(Cell(code, decision, evidence))
     return tuple(cells)
 
 
-def _item_evidence(attempt: _Attempt, item: str, code: str) -> Evidence:
-    mark = attempt.marks.get((item, code))
-    if mark is not None:
-        return mark
-    return Evidence(CoverageEvidence.AUTO_ITEM, attempt.uuid, None, item, None, attempt.on)
+def _items_evidence(attempt: _Attempt, code: str, decided, positions) -> tuple:
+    """The items of the decision at `positions`: each an assessor's mark of it for `code`, or
+    auto-marked."""
+    if not positions:
+        return ()
+    items = decided[1]
+    marked = attempt.marks.get(code, NOTHING)
+    return tuple(
+        marked.get(item)
+        or Evidence(CoverageEvidence.AUTO_ITEM, attempt.uuid, None, item, None, attempt.on)
+        for item in (items[i] for i in positions)
+    )
 
 
 def _awaiting_marking(data: _ChunkData, learner_id: int, unit_id: int, code: str):
