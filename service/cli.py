@@ -21,7 +21,9 @@ db_group = AppGroup("db", help="Database schema.")
 
 @db_group.command("upgrade", help="Apply Alembic migrations up to the newest.")
 def db_upgrade() -> None:
-    migrations.upgrade(current_app.config["DATABASE_URL"])
+    migrations.upgrade(
+        current_app.config["DATABASE_URL"], secret_key=current_app.config["SECRET_KEY"]
+    )
     click.echo("database is at the newest migration")
 
 

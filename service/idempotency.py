@@ -22,7 +22,7 @@ from functools import wraps
 
 from flask import Response, request
 from flask_smorest import abort
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from service import db
 from service.auth import current_client
@@ -186,8 +186,18 @@ def _as_response(result) -> Response:
     return make_response(result)
 
 
+def count_expired(session) -> int:
+    return session.scalar(
+        select(func.count())
+        .select_from(IdempotencyKey)
+        .where(IdempotencyKey.expires_at <= utcnow())
+    )
+
+
 def purge_expired(session) -> int:
-    """Delete keys past their 24 hours (the retention command may call this)."""
+    """Delete keys past their 24 hours. Run daily by `assessment learners retention`: a stored
+    response can hold a learner's personal data (a created learner's name), so it must not
+    outlive its key; live keys are kept, and an expired one no longer replays anyway."""
     return session.execute(
         delete(IdempotencyKey).where(IdempotencyKey.expires_at <= utcnow())
     ).rowcount

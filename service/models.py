@@ -982,8 +982,10 @@ class SamplingVerdict(Base):
 
 class WebhookEndpoint(Base):
     """A URL a centre registered to be told of its attempts' gradings and criterion decisions
-    (service/webhooks.py). `secret` signs every delivery: it is kept as given out (the worker
-    must compute the HMAC with it), shown once at creation or rotation, never in a listing."""
+    (service/webhooks.py). Its secret signs every delivery: shown once at creation or rotation,
+    never in a listing, and stored only sealed (`sealed_secret`, a Fernet token under a key
+    derived from SECRET_KEY: service/sealed_secrets.py), since the worker needs it back to
+    compute the HMAC and so it cannot be hashed."""
 
     __tablename__ = "webhook_endpoints"
 
@@ -992,7 +994,7 @@ class WebhookEndpoint(Base):
     centre_id: Mapped[int] = mapped_column(ForeignKey("centres.id"), index=True)
     url: Mapped[str] = mapped_column(String(2048))
     description: Mapped[str | None] = mapped_column(String(255))
-    secret: Mapped[str] = mapped_column(String(64))
+    sealed_secret: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[str] = mapped_column(String(255))  # client:{client_id}
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,5 +1,6 @@
 """`assessment learners export|erase|retention`: UK GDPR requests from the command line
-(service/learner_privacy.py), each recorded in the audit log as done by "cli:{user}"."""
+(service/learner_privacy.py), each recorded in the audit log as done by "cli:{user}". The daily
+retention command also deletes expired Idempotency-Keys (service/idempotency.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from service import audit, db
+from service import audit, db, idempotency
 from service import learner_privacy as privacy
 from service.audit_vocabulary import AuditAction
 
@@ -56,17 +57,25 @@ def erase_command(learner_id: str) -> None:
 @learners_group.command(
     "retention",
     help="Pseudonymise every learner with nothing newer than the retention period "
-    "(PERSONAL_DATA_RETENTION_DAYS). Run it daily from the scheduler.",
+    "(PERSONAL_DATA_RETENTION_DAYS), and delete expired Idempotency-Keys with the responses "
+    "stored with them. Run it daily from the scheduler.",
 )
 @click.option("--days", type=click.IntRange(min=1), help="Override the retention period")
 @click.option("--dry-run", is_flag=True, help="Count, change nothing")
 def retention_command(days: int | None, dry_run: bool) -> None:
     days = days or current_app.config["PERSONAL_DATA_RETENTION_DAYS"]
     session = db.session()
-    due = privacy.due_for_retention(session, days)
     if dry_run:
+        keys = idempotency.count_expired(session)
+        due = privacy.due_for_retention(session, days)
+        click.echo(f"{keys} expired idempotency key(s) would be deleted")
         click.echo(f"{len(due)} learner(s) past {days} days would be pseudonymised")
         return
+    # Its own transaction, first: a failure among the learners below does not keep it back.
+    keys = idempotency.purge_expired(session)
+    session.commit()
+    click.echo(f"{keys} expired idempotency key(s) deleted")
+    due = privacy.due_for_retention(session, days)
     for learner in due:
         # One transaction per learner: a failure part-way keeps what was done.
         privacy.pseudonymise(session, learner, "retention")

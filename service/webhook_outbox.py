@@ -30,7 +30,7 @@ class Claimed:
     uuid: str
     endpoint_id: int
     url: str
-    secret: str
+    sealed_secret: str  # service/sealed_secrets.py: the worker unseals it to sign
     body: str
 
 
@@ -92,7 +92,7 @@ def claim(engine: Engine, now: datetime, batch: int, lease: timedelta) -> list[C
                 WebhookDelivery.uuid,
                 WebhookDelivery.endpoint_id,
                 WebhookEndpoint.url,
-                WebhookEndpoint.secret,
+                WebhookEndpoint.sealed_secret,
                 WebhookDelivery.body,
             )
             .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
@@ -100,8 +100,8 @@ def claim(engine: Engine, now: datetime, batch: int, lease: timedelta) -> list[C
             .order_by(WebhookDelivery.id)
         )
         return [
-            Claimed(row_id, lease_until, tries, failing, uuid, endpoint, url, secret, body)
-            for row_id, tries, failing, uuid, endpoint, url, secret, body in rows
+            Claimed(row_id, lease_until, tries, failing, uuid, endpoint, url, sealed, body)
+            for row_id, tries, failing, uuid, endpoint, url, sealed, body in rows
         ]
 
 

@@ -36,18 +36,23 @@ from lti.passback_worker import WorkerSettings
 from lti.service_calls import (
     KEPT_ANSWER_CHARS,
     Delivered,
+    Refused,
     RetryLater,
     classify,
     classify_error,
     in_words,
 )
-from service import webhook_outbox, webhooks
+from service import sealed_secrets, webhook_outbox, webhooks
 from service.models import WebhookDelivery, utcnow
 
 log = logging.getLogger(__name__)
 USER_AGENT = "AssessmentService-Webhooks/1.0"
 ANSWER_BYTES = 4 * KEPT_ANSWER_CHARS
 TIMEOUT = (5.0, 10.0)  # connect, read: a receiver that hangs must not hang the worker
+UNREADABLE_SECRET = (
+    "the webhook's signing secret cannot be unsealed (SECRET_KEY changed?): nothing was sent; "
+    "rotate the secret (PATCH rotate_secret), then retry the delivery"
+)
 
 
 def loopback_allowed(config) -> bool:
@@ -61,11 +66,13 @@ class WebhookWorker:
         self,
         engine: Engine,
         settings: WorkerSettings,
+        secret_key: str,
         loopback: bool = False,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.engine = engine
         self.settings = settings
+        self.secret_key = secret_key  # unseals the endpoints' signing secrets
         self.loopback = loopback
         self.clock = clock
         self.stopping = threading.Event()
@@ -79,7 +86,12 @@ class WebhookWorker:
     @classmethod
     def for_app(cls, app: Flask, **overrides) -> WebhookWorker:
         settings = replace(WorkerSettings.from_config(app.config), **overrides)
-        return cls(app.extensions["db_engine"], settings, loopback_allowed(app.config))
+        return cls(
+            app.extensions["db_engine"],
+            settings,
+            app.config["SECRET_KEY"],
+            loopback_allowed(app.config),
+        )
 
     def _http(self) -> requests.Session:
         """One session per thread (requests sessions are not thread-safe)."""
@@ -122,11 +134,16 @@ class WebhookWorker:
 
     def _send(self, claimed: webhook_outbox.Claimed):
         """The outcome and the HTTP status (None when nothing answered)."""
+        try:
+            secret = sealed_secrets.unseal(self.secret_key, claimed.sealed_secret)
+        except sealed_secrets.Unreadable:
+            # Retrying cannot help: a person rotates the secret (and tells the receiver).
+            return Refused(UNREADABLE_SECRET), None
         body = claimed.body.encode()
         headers = {
             "Content-Type": "application/json",
             webhooks.ID_HEADER: claimed.uuid,
-            webhooks.SIGNATURE_HEADER: webhooks.signature(claimed.secret, int(time.time()), body),
+            webhooks.SIGNATURE_HEADER: webhooks.signature(secret, int(time.time()), body),
         }
         try:
             response = self._http().post(

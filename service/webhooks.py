@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from lti import url_policy
 from lti.gradebook_vocabulary import DeliveryStatus
+from service import sealed_secrets
 from service.grading.vocabulary import AttemptStatus
 from service.identifiers import new_uuid
 from service.models import (
@@ -123,16 +124,19 @@ def create(
     description: str | None,
     created_by: str,
     loopback_allowed: bool,
-) -> WebhookEndpoint:
-    """A new active endpoint with a new secret (the caller shows it once)."""
+    secret_key: str,
+) -> tuple[WebhookEndpoint, str]:
+    """A new active endpoint and its new secret, which the caller shows once: only a sealed
+    copy is stored (service/sealed_secrets.py, under `secret_key`)."""
     _checked(url, description, loopback_allowed)
     now = utcnow()
+    secret = new_secret()
     endpoint = WebhookEndpoint(
         uuid=new_uuid(),
         centre_id=centre_id,
         url=url,
         description=description,
-        secret=new_secret(),
+        sealed_secret=sealed_secrets.seal(secret_key, secret),
         active=True,
         created_by=created_by,
         created_at=now,
@@ -140,7 +144,7 @@ def create(
     )
     session.add(endpoint)
     session.flush()
-    return endpoint
+    return endpoint, secret
 
 
 def find(session: Session, tenancy: Tenancy, endpoint_id: str) -> WebhookEndpoint | None:
@@ -162,9 +166,11 @@ def listed(session: Session, tenancy: Tenancy) -> list[WebhookEndpoint]:
     )
 
 
-def change(endpoint: WebhookEndpoint, changes: dict, loopback_allowed: bool) -> WebhookEndpoint:
+def change(
+    endpoint: WebhookEndpoint, changes: dict, loopback_allowed: bool, secret_key: str
+) -> str | None:
     """Apply `changes` (url, description, active; rotate_secret: a new secret, the old one
-    stops signing at once)."""
+    stops signing at once). Returns the new secret when rotated (shown once), else None."""
     _checked(
         changes.get("url", endpoint.url),
         changes.get("description", endpoint.description),
@@ -173,10 +179,12 @@ def change(endpoint: WebhookEndpoint, changes: dict, loopback_allowed: bool) -> 
     for field in ("url", "description", "active"):
         if field in changes:
             setattr(endpoint, field, changes[field])
+    secret = None
     if changes.get("rotate_secret"):
-        endpoint.secret = new_secret()
+        secret = new_secret()
+        endpoint.sealed_secret = sealed_secrets.seal(secret_key, secret)
     endpoint.updated_at = utcnow()
-    return endpoint
+    return secret
 
 
 def deliveries(session: Session, endpoint: WebhookEndpoint, limit: int) -> list[WebhookDelivery]:

@@ -140,7 +140,11 @@ class Clock:
 def _worker(app, clock=None, **settings) -> WebhookWorker:
     values = {"threads": 4, "batch": 10, "backoff": Backoff(0.5, 2.0, 1.0)} | settings
     return WebhookWorker(
-        app.extensions["db_engine"], WorkerSettings(**values), loopback=True, clock=clock or utcnow
+        app.extensions["db_engine"],
+        WorkerSettings(**values),
+        app.config["SECRET_KEY"],
+        loopback=True,
+        clock=clock or utcnow,
     )
 
 

@@ -143,15 +143,16 @@ def create_webhook(data):
     (not https, an internal address, credentials in it)."""
     scope = _tenancy()
     centre_id = _centre_for(scope, data.get("centre"))
-    endpoint = webhooks.create(
+    endpoint, secret = webhooks.create(
         db.session(),
         centre_id,
         data["url"],
         data.get("description"),
         f"client:{current_client().client_id}",
         loopback_allowed(current_app.config),
+        current_app.config["SECRET_KEY"],
     )
-    answer = webhook_view(endpoint, endpoint.secret)
+    answer = webhook_view(endpoint, secret)
     _commit()
     return answer
 
@@ -184,8 +185,10 @@ def change_webhook(data, webhook_id):
     """Change the URL or description, pause (active false) or resume, or rotate the secret
     (rotate_secret true: the new one is in this answer only)."""
     endpoint = _endpoint(webhook_id)
-    webhooks.change(endpoint, data, loopback_allowed(current_app.config))
-    answer = webhook_view(endpoint, endpoint.secret if data.get("rotate_secret") else None)
+    secret = webhooks.change(
+        endpoint, data, loopback_allowed(current_app.config), current_app.config["SECRET_KEY"]
+    )
+    answer = webhook_view(endpoint, secret)
     _commit()
     return answer
 
