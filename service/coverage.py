@@ -17,6 +17,7 @@ of queries grows with chunks, never with learners, and memory holds one chunk at
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
@@ -53,7 +54,7 @@ from service.sql_text import utc_iso
 from service.tenancy import Tenancy
 from service.unit_status import KNOWLEDGE_ORDER, criteria_rules
 
-CHUNK = 1000  # learners per chunk: 3 queries each; peak memory is about one chunk
+CHUNK = 500  # learners per chunk: 3 queries each; peak memory is about two (one read ahead)
 RARELY_MET = 5  # how many of the least met criteria the totals name
 T = TypeVar("T")
 
@@ -220,13 +221,9 @@ def _learners_query(report: Report):
     return query
 
 
-def learners_between(report: Report, first: int, last: int) -> Select:
-    """(learner id, centre id) of the report's learners with ids in [first, last]: a chunk's."""
-    return (
-        _learners_query(report)
-        .with_only_columns(Learner.id, Learner.centre_id)
-        .where(Learner.id.between(first, last))
-    )
+def learners_of(report: Report) -> Select:
+    """(learner id, centre id) of every learner of the report: for the audit log."""
+    return _learners_query(report).with_only_columns(Learner.id, Learner.centre_id)
 
 
 def count_learners(session: Session, report: Report) -> int:
@@ -242,49 +239,108 @@ def page(session: Session, report: Report, number: int, size: int) -> list[Learn
     return _coverage(report, learners, _load(connection, report, learners))
 
 
-def chunks(
-    session: Session,
-    report: Report,
-    consume: Callable[[list[LearnerCoverage]], T],
-    size: int = CHUNK,
-) -> Iterator[T]:
-    """Every learner of the report, a chunk at a time (keyset on Learner.id): each chunk is
-    handed to `consume` and only what it returns is kept (CSV text, running totals).
+class Reader:
+    """Every learner of a report, a chunk at a time, read in one snapshot.
 
-    The next chunk is read while this one is built, on a connection of its own in a reader
-    thread: the database's work (half the report's time) overlaps the service's, instead of
-    adding to it. Each read is a transaction of its own, as the chunks of a streamed report
-    always were (the view commits the audit log between them).
+    The report is read as three streams ordered by learner (learners, attempts, performance
+    evidence: one query each, read through server-side cursors a chunk at a time) on a
+    connection of its own, by a reader thread: the next chunk is read while this one is
+    built, so the database's work overlaps the service's instead of adding to it, and no table
+    is scanned more than once. The snapshot is taken when the reader opens: what the caller
+    records after that (the audit log) covers every learner the report will hold.
     (A chunk is hundreds of thousands of small tuples: see service/gc_tuning.py.)"""
-    with (
-        session.get_bind().connect() as connection,
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="coverage-reader") as reader,
-    ):
-        ahead = reader.submit(_read_chunk, connection, report, 0, size)
+
+    def __init__(self, session: Session, report: Report, size: int = CHUNK):
+        self._engine = session.get_bind()
+        self._report = report
+        self._size = size
+        self._stack = contextlib.ExitStack()
+
+    def open(self) -> Reader:
+        """Take the snapshot: read the report from here on."""
+        try:
+            connection = self._stack.enter_context(self._engine.connect())
+            if self._engine.dialect.name == "postgresql":
+                # SQLite's transactions always read one snapshot; PostgreSQL's need asking.
+                connection.execution_options(isolation_level="REPEATABLE READ")
+            connection = connection.execution_options(stream_results=True)
+            self._stack.enter_context(connection.begin())
+            self._streams = _Streams(connection, self._report, self._size)
+            self._thread = self._stack.enter_context(
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="coverage-reader")
+            )
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def close(self) -> None:
+        self._stack.close()
+
+    def __enter__(self) -> Reader:
+        return self.open()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def chunks(self, consume: Callable[[list[LearnerCoverage]], T]) -> Iterator[T]:
+        """Each chunk handed to `consume`; only what it returns is kept (CSV text, totals)."""
+        ahead = self._thread.submit(self._streams.next_chunk)
         while True:
             learners, data = ahead.result()
             if not learners:
                 return
-            ahead = reader.submit(_read_chunk, connection, report, learners[-1].id, size)
-            yield consume(_coverage(report, learners, data))
+            ahead = self._thread.submit(self._streams.next_chunk)
+            yield consume(_coverage(self._report, learners, data))
 
 
-def _read_chunk(connection: Connection, report: Report, after: int, size: int):
-    """The learners after id `after` (at most `size`) and their evidence, in one transaction."""
-    with connection.begin():
-        learners = connection.execute(
-            _learners_query(report).where(Learner.id > after).order_by(Learner.id).limit(size)
-        ).all()
-        return learners, _load(connection, report, learners)
+class _Streams:
+    """The report's learners, attempts and performance evidence, each ordered by learner id,
+    taken a chunk of learners at a time."""
+
+    def __init__(self, connection: Connection, report: Report, size: int):
+        everyone = _identities_of(report)
+        self.report = report
+        self.size = size
+        # Executed here, in the caller's thread: the snapshot is taken now.
+        self.learners = connection.execute(_learners_query(report).order_by(Learner.id))
+        self.attempts = _ByLearner(connection.execute(_attempts_query(report, everyone)))
+        self.records = _ByLearner(connection.execute(_records_query(report, everyone)))
+
+    def next_chunk(self) -> tuple[list, _ChunkData]:
+        learners = self.learners.fetchmany(self.size)
+        data = _ChunkData()
+        if learners:
+            last = learners[-1].id
+            _add_attempts(data, self.attempts.up_to(last))
+            _add_records(data, self.records.up_to(last))
+        return learners, data
 
 
-def _identities_in(report: Report, first: int, last: int):
-    """Join condition: records of the centre whose learner_ref is an identity of a learner whose
-    id is in [first, last] (a range, not a list: the chunk's SQL stays small)."""
-    return and_(
-        LearnerIdentity.centre_id == report.centre.id,
-        LearnerIdentity.learner_id.between(first, last),
-    )
+class _ByLearner:
+    """Rows ordered by learner id (their first column), taken up to a learner at a time."""
+
+    def __init__(self, rows):
+        self._rows = iter(rows)
+        self._next = next(self._rows, None)
+
+    def up_to(self, learner_id: int) -> Iterator:
+        while self._next is not None and self._next[0] <= learner_id:
+            yield self._next
+            self._next = next(self._rows, None)
+
+
+def _identities_of(report: Report, first: int | None = None, last: int | None = None):
+    """Which LearnerIdentity rows count: the centre's, of the report's learners (a cohort's
+    when it has a course), of those with ids in [first, last] when given (a range, not a list:
+    a page's SQL stays small)."""
+    condition = LearnerIdentity.centre_id == report.centre.id
+    if report.course is not None:
+        cohort = _learners_query(report).with_only_columns(Learner.id)
+        condition = and_(condition, LearnerIdentity.learner_id.in_(cohort))
+    if first is not None:
+        condition = and_(condition, LearnerIdentity.learner_id.between(first, last))
+    return condition
 
 
 def _text(column):
@@ -308,6 +364,8 @@ class _ChunkData:
     pending: dict = field(default_factory=lambda: defaultdict(list))  # (learner, unit) -> list
     # learner id -> performance criterion code -> (pattern, current records as Evidence)
     records: dict = field(default_factory=dict)
+    # item lists by their JSON: a centre's decisions share few, each decoded once a chunk
+    items_of: dict = field(default_factory=dict)
 
 
 # Separators of the fields (US) and of the rows (RS) the database joins into one string, so a
@@ -326,14 +384,19 @@ def _joined(*columns):
 
 
 def _load(connection: Connection, report: Report, learners) -> _ChunkData:
-    """The evidence of learners (a run of the report's, by id) in two queries: their attempts
-    with their decisions and marks (one row per attempt), and their current performance
-    evidence (one row per learner)."""
+    """The evidence of learners (a run of the report's, by id) in two queries."""
     data = _ChunkData()
-    if not learners:
-        return data
-    first, last = learners[0].id, learners[-1].id
-    centre_id = report.centre.id
+    if learners:
+        identities = _identities_of(report, learners[0].id, learners[-1].id)
+        _add_attempts(data, connection.execute(_attempts_query(report, identities)))
+        _add_records(data, connection.execute(_records_query(report, identities)))
+    return data
+
+
+def _attempts_query(report: Report, identities) -> Select:
+    """Of each learner and unit, the knowledge attempt (the first fully graded one in
+    KNOWLEDGE_ORDER) and every attempt awaiting marking, with their decisions and marks: one
+    row per attempt, ordered by learner."""
     ranked = (
         select(
             Attempt.id,
@@ -359,15 +422,13 @@ def _load(connection: Connection, report: Report, learners) -> _ChunkData:
             ),
         )
         .where(
-            _identities_in(report, first, last),
-            Attempt.centre_id == centre_id,
+            identities,
+            Attempt.centre_id == report.centre.id,
             Attempt.status.in_([AttemptStatus.FULLY_GRADED, AttemptStatus.PENDING_MANUAL]),
             Assessment.unit_id.in_([u.id for u in report.units]),
         )
         .subquery()
     )
-    # The knowledge attempt (the first fully graded one in KNOWLEDGE_ORDER) and every attempt
-    # awaiting marking, of each learner and unit.
     chosen = (
         select(ranked)
         .where(or_(ranked.c.status == AttemptStatus.PENDING_MANUAL, ranked.c.rank == 1))
@@ -408,7 +469,7 @@ def _load(connection: Connection, report: Report, learners) -> _ChunkData:
         .group_by(AttemptMark.attempt_id)
         .subquery()
     )
-    attempts = connection.execute(
+    return (
         select(
             chosen.c.learner_id,
             chosen.c.unit_id,
@@ -423,22 +484,27 @@ def _load(connection: Connection, report: Report, learners) -> _ChunkData:
         .outerjoin(marked, marked.c.attempt_id == chosen.c.id)
         .order_by(chosen.c.learner_id, chosen.c.unit_id, chosen.c.rank)
     )
-    items_of: dict[str, tuple[str, ...]] = {}  # a centre's decisions share few item lists
-    for learner_id, unit_id, status, uuid, graded_on, submitted_on, decisions, marks in attempts:
+
+
+def _add_attempts(data: _ChunkData, rows) -> None:
+    for learner_id, unit_id, status, uuid, graded_on, submitted_on, decisions, marks in rows:
         found = {}
         for piece in decisions.split(RS) if decisions else ():
             code, decision, items = piece.split(US)
-            listed = items_of.get(items)
+            listed = data.items_of.get(items)
             if listed is None:
-                listed = items_of[items] = tuple(json.loads(items))
+                listed = data.items_of[items] = tuple(json.loads(items))
             found[code] = (decision, listed, (decision, len(listed)))
         if status == AttemptStatus.PENDING_MANUAL:
             data.pending[(learner_id, unit_id)].append(_Attempt(uuid, submitted_on, found, {}))
         else:
             data.graded[learner_id][unit_id] = _Attempt(uuid, graded_on, found, _marks(uuid, marks))
 
+
+def _records_query(report: Report, identities) -> Select:
+    """Each learner's current performance evidence records: one row per learner, in order."""
     newer = aliased(PerformanceEvidence)
-    records = connection.execute(
+    return (
         select(
             LearnerIdentity.learner_id,
             func.aggregate_strings(
@@ -464,16 +530,20 @@ def _load(connection: Connection, report: Report, learners) -> _ChunkData:
             ),
         )
         .where(
-            _identities_in(report, first, last),
-            PerformanceEvidence.centre_id == centre_id,
+            identities,
+            PerformanceEvidence.centre_id == report.centre.id,
             Criterion.unit_id.in_([u.id for u in report.units]),
             # Current records only, as service.performance_evidence.for_learner(current_only).
             PerformanceEvidence.withdrawn_at.is_(None),
             ~select(newer.id).where(newer.supersedes_id == PerformanceEvidence.id).exists(),
         )
         .group_by(LearnerIdentity.learner_id)
+        .order_by(LearnerIdentity.learner_id)
     )
-    for learner_id, joined in records:
+
+
+def _add_records(data: _ChunkData, rows) -> None:
+    for learner_id, joined in rows:
         by_code = defaultdict(list)
         for piece in sorted(joined.split(RS), key=_record_order):  # each criterion's in order made
             code, decision, uuid, kind, assessor, on, _ = piece.split(US)
@@ -493,7 +563,6 @@ def _load(connection: Connection, report: Report, learners) -> _ChunkData:
             code: (tuple(record.decision for record in found), found)
             for code, found in by_code.items()
         }
-    return data
 
 
 def _record_order(piece: str) -> int:
@@ -565,12 +634,13 @@ def _items_evidence(attempt: _Attempt, code: str, decided, positions) -> tuple:
     auto-marked."""
     if not positions:
         return ()
-    items = decided[1]
+    items, uuid, on = decided[1], attempt.uuid, attempt.on
     marked = attempt.marks.get(code, NOTHING)
     return tuple(
-        marked.get(item)
-        or Evidence(CoverageEvidence.AUTO_ITEM, attempt.uuid, None, item, None, attempt.on)
-        for item in (items[i] for i in positions)
+        [
+            marked.get(item) or Evidence(CoverageEvidence.AUTO_ITEM, uuid, None, item, None, on)
+            for item in [items[i] for i in positions]
+        ]
     )
 
 
@@ -634,6 +704,7 @@ class Totals:
 
 def totals(session: Session, report: Report) -> Totals:
     found = Totals(report)
-    for _ in chunks(session, report, found.add_chunk):
-        pass
+    with Reader(session, report) as reader:
+        for _ in reader.chunks(found.add_chunk):
+            pass
     return found

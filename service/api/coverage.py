@@ -8,6 +8,7 @@ page (JSON, HTML), or each chunk of learners as it is streamed (CSV).
 
 from __future__ import annotations
 
+import contextlib
 import math
 from datetime import UTC, datetime
 
@@ -145,24 +146,26 @@ def get_coverage(args):
 
 
 def _csv(session, report) -> Response:
-    def chunk(learners):
-        return learners[0].learner_id, learners[-1].learner_id, csv_rows(learners)
+    # The report's snapshot is taken first, then every learner it holds is recorded in the
+    # audit log (one INSERT ... SELECT) and committed before any row is sent.
+    reader = domain.Reader(session, report).open()
+    try:
+        audit.record_selected(
+            session,
+            audit.actor_of_client(current_client()),
+            AuditAction.READ,
+            f"coverage:{report.centre.code}",
+            domain.learners_of(report),
+        )
+        session.commit()
+    except BaseException:
+        reader.close()
+        raise
 
     def lines():
-        yield csv_header(report)
-        # Each chunk of learners is recorded in the audit log (one INSERT ... SELECT) and
-        # committed before its rows are sent: the log never misses a learner whose row left.
-        for first, last, text in domain.chunks(session, report, chunk):
-            audit.record_selected(
-                session,
-                audit.actor_of_client(current_client()),
-                AuditAction.READ,
-                f"coverage:{report.centre.code}",
-                domain.learners_between(report, first, last),
-            )
-            session.commit()
-            yield text
-        session.commit()  # end the last (empty) keyset read's transaction while still streaming
+        with contextlib.closing(reader):
+            yield csv_header(report)
+            yield from reader.chunks(csv_rows)
 
     filename = f"coverage-{report.centre.code}.csv"
     return Response(
