@@ -250,10 +250,10 @@ class Reader:
     records after that (the audit log) covers every learner the report will hold.
     (A chunk is hundreds of thousands of small tuples: see service/gc_tuning.py.)"""
 
-    def __init__(self, session: Session, report: Report, size: int = CHUNK):
+    def __init__(self, session: Session, report: Report, size: int | None = None):
         self._engine = session.get_bind()
         self._report = report
-        self._size = size
+        self._size = size or CHUNK
         self._stack = contextlib.ExitStack()
 
     def open(self) -> Reader:
