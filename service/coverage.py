@@ -560,7 +560,7 @@ def _add_records(data: _ChunkData, rows) -> None:
                 )
             )
         data.records[learner_id] = {
-            code: (tuple(record.decision for record in found), found)
+            code: (tuple(record.decision for record in found), tuple(found))
             for code, found in by_code.items()
         }
 
@@ -602,6 +602,7 @@ def _coverage(report: Report, learners, data: _ChunkData) -> list[LearnerCoverag
 
 NOTHING: dict = {}
 NO_PATTERN = ()
+NO_RECORDS = (NO_PATTERN, ())
 NOT_EVIDENCED = Decision.NOT_EVIDENCED
 
 
@@ -612,9 +613,10 @@ def _cells(report: Report, learner_id: int, data: _ChunkData) -> tuple[Cell, ...
     for rule in report.criteria:
         code = rule.code
         if rule.performance:
-            pattern, found = records.get(code, (NO_PATTERN, ()))
+            pattern, found = records.get(code, NO_RECORDS)
             decision, positions = rule.decide(pattern)
-            evidence = tuple(found[i] for i in positions)
+            # Positions only ever rise: as many as there are records means all of them.
+            evidence = found if len(positions) == len(found) else tuple(found[i] for i in positions)
         else:
             attempt = attempts.get(rule.unit_id)
             decided = attempt.decisions.get(code) if attempt is not None else None
