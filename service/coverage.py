@@ -429,14 +429,11 @@ def _attempts_query(report: Report, identities) -> Select:
         )
         .subquery()
     )
-    chosen = (
-        select(ranked)
-        .where(or_(ranked.c.status == AttemptStatus.PENDING_MANUAL, ranked.c.rank == 1))
-        .cte("chosen")
-    )
-    decided = (
+    # Decisions and marks as correlated subqueries, one index look-up per attempt, rather
+    # than joined aggregates: the rows then stream in learner order as they are made, and a
+    # reader's first chunk does not wait for every attempt's decisions to be grouped.
+    decisions = (
         select(
-            AttemptCriterionDecision.attempt_id,
             func.aggregate_strings(
                 _joined(
                     AttemptCriterionDecision.criterion_code,
@@ -444,15 +441,13 @@ def _attempts_query(report: Report, identities) -> Select:
                     AttemptCriterionDecision.evidence,
                 ),
                 RS,
-            ).label("decisions"),
+            )
         )
-        .join(chosen, chosen.c.id == AttemptCriterionDecision.attempt_id)
-        .group_by(AttemptCriterionDecision.attempt_id)
-        .subquery()
+        .where(AttemptCriterionDecision.attempt_id == ranked.c.id)
+        .scalar_subquery()
     )
-    marked = (
+    marks = (
         select(
-            AttemptMark.attempt_id,
             func.aggregate_strings(
                 _joined(
                     AttemptMark.item_code,
@@ -462,27 +457,24 @@ def _attempts_query(report: Report, identities) -> Select:
                     utc_iso(AttemptMark.marked_at),
                 ),
                 RS,
-            ).label("marks"),
+            )
         )
-        .join(chosen, chosen.c.id == AttemptMark.attempt_id)
-        .where(chosen.c.status == AttemptStatus.FULLY_GRADED)
-        .group_by(AttemptMark.attempt_id)
-        .subquery()
+        .where(AttemptMark.attempt_id == ranked.c.id)
+        .scalar_subquery()
     )
     return (
         select(
-            chosen.c.learner_id,
-            chosen.c.unit_id,
-            chosen.c.status,
-            chosen.c.uuid,
-            utc_iso(chosen.c.graded_at),
-            utc_iso(chosen.c.submitted_at),
-            decided.c.decisions,
-            marked.c.marks,
+            ranked.c.learner_id,
+            ranked.c.unit_id,
+            ranked.c.status,
+            ranked.c.uuid,
+            utc_iso(ranked.c.graded_at),
+            utc_iso(ranked.c.submitted_at),
+            decisions,
+            marks,
         )
-        .outerjoin(decided, decided.c.attempt_id == chosen.c.id)
-        .outerjoin(marked, marked.c.attempt_id == chosen.c.id)
-        .order_by(chosen.c.learner_id, chosen.c.unit_id, chosen.c.rank)
+        .where(or_(ranked.c.status == AttemptStatus.PENDING_MANUAL, ranked.c.rank == 1))
+        .order_by(ranked.c.learner_id, ranked.c.unit_id, ranked.c.rank)
     )
 
 
@@ -502,11 +494,11 @@ def _add_attempts(data: _ChunkData, rows) -> None:
 
 
 def _records_query(report: Report, identities) -> Select:
-    """Each learner's current performance evidence records: one row per learner, in order."""
+    """Each identity's current performance evidence records in one row, ordered by learner
+    (a correlated subquery per identity, so the rows stream as they are made)."""
     newer = aliased(PerformanceEvidence)
-    return (
+    records = (
         select(
-            LearnerIdentity.learner_id,
             func.aggregate_strings(
                 _joined(
                     Criterion.code,
@@ -522,30 +514,31 @@ def _records_query(report: Report, identities) -> Select:
         )
         .select_from(PerformanceEvidence)
         .join(Criterion, Criterion.id == PerformanceEvidence.criterion_id)
-        .join(
-            LearnerIdentity,
-            and_(
-                LearnerIdentity.centre_id == PerformanceEvidence.centre_id,
-                LearnerIdentity.learner_ref == PerformanceEvidence.learner_ref,
-            ),
-        )
         .where(
-            identities,
-            PerformanceEvidence.centre_id == report.centre.id,
+            PerformanceEvidence.centre_id == LearnerIdentity.centre_id,
+            PerformanceEvidence.learner_ref == LearnerIdentity.learner_ref,
             Criterion.unit_id.in_([u.id for u in report.units]),
             # Current records only, as service.performance_evidence.for_learner(current_only).
             PerformanceEvidence.withdrawn_at.is_(None),
             ~select(newer.id).where(newer.supersedes_id == PerformanceEvidence.id).exists(),
         )
-        .group_by(LearnerIdentity.learner_id)
+        .scalar_subquery()
+    )
+    return (
+        select(LearnerIdentity.learner_id, records)
+        .where(identities)
         .order_by(LearnerIdentity.learner_id)
     )
 
 
 def _add_records(data: _ChunkData, rows) -> None:
+    pieces = defaultdict(list)  # learner id -> records of all their identities
     for learner_id, joined in rows:
+        if joined:
+            pieces[learner_id] += joined.split(RS)
+    for learner_id, found in pieces.items():
         by_code = defaultdict(list)
-        for piece in sorted(joined.split(RS), key=_record_order):  # each criterion's in order made
+        for piece in sorted(found, key=_record_order):  # each criterion's in the order made
             code, decision, uuid, kind, assessor, on, _ = piece.split(US)
             by_code[code].append(
                 Evidence(
