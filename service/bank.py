@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from service import content_cache
 from service.catalogue import Page, count_and_page
@@ -238,7 +238,8 @@ def list_assessments(
 
 def get_assessment(session: Session, code: str) -> Assessment | None:
     return session.scalar(
-        select(Assessment).options(selectinload(Assessment.unit)).where(Assessment.code == code)
+        # Joined: the launch and every learner page read the unit with the assessment.
+        select(Assessment).options(joinedload(Assessment.unit)).where(Assessment.code == code)
     )
 
 
