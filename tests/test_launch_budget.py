@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select, update
 
 from tests import lti_flow
 from tests.test_lti_pages import ASSESSMENT
@@ -200,3 +200,39 @@ def dev_client_id() -> str:
     from lti import dev_platform
 
     return dev_platform.CLIENT_ID
+
+
+def test_a_key_set_fetched_by_another_process_is_kept_here_at_once(app, lti_client):
+    """This process kept the registration before another fetched the platform's key set: the
+    first launch finds the key in the row, and the registration is kept afresh, so the next
+    launch does not read the row again (for up to the cache's minute)."""
+    from lti import platform_cache
+    from lti.models import LtiPlatform
+    from service import db
+
+    _warm(app, lti_client)
+    table = LtiPlatform.__table__
+    with app.app_context():
+        session = db.session()
+        keys = session.scalar(select(LtiPlatform.jwks).where(LtiPlatform.issuer == lti_flow.ISS))
+        # Written below the ORM: as another process's write looks to this one.
+        session.connection().execute(
+            update(table).where(table.c.issuer == lti_flow.ISS).values(jwks={"keys": []})
+        )
+        session.commit()
+        platform_cache.forget(session)
+    lti_flow.login(lti_client)  # keeps the registration without the key
+    with app.app_context():
+        session = db.session()
+        session.connection().execute(
+            update(table).where(table.c.issuer == lti_flow.ISS).values(jwks=keys)
+        )
+        session.commit()
+    _launch_counted(app, lti_client, f"budget-learner-{next(_subs)}")  # finds it in the row
+    counts, _ls, _html = _launch_counted(app, lti_client, f"budget-learner-{next(_subs)}")
+    # The login keeps the registration afresh (one read); the launch reads no platform row.
+    login_state = next(
+        n for n, s in enumerate(counts.statements) if s.startswith("INSERT INTO lti_login_states")
+    )
+    launch = counts.statements[login_state + 1 :]
+    assert not [s for s in launch if "lti_platforms" in s], str(counts)
