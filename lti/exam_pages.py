@@ -15,15 +15,18 @@ import math
 import re
 from datetime import datetime
 
-from flask import redirect, request, url_for
+from flask import current_app, redirect, request, url_for
 
+from lti import resource_links
 from lti.models import LtiSession
 from lti.pages import LOCAL_TIME_NAME, _clock, _date_words, _local, _page, blp
-from service import attempt_clock, db
+from service import attempt_clock, db, exam_clock
 from service import attempts as attempt_service
-from service.access_arrangements import live_deadline
-from service.attempts import GRACE, AttemptError
-from service.models import Attempt, utcnow
+from service.access_arrangements import effective, for_clock, live_deadline
+from service.attempt_access import Learner
+from service.attempts import GRACE, AttemptError, NoLiveForm
+from service.bank import unit_criteria
+from service.models import Assessment, Attempt, utcnow
 
 CONFIRM_FIELD = "confirmed"
 NOT_CONFIRMED = (
@@ -90,9 +93,6 @@ def timer(attempt: Attempt, now: datetime | None = None) -> dict:
 
 
 def breaks_allowed(attempt: Attempt) -> bool:
-    from service.access_arrangements import effective, for_clock
-    from service.attempt_access import Learner
-
     learner = Learner(attempt.learner_ref, attempt.centre_id)
     return for_clock(effective(db.session(), learner, attempt.assessment_id)).rest_breaks
 
@@ -135,26 +135,48 @@ def _back(endpoint: str = ".attempt", anchor: str | None = None, **params):
     )
 
 
-def _covers(attempt: Attempt) -> list[dict]:
-    unit = attempt.assessment.unit
-    return [{"code": c.code, "text": c.current.text} for c in unit.criteria]
-
-
-def start_page(lti_session: LtiSession, attempt: Attempt):
-    view = attempt_service.attempt_view(db.session(), attempt, _secret())
-    assessment = attempt.assessment
+def start_page(
+    lti_session: LtiSession,
+    assessment: Assessment,
+    learner: Learner,
+    attempt: Attempt | None = None,
+    question_count: int | None = None,
+):
+    """Before you start: what the assessment covers, its questions and the learner's time.
+    A new learner has no attempt yet (Start creates it): `question_count` is then the form
+    Start will draw, and the time is the learner's allowance from their access arrangements."""
+    session = db.session()
+    unit = assessment.unit
+    if attempt is not None:
+        question_count = len(attempt.items)
+        clock = timer(attempt)
+    else:
+        clock = _allowance(assessment, learner)
     return _page(
         "lti/exam_start.html",
         ls=request.values.get("ls"),
         attempt=attempt,
         assessment=assessment,
-        unit=assessment.unit,
-        criteria=_covers(attempt),
-        question_count=len(view["items"]),
-        clock=timer(attempt),
+        unit=unit,
+        criteria=[{"code": c.code, "text": c.text} for c in unit_criteria(session, unit.id)],
+        question_count=question_count,
+        clock=clock,
         limit_minutes=assessment.time_limit_minutes,
-        arrangements=view["clock"]["arrangements"],
+        arrangements=effective(session, learner, assessment.id) is not None,
     )
+
+
+def _allowance(assessment: Assessment, learner: Learner) -> dict:
+    """What the start page shows of the clock before an attempt exists (nothing runs yet)."""
+    arranged = for_clock(effective(db.session(), learner, assessment.id))
+    clock = exam_clock.clock(assessment.time_limit_minutes, arranged, None, [], utcnow())
+    return {
+        "allowed_minutes": math.ceil(clock.allowed.total_seconds() / 60),
+        "breaks": arranged.rest_breaks,
+        "break_left_minutes": None
+        if clock.break_time_left is None
+        else math.floor(clock.break_time_left.total_seconds() / 60),
+    }
 
 
 def break_page(lti_session: LtiSession, attempt: Attempt):
@@ -185,7 +207,8 @@ def before_questions(lti_session: LtiSession, attempt: Attempt):
     now = utcnow()
     clock = timer(attempt, now)
     if not clock["started"]:
-        return start_page(lti_session, attempt)
+        learner = Learner(attempt.learner_ref, attempt.centre_id)
+        return start_page(lti_session, attempt.assessment, learner, attempt)
     if clock["on_break"]:
         return break_page(lti_session, attempt)
     if clock["grace_over"]:
@@ -218,9 +241,39 @@ def _clock_step(step, attempt: Attempt) -> None:
 
 @blp.post("/attempt/start")
 def attempt_start():
-    _lti_session, attempt = _open_attempt()
-    if attempt is not None:
-        _clock_step(attempt_clock.start, attempt)
+    """Start: the clock starts. A new learner's attempt (and its form) is created here, in
+    this request, not when the start page is shown; two Starts at once (two tabs) get the one
+    attempt the database allows, started once."""
+    lti_session, assessment, attempt = _learner_context()
+    if attempt is None and assessment is not None and not request.form.get("attempt"):
+        return _start_new(lti_session, assessment)
+    if attempt is None or attempt.status != "in_progress":
+        return _back()
+    if request.form.get("attempt") != attempt.uuid:
+        return _back()  # a stale page: show where the attempt stands
+    _clock_step(attempt_clock.start, attempt)
+    return _back()
+
+
+def _start_new(lti_session: LtiSession, assessment: Assessment):
+    from lti.learner_pages import _learner, _not_ready
+
+    session = db.session()
+    link = resource_links.find(session, lti_session.platform_id, lti_session.resource_link_id)
+    try:
+        attempt = attempt_service.start_attempt(
+            session,
+            assessment,
+            _learner(lti_session),
+            resource_link_id=link.id if link else None,
+            approved_only=current_app.config["DELIVER_APPROVED_ONLY"],
+        )
+    except NoLiveForm:
+        session.rollback()
+        return _not_ready()
+    session.commit()
+    if attempt.status == "in_progress" and attempt.started_at is None:
+        _clock_step(attempt_clock.start, attempt)  # resumed one opened before Start existed
     return _back()
 
 

@@ -1,13 +1,17 @@
 """Removing LTI rows that have expired.
 
 `assessment lti purge` (cron) removes everything expired. The request path also keeps the tables
-that unauthenticated or per-launch requests grow within bounds, cheaply: each login deletes a
-small batch of its platform's expired states and evicts the oldest beyond a cap; each launch
-deletes a small batch of its platform's expired nonces.
+that unauthenticated or per-launch requests grow within bounds, cheaply: one login in
+LTI_SWEEP_EVERY (per process) deletes a small batch of its platform's expired states and evicts
+the oldest beyond a cap; one launch in LTI_SWEEP_EVERY deletes a small batch of its platform's
+expired nonces. The other requests skip those statements (issue 12: a class launching at once).
+Expiry never depends on the sweep: an expired state is refused when read (lti/launch.py), and
+an expired nonce belongs to an expired state.
 """
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -32,9 +36,23 @@ def purge_expired(session: Session) -> dict[str, int]:
     return counts
 
 
-# Each request deletes at most this many expired rows: more than the one row it adds, so the
-# expired backlog shrinks under any load, yet one request never waits on a large delete.
+# A sweeping request deletes at most this many expired rows: more than the LTI_SWEEP_EVERY rows
+# added between sweeps, so the expired backlog shrinks under any load, yet one request never
+# waits on a large delete.
 SWEEP_BATCH = 100
+# The default of LTI_SWEEP_EVERY; at most SWEEP_BATCH (see above).
+SWEEP_EVERY = 20
+
+# Per process, per table: how many requests have asked whether to sweep.
+_asked = {LtiLoginState: itertools.count(1), LtiNonce: itertools.count(1)}
+
+
+def sweep_due(model, every: int) -> bool:
+    """Whether this request sweeps `model`: one in `every` requests of this process (every
+    request when `every` is 1). Counting, not chance: the bound is exact."""
+    if every <= 1:
+        return True
+    return next(_asked[model]) % min(every, SWEEP_BATCH) == 0
 
 
 def sweep_expired(session: Session, model, platform_id: int, now: datetime) -> int:

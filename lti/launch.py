@@ -50,7 +50,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lti import platform_keys, url_policy
-from lti.housekeeping import sweep_expired
+from lti.housekeeping import SWEEP_EVERY, sweep_due, sweep_expired
 from lti.models import LtiLoginState, LtiNonce
 from lti.platform_cache import Registered
 from lti.tool_conf import DatabaseToolConf
@@ -236,9 +236,12 @@ class ServiceMessageLaunch(FlaskMessageLaunch):
 
     def record_nonce(self):
         """Single use across processes: a unique row, flushed now, committed by the view."""
-        # Each launch adds a nonce: it also removes a few expired ones. An expired nonce cannot
-        # be replayed: it belonged to a login state that has expired too.
-        sweep_expired(self.session, LtiNonce, self.platform.id, utcnow())
+        # Each launch adds a nonce: one in LTI_SWEEP_EVERY also removes a batch of expired
+        # ones. An expired nonce cannot be replayed: it belonged to a login state that has
+        # expired too.
+        every = current_app.config.get("LTI_SWEEP_EVERY", SWEEP_EVERY)
+        if sweep_due(LtiNonce, every):
+            sweep_expired(self.session, LtiNonce, self.platform.id, utcnow())
         self.session.add(
             LtiNonce(
                 platform_id=self.platform.id,

@@ -16,7 +16,7 @@ from flask import (
     url_for,
 )
 
-from lti import exam_pages, platform_cache, resource_links
+from lti import exam_pages, platform_cache
 from lti.models import LtiSession
 from lti.pages import (
     LOCAL_TIME_NAME,
@@ -319,22 +319,15 @@ def attempt():
         return _no_assessment()
     session = db.session()
     if attempt is None:
-        # Two first loads at once (two tabs) both get the one attempt the database allows.
-        link = resource_links.find(session, lti_session.platform_id, lti_session.resource_link_id)
-        # Opening does not start the clock: the start page's Start does (lti/exam_pages.py).
+        # A new learner: the start page needs no attempt. Start creates it, with its form
+        # (lti/exam_pages.attempt_start), so opening the activity writes nothing.
+        learner = _learner(lti_session)
+        approved_only = current_app.config["DELIVER_APPROVED_ONLY"]
         try:
-            attempt = attempt_service.start_attempt(
-                session,
-                assessment,
-                _learner(lti_session),
-                resource_link_id=link.id if link else None,
-                approved_only=current_app.config["DELIVER_APPROVED_ONLY"],
-                start_clock=False,
-            )
+            _seed, codes = attempt_service.draw_form(session, assessment, learner, 1, approved_only)
         except NoLiveForm:
-            session.rollback()
             return _not_ready()
-        session.commit()
+        return exam_pages.start_page(lti_session, assessment, learner, question_count=len(codes))
     if attempt.status == "in_progress":
         elsewhere = exam_pages.before_questions(lti_session, attempt)
         if elsewhere is not None:

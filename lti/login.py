@@ -11,7 +11,7 @@ from urllib.parse import urlencode, urlsplit
 
 from sqlalchemy.orm import Session
 
-from lti.housekeeping import cap_login_states, sweep_expired
+from lti.housekeeping import cap_login_states, sweep_due, sweep_expired
 from lti.launch import browser_hash, origin, same_host
 from lti.models import LtiLoginState
 from lti.tool_conf import DatabaseToolConf
@@ -90,6 +90,7 @@ def start_login(
     host_url: str,
     launch_url: str,
     max_states: int = MAX_LOGIN_STATES,
+    sweep_every: int = 1,
 ) -> LoginStarted:
     """`params`: the login request's parameters (GET query or POST form)."""
     issuer = params.get("iss")
@@ -113,8 +114,11 @@ def start_login(
     state, nonce, secret = (secrets.token_urlsafe(32) for _ in range(3))
     storage_target = params.get("lti_storage_target") or None
     now = utcnow()
-    # In the same transaction as the new state: the table stays bounded without the cron.
-    sweep_expired(session, LtiLoginState, platform.id, now)
+    # In the same transaction as the new state: the table stays bounded without the cron (to
+    # the cap plus the logins between two sweeps).
+    sweeping = sweep_due(LtiLoginState, sweep_every)
+    if sweeping:
+        sweep_expired(session, LtiLoginState, platform.id, now)
     session.add(
         LtiLoginState(
             state=state,
@@ -126,8 +130,9 @@ def start_login(
             expires_at=now + STATE_LIFETIME,
         )
     )
-    session.flush()
-    cap_login_states(session, platform.id, max_states)
+    if sweeping:
+        session.flush()
+        cap_login_states(session, platform.id, max_states)
     session.commit()
     query = {
         "scope": "openid",

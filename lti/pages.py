@@ -111,7 +111,8 @@ def current_session(role: str | None = None) -> LtiSession:
         title, message = WRONG_ROLE[role]
         _stop(f"page: a {lti_session.role} session on a {role} page", 403, title, message)
     cookie = request.cookies.get(sessions.COOKIE + str(lti_session.id))
-    if not sessions.browser_allowed(session, lti_session, cookie):
+    writes = request.method == "POST"
+    if not sessions.browser_allowed(session, lti_session, cookie, record_seen=writes):
         _stop("page: session token used from another browser", message=EXPIRED_MESSAGE)
     g.lti_session = lti_session  # its platform may frame the page (lti/page_headers.py)
     config = current_app.config

@@ -12,7 +12,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from lti import platform_http, url_policy
+from lti import platform_cache, platform_http, url_policy
 from lti.models import LtiPlatform
 from service.models import utcnow
 
@@ -57,6 +57,9 @@ def public_key_for(session: Session, platform, kid: str) -> dict:
     key = _find(platform.jwks, kid)
     if key is not None:
         session.commit()
+        # Another process fetched it after this one kept the registration: keep it afresh,
+        # or every launch here takes this path until the copy expires.
+        platform_cache.forget(session)
         return key
     wait = timedelta(seconds=current_app.config["LTI_JWKS_MIN_REFETCH_SECONDS"])
     now = utcnow()

@@ -57,12 +57,22 @@ CHANGING = (
 
 
 def remember(session: Session, platform: LtiPlatform, claims: dict) -> LtiResourceLink | None:
-    """Insert or update the launch's resource link; None for launches without one. A class
-    launching at once all upsert the same row: it is rewritten only when something changed
-    (no new row version, no write), and the launch commits straight after."""
+    """`record`, then the link as stored; None for launches without one."""
     values = described(platform, claims)
     if values is None:
         return None
+    record(session, platform, claims)
+    return find(session, platform.id, values["resource_link_id"])
+
+
+def record(session: Session, platform: LtiPlatform, claims: dict) -> None:
+    """Insert or update the launch's resource link (nothing for launches without one). A class
+    launching at once all upsert the same row: it is rewritten only when something changed
+    (no new row version, no write), and the launch commits straight after. The launch itself
+    reads nothing back (issue 12)."""
+    values = described(platform, claims)
+    if values is None:
+        return
     statement = insert_for(session, LtiResourceLink).values(**values, updated_at=utcnow())
     table = LtiResourceLink.__table__
     statement = statement.on_conflict_do_update(
@@ -71,7 +81,6 @@ def remember(session: Session, platform: LtiPlatform, claims: dict) -> LtiResour
         where=or_(*(table.c[name].is_distinct_from(statement.excluded[name]) for name in CHANGING)),
     )
     session.execute(statement)
-    return find(session, platform.id, values["resource_link_id"])
 
 
 def find(session: Session, platform_id: int, resource_link_id: str | None):

@@ -173,8 +173,13 @@ def find(session: Session, token: str | None) -> LtiSession | None:
     return row
 
 
-def browser_allowed(session: Session, row: LtiSession, secret: str | None) -> bool:
-    """Whether the request's session cookie (`secret`, None when absent) fits the launch."""
+def browser_allowed(
+    session: Session, row: LtiSession, secret: str | None, record_seen: bool = False
+) -> bool:
+    """Whether the request's session cookie (`secret`, None when absent) fits the launch.
+    `record_seen`: a request that writes anyway (a POST) records when the cookie was first
+    seen (browser_seen_at), committed with its own writes; a page view writes nothing
+    (issue 12: the start page of a class launching at once)."""
     if row.browser_hash is None:
         return True
     if secret is None:
@@ -183,9 +188,8 @@ def browser_allowed(session: Session, row: LtiSession, secret: str | None) -> bo
         return True
     if not hmac.compare_digest(token_hash(secret), row.browser_hash):
         return False
-    if row.browser_seen_at is None:
+    if record_seen and row.browser_seen_at is None:
         row.browser_seen_at = utcnow()
-        session.commit()
     return True
 
 

@@ -34,6 +34,7 @@ from lti import (
     tool_config,
     url_policy,
 )
+from lti.housekeeping import SWEEP_EVERY
 from lti.launch import (
     LTI,
     SUBMISSION_REVIEW,
@@ -136,6 +137,7 @@ def login():
             host_url(),
             launch_url(),
             max_states=current_app.config.get("LTI_MAX_LOGIN_STATES", MAX_LOGIN_STATES),
+            sweep_every=current_app.config.get("LTI_SWEEP_EVERY", SWEEP_EVERY),
         )
     except LoginRejected as exc:
         return rejected(f"login: {exc.reason}")
@@ -229,7 +231,7 @@ def launch():
         linked_code = link.assessment_code if link is not None else None
     else:
         # Where this activity's grades go and whose course it is, committed with the session.
-        resource_links.remember(db.session(), message.platform, claims)
+        resource_links.record(db.session(), message.platform, claims)
         _record_arrangements(message.platform, claims)
     duration = _session_duration(message.platform, claims)
     issued = sessions.start(db.session(), message.platform, claims, duration, linked_code)

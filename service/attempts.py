@@ -35,7 +35,14 @@ from service import learners, webhooks
 from service.access_arrangements import clock_view, live_deadline, refresh_deadline
 from service.attempt_access import Learner, learner_attempts
 from service.attempt_mode import AttemptMode
-from service.bank import keys_for, learner_view, rubric_levels, rubric_max_scores
+from service.bank import (
+    current_versions,
+    keys_for,
+    learner_view,
+    rubric_levels,
+    rubric_max_scores,
+    unit_criteria,
+)
 from service.choice_ids import ChoiceIds, UnknownChoice
 from service.comments import current_comments
 from service.feedback import feedback_for
@@ -212,28 +219,8 @@ def start_attempt(
         if deadline is None or now <= deadline + GRACE:
             return current
         submit(session, current, None, now)
-    # The seed names the learner and the attempt number: the same learner's form can be
-    # rebuilt; another learner's is drawn differently. Stored as a fixed-length digest.
-    description = f"{assessment.code}|{learner.centre_id or '-'}|{learner.ref}|{count + 1}"
-    seed = hashlib.sha256(description.encode()).hexdigest()
-    bank = keys_for(session, assessment.unit_id, approved_only)
-    rules = rules_for(assessment)
-    try:
-        codes = build_form(
-            [c.code for c in rules.criteria],
-            bank,
-            assessment.auto_items_per_criterion,
-            assessment.extended_responses,
-            seed,
-            needs_extended=rules.assessor_decided,
-        )
-    except FormError as exc:
-        if not approved_only:
-            raise  # the content check proved the whole bank fills a form: a bug
-        raise NoLiveForm(str(exc)) from exc
-    versions = dict(
-        session.execute(select(Item.code, Item.current_version).where(Item.code.in_(codes))).all()
-    )
+    seed, codes = draw_form(session, assessment, learner, count + 1, approved_only)
+    versions = current_versions(session, assessment.unit_id)
     attempt = Attempt(
         uuid=new_uuid(),
         assessment=assessment,
@@ -269,6 +256,35 @@ def start_attempt(
         # The deadline follows from Start and the learner's access arrangements.
         refresh_deadline(session, attempt, now)
     return attempt
+
+
+def draw_form(
+    session: Session, assessment: Assessment, learner: Learner, number: int, approved_only: bool
+) -> tuple[str, list[str]]:
+    """The seed and item codes of the learner's attempt number `number` (from 1), drawn from
+    the content this process keeps (no database read once kept). The start page shows its
+    question count before any attempt exists; Start draws the same form.
+    Raises NoLiveForm when `approved_only` leaves too few items for a form."""
+    # The seed names the learner and the attempt number: the same learner's form can be
+    # rebuilt; another learner's is drawn differently. Stored as a fixed-length digest.
+    description = f"{assessment.code}|{learner.centre_id or '-'}|{learner.ref}|{number}"
+    seed = hashlib.sha256(description.encode()).hexdigest()
+    bank = keys_for(session, assessment.unit_id, approved_only)
+    rules = rules_for(assessment, session)
+    try:
+        codes = build_form(
+            [c.code for c in rules.criteria],
+            bank,
+            assessment.auto_items_per_criterion,
+            assessment.extended_responses,
+            seed,
+            needs_extended=rules.assessor_decided,
+        )
+    except FormError as exc:
+        if not approved_only:
+            raise  # the content check proved the whole bank fills a form: a bug
+        raise NoLiveForm(str(exc)) from exc
+    return seed, codes
 
 
 # ---------------------------------------------------------------------------- reading
@@ -388,14 +404,20 @@ def open_rest_break(session: Session, attempt: Attempt) -> AttemptRestBreak | No
 # ---------------------------------------------------------------------------- grading
 
 
-def rules_for(assessment: Assessment) -> GradingRules:
+def rules_for(assessment: Assessment, session: Session | None = None) -> GradingRules:
+    """The assessment's grading rules. With `session`, the unit's criteria come from what the
+    process keeps per content version (service.bank.unit_criteria) instead of lazy loads."""
     unit = assessment.unit
-    return GradingRules(
-        grading=unit.grading,
-        criteria=tuple(
+    if session is None:
+        criteria = tuple(
             CriterionRule(c.code, c.current.band, c.current.evidence_type) for c in unit.criteria
-        ),
-        mastery_percent=assessment.mastery_percent,
+        )
+    else:
+        criteria = tuple(
+            CriterionRule(c.code, c.band, c.evidence_type) for c in unit_criteria(session, unit.id)
+        )
+    return GradingRules(
+        grading=unit.grading, criteria=criteria, mastery_percent=assessment.mastery_percent
     )
 
 
@@ -409,7 +431,7 @@ def _grade(session: Session, attempt: Attempt, keys: list, levels: dict) -> Atte
         for item, by_criterion in _stored_marks(session, attempt).items()
     }
     responses = _stored_responses(session, attempt)
-    return grade_attempt(rules_for(attempt.assessment), keys, responses, marks)
+    return grade_attempt(rules_for(attempt.assessment, session), keys, responses, marks)
 
 
 def _score(levels: list[dict], quality: str) -> int:

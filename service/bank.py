@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from service import content_cache
 from service.catalogue import Page, count_and_page
 from service.choice_ids import ChoiceIds, choices_of
 from service.content_vocabulary import ItemStatus
 from service.item_keys import item_key
-from service.models import Assessment, Criterion, Item, ItemCriterion, ItemVersion, Rubric, Unit
+from service.models import (
+    Assessment,
+    Criterion,
+    CriterionVersion,
+    Item,
+    ItemCriterion,
+    ItemVersion,
+    Rubric,
+    Unit,
+)
 
 # What a learner may see of an item before submitting: never keys, answers or feedback.
 LEARNER_SCENARIO = (
@@ -115,6 +126,56 @@ def _loader_levels(unit_id: int):
     return load
 
 
+@dataclass(frozen=True)
+class CriterionFacts:
+    """A unit criterion's current version, as forms, grading and the start page need it."""
+
+    code: str
+    text: str
+    band: str
+    evidence_type: str
+
+
+def unit_criteria(session: Session, unit_id: int) -> tuple[CriterionFacts, ...]:
+    """The unit's criteria in their order, at their current versions. Kept per content
+    version (service/content_cache.py): one read per process, not one per criterion per page."""
+    return content_cache.kept(session, ("unit_criteria", unit_id), _loader_criteria(unit_id))
+
+
+def _loader_criteria(unit_id: int):
+    def load(session: Session) -> tuple[CriterionFacts, ...]:
+        rows = session.execute(
+            select(Criterion.code, CriterionVersion.text, CriterionVersion.band)
+            .add_columns(CriterionVersion.evidence_type)
+            .join(
+                CriterionVersion,
+                (CriterionVersion.criterion_id == Criterion.id)
+                & (CriterionVersion.version == Criterion.current_version),
+            )
+            .where(Criterion.unit_id == unit_id)
+            .order_by(Criterion.position)
+        )
+        return tuple(CriterionFacts(*row) for row in rows)
+
+    return load
+
+
+def current_versions(session: Session, unit_id: int) -> dict[str, int]:
+    """Item code -> its current version, for the unit's items. Kept per content version."""
+    key = ("current_versions", unit_id)
+    return dict(content_cache.kept(session, key, _loader_versions(unit_id)))
+
+
+def _loader_versions(unit_id: int):
+    def load(session: Session) -> tuple:
+        rows = session.execute(
+            select(Item.code, Item.current_version).where(Item.unit_id == unit_id)
+        )
+        return tuple((code, version) for code, version in rows)
+
+    return load
+
+
 def rubric_max_scores(session: Session, unit_id: int) -> dict[str, int]:
     """Full criterion code -> the top score of its rubric, for the unit's extended responses."""
     return {code: levels[-1]["score"] for code, levels in rubric_levels(session, unit_id).items()}
@@ -177,7 +238,8 @@ def list_assessments(
 
 def get_assessment(session: Session, code: str) -> Assessment | None:
     return session.scalar(
-        select(Assessment).options(selectinload(Assessment.unit)).where(Assessment.code == code)
+        # Joined: the launch and every learner page read the unit with the assessment.
+        select(Assessment).options(joinedload(Assessment.unit)).where(Assessment.code == code)
     )
 
 

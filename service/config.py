@@ -96,6 +96,9 @@ class Config:
         self.LTI_JWKS_MIN_REFETCH_SECONDS = int(env.get("LTI_JWKS_MIN_REFETCH_SECONDS", "60"))
         # Login states kept per platform; beyond it a login evicts the oldest (lti/login.py).
         self.LTI_MAX_LOGIN_STATES = int(env.get("LTI_MAX_LOGIN_STATES", "10000"))
+        # One login (and one launch) in this many per process sweeps expired login states
+        # (and nonces) and applies the cap; the others skip it (lti/housekeeping.py).
+        self.LTI_SWEEP_EVERY = int(env.get("LTI_SWEEP_EVERY", "20"))
         # Secure; SameSite=None; Partitioned cookies need https (browsers treat 127.0.0.1 and
         # localhost as secure). Turn off only for plain-http test clients.
         self.LTI_SECURE_COOKIES = env.get("LTI_SECURE_COOKIES", "1") == "1"

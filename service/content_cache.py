@@ -23,14 +23,23 @@ from typing import TypeVar
 from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session
 
-from service.models import ContentVersion, Criterion, Item, ItemCriterion, ItemVersion, Rubric, Unit
+from service.models import (
+    ContentVersion,
+    Criterion,
+    CriterionVersion,
+    Item,
+    ItemCriterion,
+    ItemVersion,
+    Rubric,
+    Unit,
+)
 from service.per_engine import PerEngine
 
 T = TypeVar("T")
 
 ROW_ID = 1
 # What the kept values are made of: a change to any of these is a new content version.
-CONTENT_MODELS = (Unit, Criterion, Rubric, Item, ItemVersion, ItemCriterion)
+CONTENT_MODELS = (Unit, Criterion, CriterionVersion, Rubric, Item, ItemVersion, ItemCriterion)
 # session.info keys, both emptied when the session's transaction ends.
 _VERSION = "content_version"  # the token this transaction read
 _CHANGED = "content_changed"  # this transaction wrote content: keep nothing it reads

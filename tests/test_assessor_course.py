@@ -17,7 +17,7 @@ from service import attempts as attempt_service
 from service import db
 from service.models import AttemptComment
 from tests import lti_flow
-from tests.test_lti_pages import _bodies, _submit_keyed, _uuid, _view
+from tests.test_lti_pages import _bodies, _submit_keyed, _uuid, _view, start
 
 ASSESSMENT = "CSC-01-A1"
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -79,6 +79,7 @@ def _learner(app, client, course, needs=("extended_response",), name=None):
         assert path == "/lti/attempt"
         page = client.get("/lti/attempt", query_string={"ls": ls})
         assert page.status_code == 200, page.get_data(as_text=True)
+        start(app, client, ls, sub)  # the attempt and its form are made at Start
         items = _view(app, sub)["items"]
         if all(any(i["type"] == kind for i in items) for kind in needs):
             return {"ls": ls, "sub": sub, "items": items}

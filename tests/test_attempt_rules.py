@@ -130,6 +130,8 @@ def test_a_255_character_lti_sub_gets_an_attempt_with_its_own_columns(app, clien
     _path, ls = _launch(app, client, sub=sub)
     page = client.get("/lti/attempt", query_string={"ls": ls})
     assert page.status_code == 200, page.get_data(as_text=True)[:500]
+    started = client.post("/lti/attempt/start", data={"ls": ls, "attempt": ""})
+    assert started.status_code == 303, started.get_data(as_text=True)[:500]
     with app.app_context():
         session = db.session()
         platform = session.scalar(select(LtiPlatform).where(LtiPlatform.issuer == lti_flow.ISS))

@@ -15,9 +15,10 @@ from service import access_arrangements as arrangements
 from service import db
 from service.access_vocabulary import SetBy
 from service.attempt_access import Learner
-from service.models import Attempt, utcnow
+from service.models import Assessment, Attempt, utcnow
 from tests import lti_flow
 from tests.test_lti_pages import (
+    ASSESSMENT,
     _any_response,
     _attempt_row,
     _doc,
@@ -68,13 +69,13 @@ def test_opening_shows_the_start_page_and_only_start_starts_the_clock(app, lti_c
     assert "<h1>Before you start" in html and 'id="start-assessment"' in html
     assert "fieldset" not in html  # no questions before Start
     with app.app_context():
-        row = _attempt_row(db.session(), sub)
-        limit = row.assessment.time_limit_minutes
-        assert row.started_at is None and row.deadline is None
-        criteria = [c.code for c in row.assessment.unit.criteria]
-    items = _view(app, sub)["items"]
+        session = db.session()
+        assert _attempt_row(session, sub) is None  # opening writes no attempt: Start does
+        assessment = session.scalar(select(Assessment).where(Assessment.code == ASSESSMENT))
+        limit = assessment.time_limit_minutes
+        criteria = [c.code for c in assessment.unit.criteria]
     text = _doc(html).text_content()
-    assert f"{len(items)}" in text and all(code in text for code in criteria)
+    assert all(code in text for code in criteria)
     allowed = limit + -(-limit * 25 // 100)
     assert f"{allowed} minutes (the usual time is {limit} minutes" in text, text[
         text.find("Time allowed") :
@@ -83,16 +84,21 @@ def test_opening_shows_the_start_page_and_only_start_starts_the_clock(app, lti_c
     # Opening again (another tab, a reload) still does not start it.
     again = lti_client.get("/lti/attempt", query_string={"ls": ls})
     assert "Before you start" in again.get_data(as_text=True)
-    # Saving before Start is refused: the clock has not started.
-    answer = {items[0]["id"]: _any_response(items[0])}
-    refused = _post(lti_client, "/lti/attempt/save", data=_form(ls, _uuid(app, sub), items, answer))
-    assert refused.status_code == 303 and _view(app, sub)["responses"] == {}
+    # Saving before Start (the start page names no attempt) is refused and creates none.
+    refused = _post(lti_client, "/lti/attempt/save", data=[("ls", ls), ("attempt", "")])
+    assert refused.status_code == 303
+    with app.app_context():
+        assert _attempt_row(db.session(), sub) is None
     before = utcnow()
     start(app, lti_client, ls, sub)
     with app.app_context():
         row = _attempt_row(db.session(), sub)
         assert row.started_at >= before.replace(microsecond=0) - timedelta(seconds=1)
         assert row.deadline - row.started_at == timedelta(seconds=limit * 60 * 125 // 100)
+    # The question count the start page showed is the form Start drew.
+    items = _view(app, sub)["items"]
+    shown = _doc(html).xpath("//dt[.='Questions']/following-sibling::dd")[0].text_content()
+    assert shown == str(len(items))
     page = lti_client.get("/lti/attempt", query_string={"ls": ls}).get_data(as_text=True)
     assert 'class="exam-timer"' in page and 'id="take-break"' in page
     assert f"You have {allowed} minutes" in page

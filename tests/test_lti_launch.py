@@ -111,6 +111,7 @@ def test_logins_delete_expired_states_and_keep_at_most_the_cap(fresh, requests_m
     lti_flow.register(app)
     lti_flow.mock_platform_jwks(app, requests_mock)
     client = app.test_client()
+    app.config["LTI_SWEEP_EVERY"] = 1  # every login sweeps: the bound is the cap itself
     app.config["LTI_MAX_LOGIN_STATES"] = 5
     for n in range(12):
         lti_flow.login(client, user=f"learner-{n}")
@@ -131,6 +132,30 @@ def test_logins_delete_expired_states_and_keep_at_most_the_cap(fresh, requests_m
     assert _count(app, LtiLoginState) == 2  # the rest of the expired ones, and two live logins
 
 
+def test_one_login_in_lti_sweep_every_sweeps(fresh, requests_mock, monkeypatch):
+    """A class logging in at once does not pay for the sweep on every login: one in
+    LTI_SWEEP_EVERY (per process) deletes the expired states and applies the cap."""
+    import itertools
+
+    from lti import housekeeping
+    from lti.models import LtiLoginState
+
+    app, _content_dir = fresh
+    lti_flow.register(app)
+    lti_flow.mock_platform_jwks(app, requests_mock)
+    client = app.test_client()
+    app.config["LTI_SWEEP_EVERY"] = 4
+    monkeypatch.setitem(housekeeping._asked, LtiLoginState, itertools.count(1))
+    for n in range(4):
+        lti_flow.login(client, user=f"learner-{n}")  # the 4th sweeps (nothing expired yet)
+    _expire_all(app, LtiLoginState)
+    counts = []
+    for n in range(4):
+        lti_flow.login(client, user=f"later-{n}")
+        counts.append(_count(app, LtiLoginState))
+    assert counts == [5, 6, 7, 8 - 4]  # the 4 expired states went at the 8th login only
+
+
 def test_launches_delete_expired_nonces(fresh, requests_mock):
     from lti.models import LtiNonce
 
@@ -138,6 +163,7 @@ def test_launches_delete_expired_nonces(fresh, requests_mock):
     lti_flow.register(app)
     lti_flow.mock_platform_jwks(app, requests_mock)
     client = app.test_client()
+    app.config["LTI_SWEEP_EVERY"] = 1
     for user in ("learner-1", "learner-2", "instructor-1"):
         lti_flow.launch(app, client, user=user, custom={"assessment": "CSC-01-A1"})
     assert _count(app, LtiNonce) == 3

@@ -1,5 +1,5 @@
-"""The learner's page in two tabs at once, in-process on threads: first loads at the same
-moment make one attempt; autosaves of different questions from the tabs all stay."""
+"""The learner's page in two tabs at once, in-process on threads: first loads and Starts at
+the same moment make one attempt; autosaves of different questions from the tabs all stay."""
 
 from __future__ import annotations
 
@@ -20,17 +20,27 @@ from tests.test_lti_pages import (
 )
 
 
-def test_first_loads_at_once_make_one_attempt(app, lti_client):  # noqa: F811
+def test_first_loads_and_starts_at_once_make_one_started_attempt(app, lti_client):  # noqa: F811
     sub = "race-tabs-first-load"
     _path, ls = _launch(app, lti_client, sub=sub)
     pages = together(6, lambda n: app.test_client().get("/lti/attempt", query_string={"ls": ls}))
     assert {page.status_code for page in pages} == {200}
     with app.app_context():
-        ref = _attempt_row(db.session(), sub).learner_ref
+        assert _attempt_row(db.session(), sub) is None  # the start page writes no attempt
+    # Start in every tab at once: each start page's form names no attempt yet.
+    started = together(
+        6,
+        lambda n: app.test_client().post("/lti/attempt/start", data={"ls": ls, "attempt": ""}),
+    )
+    assert {response.status_code for response in started} == {303}
+    with app.app_context():
+        row = _attempt_row(db.session(), sub)
+        assert row.started_at is not None and row.deadline is not None
         count = db.session().scalar(
-            select(func.count()).select_from(Attempt).where(Attempt.learner_ref == ref)
+            select(func.count()).select_from(Attempt).where(Attempt.learner_ref == row.learner_ref)
         )
     assert count == 1
+    assert len(_view(app, sub)["items"]) > 0
 
 
 def test_autosaves_of_different_questions_from_two_tabs_all_stay(app, lti_client):  # noqa: F811

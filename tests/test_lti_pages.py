@@ -71,8 +71,9 @@ def _learner(app, client, name=None, needs=()):
 
 
 def start(app, client, ls, sub):
-    """The start page's Start button: the clock starts."""
-    started = client.post("/lti/attempt/start", data={"ls": ls, "attempt": _uuid(app, sub)})
+    """The start page's Start button: the clock starts. A new learner's start page has no
+    attempt yet (its form posts an empty attempt): Start creates it."""
+    started = client.post("/lti/attempt/start", data={"ls": ls, "attempt": _form_uuid(app, sub)})
     assert started.status_code == 303, started.get_data(as_text=True)
 
 
@@ -166,6 +167,13 @@ def _post(client, url, data, **kwargs):
 
 def _uuid(app, sub):
     return _view(app, sub)["id"]
+
+
+def _form_uuid(app, sub) -> str:
+    """The attempt the start page's form names: none ("") before the learner's first Start."""
+    with app.app_context():
+        row = _attempt_row(db.session(), sub)
+        return row.uuid if row is not None else ""
 
 
 def _doc(html):

@@ -304,6 +304,10 @@ def test_the_launch_binds_the_session_to_the_browser_with_a_partitioned_cookie(l
         assert attribute in header
     assert row.browser_hash and row.browser_seen_at is None
     assert client.get("/lti/attempt", query_string={"ls": ls}).status_code == 200
+    # A page view writes nothing (issue 12); the first write (Start) records the browser.
+    assert session_row(lti_app, ls).browser_seen_at is None
+    started = client.post("/lti/attempt/start", data={"ls": ls, "attempt": ""})
+    assert started.status_code == 303
     assert session_row(lti_app, ls).browser_seen_at is not None
     # Another browser's session cookie for this launch does not fit it.
     other = lti_app.test_client()
