@@ -244,9 +244,9 @@ class Reader:
 
     The report is read as three streams ordered by learner (learners, attempts, performance
     evidence: one query each, read through server-side cursors a chunk at a time) on a
-    connection of its own, by a reader thread: the next chunk is read while this one is
-    built, so the database's work overlaps the service's instead of adding to it, and no table
-    is scanned more than once. The snapshot is taken when the reader opens: what the caller
+    connection of its own, by a reader thread that only fetches: the next chunk's rows are
+    fetched while this one is parsed and built, so the database's work overlaps the service's
+    instead of adding to it, and no table is scanned more than once. The snapshot is taken when the reader opens: what the caller
     records after that (the audit log) covers every learner the report will hold.
     (A chunk is hundreds of thousands of small tuples: see service/gc_tuning.py.)"""
 
@@ -287,10 +287,13 @@ class Reader:
         """Each chunk handed to `consume`; only what it returns is kept (CSV text, totals)."""
         ahead = self._thread.submit(self._streams.next_chunk)
         while True:
-            learners, data = ahead.result()
+            learners, attempts, records = ahead.result()
             if not learners:
                 return
             ahead = self._thread.submit(self._streams.next_chunk)
+            data = _ChunkData()
+            _add_attempts(data, attempts)
+            _add_records(data, records)
             yield consume(_coverage(self._report, learners, data))
 
 
@@ -307,14 +310,15 @@ class _Streams:
         self.attempts = _ByLearner(connection.execute(_attempts_query(report, everyone)))
         self.records = _ByLearner(connection.execute(_records_query(report, everyone)))
 
-    def next_chunk(self) -> tuple[list, _ChunkData]:
+    def next_chunk(self) -> tuple[list, list, list]:
+        """A chunk's rows as fetched: its learners, their attempts and their records. Only
+        fetched here (the reader thread spends its time waiting on the database, which lets
+        go of the GIL); parsed by the thread that builds the chunk."""
         learners = self.learners.fetchmany(self.size)
-        data = _ChunkData()
-        if learners:
-            last = learners[-1].id
-            _add_attempts(data, self.attempts.up_to(last))
-            _add_records(data, self.records.up_to(last))
-        return learners, data
+        if not learners:
+            return [], [], []
+        last = learners[-1].id
+        return learners, list(self.attempts.up_to(last)), list(self.records.up_to(last))
 
 
 class _ByLearner:
