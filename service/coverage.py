@@ -270,7 +270,9 @@ class Reader:
                 # The JIT would compile these queries' expressions for every report: 0.3 s
                 # before the first chunk (bench/coverage.py) for rows streamed in batches.
                 connection.exec_driver_sql("SET LOCAL jit = off")
-            connection.execution_options(stream_results=True)
+            # Server-side cursors, fetched in batches growing to 5,000 rows: few round trips,
+            # each waiting on the database without the GIL.
+            connection.execution_options(stream_results=True, max_row_buffer=5000)
             self._streams = _Streams(connection, self._report, self._size)
             self._thread = self._stack.enter_context(
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix="coverage-reader")
@@ -374,8 +376,8 @@ class _ChunkData:
     pending: dict = field(default_factory=lambda: defaultdict(list))  # (learner, unit) -> list
     # learner id -> performance criterion code -> (pattern, current records as Evidence)
     records: dict = field(default_factory=dict)
-    # item lists by their JSON: a centre's decisions share few, each decoded once a chunk
-    items_of: dict = field(default_factory=dict)
+    # "decision US items" -> (decision, items, pattern): see _decided
+    decided: dict = field(default_factory=dict)
 
 
 # Separators of the fields (US) and of the rows (RS) the database joins into one string, so a
@@ -488,15 +490,21 @@ def _attempts_query(report: Report, identities) -> Select:
     )
 
 
+def _decided(data: _ChunkData, decided: str) -> tuple:
+    """(decision, items, pattern) of a decision's "decision US items-as-JSON": a centre's
+    decisions repeat few of these, each read once a chunk."""
+    decision, items = decided.split(US)
+    listed = tuple(json.loads(items))
+    found = data.decided[decided] = (decision, listed, (decision, len(listed)))
+    return found
+
+
 def _add_attempts(data: _ChunkData, rows) -> None:
     for learner_id, unit_id, status, uuid, graded_on, submitted_on, decisions, marks in rows:
         found = {}
         for piece in decisions.split(RS) if decisions else ():
-            code, decision, items = piece.split(US)
-            listed = data.items_of.get(items)
-            if listed is None:
-                listed = data.items_of[items] = tuple(json.loads(items))
-            found[code] = (decision, listed, (decision, len(listed)))
+            code, _, decided = piece.partition(US)
+            found[code] = data.decided.get(decided) or _decided(data, decided)
         if status == AttemptStatus.PENDING_MANUAL:
             data.pending[(learner_id, unit_id)].append(_Attempt(uuid, submitted_on, found, {}))
         else:
