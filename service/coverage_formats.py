@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from service.coverage import Evidence, LearnerCoverage, Report
+from service.coverage import CoverageEvidence, Evidence, LearnerCoverage, Report
 from service.grading.vocabulary import Decision
 
 # (symbol, words, CSS class) of each cell state in the heatmap.
@@ -59,8 +59,13 @@ def criteria_view(report: Report) -> list[dict]:
     ]
 
 
+AUTO_ITEM = CoverageEvidence.AUTO_ITEM
+
+
 def _evidence_text(evidence: Evidence) -> str:
     """One piece of evidence in a CSV cell: type, then what and who, space-separated."""
+    if evidence.type is AUTO_ITEM and evidence.on:  # most evidence: attempt, item and date
+        return f"auto_item attempt={evidence.attempt} item={evidence.item} date={evidence.on}"
     return (
         evidence.type
         + (f" attempt={evidence.attempt}" if evidence.attempt else "")
