@@ -10,9 +10,10 @@ is "pending".
 A learner here is a Learner row of the centre; all of their identities (the centre's own
 reference and LTI identities) count, as one person.
 
-Learners are read in chunks by keyset (Learner.id), each chunk in a fixed handful of queries
-(learners, identities, attempts, decisions, assessor marks, performance evidence): the number
-of queries grows with chunks, never with learners, and memory holds one chunk at a time.
+A whole report (CSV, totals) is read by `Reader` as three learner-ordered streams in one
+snapshot, a chunk of learners at a time: the same few statements for any number of learners,
+and memory for about two chunks. A page (JSON, HTML) reads its learners' evidence in two
+queries.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ from service.sql_text import utc_iso
 from service.tenancy import Tenancy
 from service.unit_status import KNOWLEDGE_ORDER, criteria_rules
 
-CHUNK = 500  # learners per chunk: 3 queries each; peak memory is about two (one read ahead)
+CHUNK = 500  # learners a chunk; the report holds about two in memory (one read ahead)
 RARELY_MET = 5  # how many of the least met criteria the totals name
 T = TypeVar("T")
 
