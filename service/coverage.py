@@ -109,7 +109,7 @@ class LearnerCoverage:
 
     @property
     def full(self) -> bool:
-        return all(c.decision == Decision.MET for c in self.cells)
+        return all(c.decision == MET for c in self.cells)
 
 
 DECISIONS = {decision.value: decision for decision in Decision}
@@ -616,6 +616,7 @@ NOTHING: dict = {}
 NO_PATTERN = ()
 NO_RECORDS = (NO_PATTERN, ())
 NOT_EVIDENCED = Decision.NOT_EVIDENCED
+MET = Decision.MET
 
 
 def _cells(report: Report, learner_id: int, data: _ChunkData) -> tuple[Cell, ...]:
