@@ -617,6 +617,7 @@ NO_PATTERN = ()
 NO_RECORDS = (NO_PATTERN, ())
 NOT_EVIDENCED = Decision.NOT_EVIDENCED
 MET = Decision.MET
+AUTO_ITEM = CoverageEvidence.AUTO_ITEM
 
 
 def _cells(report: Report, learner_id: int, data: _ChunkData) -> tuple[Cell, ...]:
@@ -649,13 +650,15 @@ def _items_evidence(attempt: _Attempt, code: str, decided, positions) -> tuple:
     auto-marked."""
     if not positions:
         return ()
-    items, uuid, on = decided[1], attempt.uuid, attempt.on
-    marked = attempt.marks.get(code, NOTHING)
+    items = decided[1]
+    if len(positions) != len(items):  # positions only ever rise: equal lengths mean all
+        items = [items[i] for i in positions]
+    uuid, on = attempt.uuid, attempt.on
+    marked = attempt.marks.get(code)
+    if marked is None:
+        return tuple([Evidence(AUTO_ITEM, uuid, None, item, None, on) for item in items])
     return tuple(
-        [
-            marked.get(item) or Evidence(CoverageEvidence.AUTO_ITEM, uuid, None, item, None, on)
-            for item in [items[i] for i in positions]
-        ]
+        [marked.get(item) or Evidence(AUTO_ITEM, uuid, None, item, None, on) for item in items]
     )
 
 
