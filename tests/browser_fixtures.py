@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import isolated_database, make_app
+from tests.conftest import loaded_database, make_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -36,8 +36,8 @@ def server(tmp_path_factory):
         pytest.fail("/usr/bin/chromium is not installed (scripts/test.sh installs it)")
     from werkzeug.serving import make_server
 
-    with isolated_database(tmp_path_factory.mktemp("a11y")) as url:
-        app = make_app(url, DEV_PLATFORM=True)
+    with loaded_database(tmp_path_factory.mktemp("a11y")) as url:
+        app = make_app(url, DEV_PLATFORM=True, loaded=True)
         http = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=http.serve_forever, daemon=True)
         thread.start()

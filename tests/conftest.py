@@ -6,15 +6,18 @@ or on PostgreSQL a schema of their own selected through search_path.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
+import sqlite3
+import tempfile
 import uuid
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from service import create_app, db, migrations
 from service.config import PROJECT_ROOT
@@ -56,8 +59,11 @@ def isolated_database(tmp_path: Path, server_url: str = TEST_DATABASE_URL):
         admin.dispose()
 
 
-def make_app(database_url: str, content_dir: Path = CONTENT_DIR, **config):
-    migrations.upgrade(database_url)
+def make_app(database_url: str, content_dir: Path = CONTENT_DIR, *, loaded: bool = False, **config):
+    """The app on `database_url`, migrated and with the content of `content_dir` loaded; with
+    `loaded`, the database is a copy of the template (loaded_database), which already is."""
+    if not loaded:
+        migrations.upgrade(database_url)
     app = create_app(
         {
             "TESTING": True,
@@ -71,17 +77,80 @@ def make_app(database_url: str, content_dir: Path = CONTENT_DIR, **config):
             **config,
         }
     )
-    with app.app_context():
-        load_content(db.session(), content_dir)
+    if not loaded:
+        with app.app_context():
+            load_content(db.session(), content_dir)
     return app
+
+
+# The template database: migrated and with criteria_data/ loaded once per test run, then copied
+# for each test that needs a database of its own (a file copy on SQLite, CREATE DATABASE ...
+# TEMPLATE on PostgreSQL), instead of migrating and loading again each time (about 2 s).
+_template: dict[str, str] = {}
+
+
+def _template_url() -> str:
+    if "url" in _template:
+        return _template["url"]
+    if on_postgres():
+        name = f"test_template_{uuid.uuid4().hex[:12]}"
+        with _autocommit(TEST_DATABASE_URL) as admin:
+            admin.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+        atexit.register(_drop_database, name)
+    else:
+        folder = tempfile.mkdtemp(prefix="test-template-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        url = f"sqlite:///{Path(folder) / 'template.sqlite3'}"
+    make_app(url).extensions["db_engine"].dispose()
+    if not on_postgres():
+        # Fold the write-ahead log into the file, so that a copy of the file is the database.
+        with contextlib.closing(sqlite3.connect(make_url(url).database)) as connection:
+            connection.execute("PRAGMA journal_mode=DELETE")
+    _template["url"] = url
+    return url
+
+
+@contextlib.contextmanager
+def _autocommit(server_url: str):
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
+def _drop_database(name: str) -> None:
+    with _autocommit(TEST_DATABASE_URL) as admin:
+        admin.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextlib.contextmanager
+def loaded_database(tmp_path: Path):
+    """Yield the URL of a database of its own that is already migrated and has criteria_data/
+    loaded: a copy of the template. Use it with make_app(url, ..., loaded=True)."""
+    template = _template_url()
+    if not on_postgres():
+        path = tmp_path / f"{uuid.uuid4().hex}.sqlite3"
+        shutil.copyfile(make_url(template).database, path)
+        yield f"sqlite:///{path}"
+        return
+    name = f"test_copy_{uuid.uuid4().hex[:12]}"
+    with _autocommit(TEST_DATABASE_URL) as admin:
+        admin.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(template).database}"'))
+    try:
+        yield make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        _drop_database(name)
 
 
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     """One migrated database with the content loaded, shared by read-only tests."""
-    with isolated_database(tmp_path_factory.mktemp("db")) as url:
+    with loaded_database(tmp_path_factory.mktemp("db")) as url:
         # DEV_PLATFORM: LTI tests launch from the development platform (JWKS on localhost).
-        application = make_app(url, DEV_PLATFORM=True)
+        application = make_app(url, DEV_PLATFORM=True, loaded=True)
         yield application
         application.extensions["db_engine"].dispose()
 
@@ -96,8 +165,8 @@ def fresh(tmp_path):
     """An app on its own database, with a copy of criteria_data/ that the test may edit."""
     content_dir = tmp_path / "criteria_data"
     shutil.copytree(CONTENT_DIR, content_dir)
-    with isolated_database(tmp_path) as url:
-        application = make_app(url, content_dir, DEV_PLATFORM=True)
+    with loaded_database(tmp_path) as url:
+        application = make_app(url, content_dir, DEV_PLATFORM=True, loaded=True)
         yield application, content_dir
         application.extensions["db_engine"].dispose()
 

@@ -19,7 +19,7 @@ from service.grading.limits import (
 )
 from service.models import Attempt, AttemptMark, AttemptResponse
 from tests import lti_flow
-from tests.conftest import bearer, isolated_database, make_app
+from tests.conftest import bearer, loaded_database, make_app
 from tests.test_lti_pages import _launch
 
 START = "/api/v1/assessments/CSC-01-A1/attempts"
@@ -166,8 +166,8 @@ def test_domain_functions_leave_the_transaction_to_the_caller(app):
 
 
 def test_migration_0004_moves_blobs_into_rows_and_back(tmp_path):
-    with isolated_database(tmp_path) as url:
-        app = make_app(url)
+    with loaded_database(tmp_path) as url:
+        app = make_app(url, loaded=True)
         engine = create_engine(url)
         config = migrations.alembic_config(url)
         command.downgrade(config, "0003")

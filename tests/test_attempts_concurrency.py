@@ -16,11 +16,10 @@ from sqlalchemy import func, select
 from bench.attempt_client import Api, together, token_for, valid_responses
 from bench.common import gunicorn
 from service import attempts as attempt_service
-from service import create_app, db, migrations
-from service.content_loader import load_content
+from service import create_app, db
 from service.grading.vocabulary import AttemptStatus
 from service.models import Attempt, AttemptMark
-from tests.conftest import isolated_database
+from tests.conftest import loaded_database
 
 SCOPES = ["attempts:write", "attempts:read"]
 
@@ -29,11 +28,8 @@ SCOPES = ["attempts:write", "attempts:read"]
 def served():
     """(api, app) : a server with 3 workers x 4 threads on its own database, and an app on the
     same database to look at what was stored."""
-    with isolated_database(Path(tempfile.mkdtemp())) as url:
-        migrations.upgrade(url)
+    with loaded_database(Path(tempfile.mkdtemp())) as url:  # migrated, content loaded
         app = create_app({"DATABASE_URL": url})
-        with app.app_context():
-            load_content(db.session(), app.config["CONTENT_DIR"])
         with gunicorn("service.wsgi:app", url, workers=3, threads=4) as port:
             yield Api(port, token_for(url, port, SCOPES, "C-RACE")), app
         app.extensions["db_engine"].dispose()

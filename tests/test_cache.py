@@ -12,7 +12,7 @@ import yaml
 
 from service import db
 from service.content_loader import load_content
-from tests.conftest import CONTENT_DIR, isolated_database, make_app
+from tests.conftest import CONTENT_DIR, loaded_database, make_app
 
 
 def _edit_first_criterion(content_dir, text):
@@ -41,8 +41,8 @@ def test_content_load_clears_the_cache(tmp_path, backend):
         }
     content_dir = tmp_path / "criteria_data"
     shutil.copytree(CONTENT_DIR, content_dir)
-    with isolated_database(tmp_path) as url:
-        app = make_app(url, content_dir, **config)
+    with loaded_database(tmp_path) as url:
+        app = make_app(url, content_dir, loaded=True, **config)
         # A second app on the same database and cache stands for another gunicorn worker.
         other = make_app(url, content_dir, **config)
         url_path = "/api/v1/criteria/CSC-01.AC1"
@@ -90,8 +90,8 @@ def test_a_pickle_planted_in_redis_is_not_unpickled(tmp_path):
     prefix = f"test-{uuid.uuid4().hex}:"
     config = {"REDIS_URL": "redis://127.0.0.1:6379/15", "CACHE_KEY_PREFIX": prefix}
     store = redis.Redis.from_url(config["REDIS_URL"])
-    with isolated_database(tmp_path) as url:
-        app = make_app(url, CONTENT_DIR, **config)
+    with loaded_database(tmp_path) as url:
+        app = make_app(url, CONTENT_DIR, loaded=True, **config)
         url_path = "/api/v1/criteria/CSC-01.AC1"
         expected = app.test_client().get(url_path).get_json()
         keys = store.keys(prefix + "*")
@@ -127,8 +127,8 @@ def test_a_matching_if_none_match_is_answered_before_the_body_is_built(
             "REDIS_URL": "redis://127.0.0.1:6379/15",
             "CACHE_KEY_PREFIX": f"test-{uuid.uuid4().hex}:",
         }
-    with isolated_database(tmp_path) as url:
-        application = make_app(url, **config)
+    with loaded_database(tmp_path) as url:
+        application = make_app(url, loaded=True, **config)
         client = application.test_client()
         path = "/api/v1/units/CSC-01/criteria"
         first = client.get(path)

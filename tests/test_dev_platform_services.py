@@ -15,7 +15,7 @@ from lti.models import DevLineItem, DevPlatformMessage
 from lti.service_tokens import ASSERTION_TYPE, client_assertion
 from service import db
 from tests import lti_flow
-from tests.conftest import isolated_database, make_app
+from tests.conftest import loaded_database, make_app
 
 BASE = lti_flow.BASE
 ISS = lti_flow.ISS
@@ -30,8 +30,8 @@ ALL_SCOPES = " ".join(dev_platform.GRANTABLE_SCOPES)
 @pytest.fixture(scope="module")
 def platform_app(tmp_path_factory):
     """An app on a database of this module's own: the tests count line items and results."""
-    with isolated_database(tmp_path_factory.mktemp("dev-platform")) as url:
-        app = make_app(url, DEV_PLATFORM=True)
+    with loaded_database(tmp_path_factory.mktemp("dev-platform")) as url:
+        app = make_app(url, DEV_PLATFORM=True, loaded=True)
         lti_flow.register(app)
         yield app
         app.extensions["db_engine"].dispose()

@@ -16,10 +16,9 @@ from sqlalchemy import func, select
 
 from bench.attempt_client import together, token_for
 from bench.common import gunicorn
-from service import create_app, db, migrations
-from service.content_loader import load_content
+from service import create_app, db
 from service.models import Attempt, IdempotencyKey, Learner, PerformanceEvidence
-from tests.conftest import isolated_database
+from tests.conftest import loaded_database
 
 SCOPES = ["learners:write", "learners:read", "attempts:write", "attempts:read", "evidence:write"]
 DUPLICATES = 8
@@ -27,11 +26,8 @@ DUPLICATES = 8
 
 @pytest.fixture(scope="module")
 def served():
-    with isolated_database(Path(tempfile.mkdtemp())) as url:
-        migrations.upgrade(url)
+    with loaded_database(Path(tempfile.mkdtemp())) as url:  # migrated, content loaded
         app = create_app({"DATABASE_URL": url})
-        with app.app_context():
-            load_content(db.session(), app.config["CONTENT_DIR"])
         with gunicorn("service.wsgi:app", url, workers=3, threads=4) as port:
             yield port, token_for(url, port, SCOPES, "C-IDEM"), app
         app.extensions["db_engine"].dispose()

@@ -10,7 +10,7 @@ from service import db, item_provenance
 from service.content_loader import load_content
 from service.content_vocabulary import ItemStatus
 from service.models import AttemptItem, Item
-from tests.conftest import bearer, isolated_database, make_app
+from tests.conftest import bearer, loaded_database, make_app
 
 APPROVER = "Dr A. Patel, sector expert"
 
@@ -106,8 +106,8 @@ def test_the_approve_scope_is_for_the_awarding_body_only(fresh):
 
 
 def test_delivery_limited_to_approved_items(tmp_path):
-    with isolated_database(tmp_path) as url:
-        app = make_app(url, DELIVER_APPROVED_ONLY=True)
+    with loaded_database(tmp_path) as url:
+        app = make_app(url, DELIVER_APPROVED_ONLY=True, loaded=True)
         try:
             headers = bearer(app, ["attempts:write"], centre_code="C-LIVE")
             client = app.test_client()
@@ -141,8 +141,8 @@ def test_a_learner_is_told_when_too_few_items_are_approved(tmp_path, requests_mo
     from tests import lti_flow
     from tests.test_lti_pages import _launch
 
-    with isolated_database(tmp_path) as url:
-        app = make_app(url, DEV_PLATFORM=True, DELIVER_APPROVED_ONLY=True)
+    with loaded_database(tmp_path) as url:
+        app = make_app(url, DEV_PLATFORM=True, DELIVER_APPROVED_ONLY=True, loaded=True)
         try:
             client = app.test_client()
             lti_flow.register(app)

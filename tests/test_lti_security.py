@@ -37,7 +37,7 @@ from lti.models import LtiDeployment, LtiKey, LtiLoginState, LtiNonce, LtiPlatfo
 from service import db
 from service.models import utcnow
 from tests import lti_flow
-from tests.conftest import CAPTURES, isolated_database, make_app
+from tests.conftest import CAPTURES, loaded_database, make_app
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 RESOURCE = "LtiResourceLinkRequest"
@@ -246,8 +246,8 @@ class Flow:
 @contextlib.contextmanager
 def make_app_context(tmp_path, **config):
     """An app on an isolated database with the test platform registered."""
-    with isolated_database(tmp_path) as url:
-        application = make_app(url, **{**SETTINGS, **config})
+    with loaded_database(tmp_path) as url:
+        application = make_app(url, loaded=True, **{**SETTINGS, **config})
         lti_flow.register(application)
         try:
             yield application

@@ -35,7 +35,7 @@ from service import attempt_access, attempts, bank, db
 from service.config import PROJECT_ROOT
 from service.grading.scoring import EXTENDED
 from service.grading.vocabulary import AttemptStatus
-from tests.conftest import bearer, isolated_database, make_app, on_postgres
+from tests.conftest import bearer, loaded_database, make_app, on_postgres
 from tests.test_lti_pages import _keyed_response
 
 ASSESSMENT = "CSC-01-A1"
@@ -50,9 +50,10 @@ _learners = itertools.count(1)
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    with isolated_database(tmp_path_factory.mktemp("passback")) as url:
+    with loaded_database(tmp_path_factory.mktemp("passback")) as url:
         application = make_app(
             url,
+            loaded=True,
             LTI_SERVICES_ON_LOOPBACK=True,
             LTI_PASSBACK_BACKOFF_SECONDS=0.5,
             LTI_PASSBACK_BACKOFF_CAP_SECONDS=2,

@@ -14,12 +14,11 @@ from sqlalchemy import func, select
 
 from bench.attempt_client import Api, together
 from bench.common import gunicorn
-from service import create_app, db, migrations
+from service import create_app, db
 from service.auth import create_client
 from service.client_vocabulary import ClientKind
-from service.content_loader import load_content
 from service.models import Centre, EqaAssignment, SampledDecision, SamplingVerdict
-from tests.conftest import isolated_database
+from tests.conftest import loaded_database
 from tests.test_sampling_api import make_centre
 
 
@@ -45,11 +44,8 @@ def _eqa_token(app, port: int, centre_code: str) -> str:
 
 @pytest.fixture(scope="module")
 def served():
-    with isolated_database(Path(tempfile.mkdtemp())) as url:
-        migrations.upgrade(url)
+    with loaded_database(Path(tempfile.mkdtemp())) as url:  # migrated, content loaded
         app = create_app({"DATABASE_URL": url})
-        with app.app_context():
-            load_content(db.session(), app.config["CONTENT_DIR"])
         code = make_centre(app)
         with gunicorn("service.wsgi:app", url, workers=3, threads=4) as port:
             yield Api(port, _eqa_token(app, port, code)), app, code

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from service import db
 from service.client_vocabulary import KIND_SCOPES, ClientKind
 from service.models import Criterion, Item, Learner, LearnerIdentity, Unit
-from tests.conftest import bearer, create_client, ensure_centre, isolated_database, make_app
+from tests.conftest import bearer, create_client, ensure_centre, loaded_database, make_app
 from tests.test_performance_evidence_api import _body as evidence_body
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -31,8 +31,8 @@ OUTSIDERS = ("centre B", "EQA not assigned to A")
 
 @pytest.fixture(scope="module")
 def walk(tmp_path_factory):
-    with isolated_database(tmp_path_factory.mktemp("walk")) as url:
-        app = make_app(url)
+    with loaded_database(tmp_path_factory.mktemp("walk")) as url:
+        app = make_app(url, loaded=True)
         try:
             yield _setting(app)
         finally:

@@ -24,7 +24,7 @@ from lti.passback_worker import WorkerSettings
 from service import db, webhooks
 from service.models import WebhookDelivery, utcnow
 from service.webhook_worker import WebhookWorker
-from tests.conftest import bearer, isolated_database, make_app
+from tests.conftest import bearer, loaded_database, make_app
 from tests.test_attempts_api import _keyed_response
 
 URL = "/api/v1/webhooks"
@@ -37,8 +37,8 @@ _learners = itertools.count(1)
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    with isolated_database(tmp_path_factory.mktemp("webhooks")) as url:
-        application = make_app(url, WEBHOOKS_ON_LOOPBACK=True)
+    with loaded_database(tmp_path_factory.mktemp("webhooks")) as url:
+        application = make_app(url, WEBHOOKS_ON_LOOPBACK=True, loaded=True)
         yield application
         application.extensions["db_engine"].dispose()
 
