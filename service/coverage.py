@@ -271,9 +271,7 @@ class Reader:
                 # The JIT would compile these queries' expressions for every report: 0.3 s
                 # before the first chunk (bench/coverage.py) for rows streamed in batches.
                 connection.exec_driver_sql("SET LOCAL jit = off")
-            # Server-side cursors, fetched in batches growing to 5,000 rows: few round trips,
-            # each waiting on the database without the GIL.
-            connection.execution_options(stream_results=True, max_row_buffer=5000)
+            connection.execution_options(stream_results=True)  # server-side cursors
             self._streams = _Streams(connection, self._report, self._size)
             self._thread = self._stack.enter_context(
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix="coverage-reader")
@@ -314,10 +312,19 @@ class _Streams:
         everyone = _identities_of(report)
         self.report = report
         self.size = size
-        # Executed here, in the caller's thread: the snapshot is taken now.
-        self.learners = connection.execute(_learners_query(report).order_by(Learner.id))
-        self.attempts = _ByLearner(connection.execute(_attempts_query(report, everyone)))
-        self.records = _ByLearner(connection.execute(_records_query(report, everyone)))
+        # Executed here, in the caller's thread: the snapshot is taken now. Each stream is
+        # fetched in batches growing to about a chunk's rows (a learner has an attempt or so
+        # per unit): few round trips, and memory that does not grow with the report.
+        self.learners = self._stream(connection, _learners_query(report).order_by(Learner.id), 1)
+        self.attempts = _ByLearner(
+            self._stream(connection, _attempts_query(report, everyone), 2 * len(report.units))
+        )
+        self.records = _ByLearner(self._stream(connection, _records_query(report, everyone), 1))
+
+    def _stream(self, connection: Connection, query: Select, rows_per_learner: int):
+        return connection.execute(
+            query, execution_options={"max_row_buffer": self.size * rows_per_learner}
+        )
 
     def next_chunk(self) -> tuple[list, list, list]:
         """A chunk's rows as fetched: its learners, their attempts and their records. Only
