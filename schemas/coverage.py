@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from service.coverage import CoverageEvidence
+from service.coverage_model import CoverageEvidence
 from service.grading.vocabulary import Decision, EvidenceRequired
 
 FORMATS = ("json", "csv", "html")

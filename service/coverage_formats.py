@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from service.coverage import CoverageEvidence, Evidence, LearnerCoverage, Report
+from service.coverage_model import CoverageEvidence, Evidence, LearnerCoverage, Report
 from service.grading.vocabulary import Decision
 
 # (symbol, words, CSS class) of each cell state in the heatmap.

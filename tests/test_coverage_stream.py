@@ -9,8 +9,7 @@ import uuid
 
 import pytest
 
-from service import coverage as domain
-from service import db
+from service import coverage_reader, db
 from service.grading.vocabulary import AttemptStatus, Decision
 from tests.conftest import bearer, ensure_centre
 from tests.coverage_fixture import add_attempt, add_evidence, add_learner, all_met
@@ -63,21 +62,21 @@ def test_chunk_boundaries_change_nothing(app, client, centre, monkeypatch, size)
     headers = bearer(app, READ, centre_code=centre)
     whole = _csv(client, headers, centre)  # every learner in one chunk
     assert whole.count("\r\n") == 9  # the header and eight learners
-    monkeypatch.setattr(domain, "CHUNK", size)
+    monkeypatch.setattr(coverage_reader, "CHUNK", size)
     assert _csv(client, headers, centre) == whole
 
 
 def test_json_totals_the_same_in_chunks(app, client, centre, monkeypatch):
     headers = bearer(app, READ, centre_code=centre)
     whole = client.get(f"/api/v1/coverage?centre={centre}", headers=headers).get_json()
-    monkeypatch.setattr(domain, "CHUNK", 2)
+    monkeypatch.setattr(coverage_reader, "CHUNK", 2)
     chunked = client.get(f"/api/v1/coverage?centre={centre}", headers=headers).get_json()
     assert chunked["totals"] == whole["totals"]
     assert whole["totals"]["learners"] == 8 and whole["totals"]["full_coverage"] == 0
 
 
 def test_a_client_that_stops_reading_frees_the_connection(app, client, centre, monkeypatch):
-    monkeypatch.setattr(domain, "CHUNK", 1)
+    monkeypatch.setattr(coverage_reader, "CHUNK", 1)
     headers = bearer(app, READ, centre_code=centre)
     pool = app.extensions["db_engine"].pool
     before = pool.checkedout()

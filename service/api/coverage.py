@@ -165,7 +165,7 @@ def _csv(session, report) -> Response:
     def lines():
         with contextlib.closing(reader):
             yield csv_header(report)
-            yield from reader.chunks(csv_rows)
+            yield from domain.chunks(reader, csv_rows)
 
     filename = f"coverage-{report.centre.code}.csv"
     return Response(
