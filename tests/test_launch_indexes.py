@@ -36,24 +36,29 @@ def _sweep(model):
 
 
 @pytest.mark.parametrize(
-    ("query", "index"),
+    ("query", "indexes"),
     [
         pytest.param(
             learner_attempts_query(1, Learner("lti:1:someone", None)),
-            "ix_attempts_assessment_learner",
+            # Either finds the learner's own attempts; what must not happen is reading every
+            # attempt of the assessment (ix_attempts_assessment_id alone). Which of the two a
+            # planner picks on the suite's small tables is its own affair.
+            ("ix_attempts_assessment_learner", "ix_attempts_learner_ref"),
             id="the learner's latest attempt",
         ),
         pytest.param(
-            _sweep(LtiLoginState), "ix_lti_login_states_platform_expires", id="login state sweep"
+            _sweep(LtiLoginState),
+            ("ix_lti_login_states_platform_expires",),
+            id="login state sweep",
         ),
-        pytest.param(_sweep(LtiNonce), "ix_lti_nonces_platform_expires", id="nonce sweep"),
+        pytest.param(_sweep(LtiNonce), ("ix_lti_nonces_platform_expires",), id="nonce sweep"),
     ],
 )
-def test_the_hot_query_uses_its_index(app, query, index):
+def test_the_hot_query_uses_its_index(app, query, indexes):
     with app.app_context():
         session = db.session()
         try:
             plan = _plan(session, query)
         finally:
             session.rollback()
-    assert index in plan, plan
+    assert any(index in plan for index in indexes), plan
