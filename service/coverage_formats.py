@@ -89,9 +89,12 @@ def csv_rows(learners: Iterable[LearnerCoverage]) -> str:
     lines = []
     for learner in learners:
         row = [learner.uuid, learner.reference or "", learner.name or "", str(learner.full)]
-        for cell in learner.cells:
-            row.append(cell.decision)
-            row.append("; ".join([_evidence_text(e) for e in cell.evidence]))
+        for _, decision, evidence in learner.cells:
+            row.append(decision)
+            if len(evidence) == 1:
+                row.append(_evidence_text(evidence[0]))
+            else:
+                row.append("; ".join([_evidence_text(e) for e in evidence]))
         lines.append(csv_line(row))
     return "".join(lines)
 

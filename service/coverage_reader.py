@@ -105,6 +105,9 @@ class Reader:
             self._thread = self._stack.enter_context(
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix="coverage-reader")
             )
+            # The first chunk is fetched at once, while the caller does what it does before
+            # reading (the audit log's insert and commit).
+            self._ahead = self._thread.submit(self._streams.next_chunk)
         except BaseException:
             self._stack.close()
             raise
@@ -122,7 +125,7 @@ class Reader:
     def chunks(self) -> Iterator[tuple[list, ChunkData]]:
         """Each chunk's learners and their evidence, parsed in the caller's thread while the
         reader thread fetches the next."""
-        ahead = self._thread.submit(self._streams.next_chunk)
+        ahead = self._ahead
         while True:
             learners, attempts, records = ahead.result()
             if not learners:
@@ -413,7 +416,7 @@ def _add_records(data: ChunkData, rows) -> None:
                 )
             )
         data.records[learner_id] = {
-            code: (tuple(record.decision for record in found), tuple(found))
+            code: (tuple([record.decision for record in found]), tuple(found))
             for code, found in by_code.items()
         }
 
