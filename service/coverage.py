@@ -19,7 +19,8 @@ learners' evidence in two queries.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from types import MappingProxyType
 from typing import TypeVar
 
 from sqlalchemy import Select, func, select
@@ -111,7 +112,7 @@ def _coverage(report: Report, learners, data: ChunkData) -> list[LearnerCoverage
     ]
 
 
-NOTHING: dict = {}
+NOTHING: Mapping = MappingProxyType({})  # an empty mapping nobody can fill by mistake
 NO_PATTERN = ()
 NO_RECORDS = (NO_PATTERN, ())
 NOT_EVIDENCED = Decision.NOT_EVIDENCED

@@ -12,9 +12,10 @@ from __future__ import annotations
 import contextlib
 import json
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import NamedTuple
 
 from sqlalchemy import Select, String, Text, and_, cast, exists, func, or_, select, type_coerce
@@ -38,7 +39,7 @@ from service.sql_text import utc_iso
 from service.unit_status import KNOWLEDGE_ORDER
 
 CHUNK = 500  # learners a chunk; the report holds about two in memory (one read ahead)
-NOTHING: dict = {}
+NOTHING: Mapping = MappingProxyType({})  # an empty mapping nobody can fill by mistake
 
 
 def learners_query(report: Report) -> Select:
@@ -207,7 +208,7 @@ class AttemptEvidence(NamedTuple):
     on: str | None  # ISO 8601: when it was graded (knowledge) or submitted (pending)
     # criterion code -> (decision, items, pattern: (decision, number of items))
     decisions: dict[str, tuple[str, tuple[str, ...], tuple[str, int]]]
-    marks: dict[str, dict[str, Evidence]]  # criterion code -> item -> the assessor's mark
+    marks: Mapping[str, dict[str, Evidence]]  # criterion code -> item -> the assessor's mark
 
 
 @dataclass
@@ -425,7 +426,7 @@ def _record_order(piece: str) -> int:
     return int(piece.rpartition(US)[2])  # the record's id, the last field
 
 
-def _marks(uuid: str, joined: str | None) -> dict[str, dict[str, Evidence]]:
+def _marks(uuid: str, joined: str | None) -> Mapping[str, dict[str, Evidence]]:
     if not joined:
         return NOTHING
     marks = defaultdict(dict)
