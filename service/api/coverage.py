@@ -3,7 +3,7 @@
 Needs coverage:read. A centre's client sees its own centre, an EQA's the centres assigned to
 it, the awarding body's every centre; any other centre is answered like a missing one (404).
 Every read is recorded in the audit log, one row per learner included: the learners of the
-page (JSON, HTML), or each chunk of learners as it is streamed (CSV).
+page (JSON, HTML), or every learner of the report before its first row is sent (CSV).
 """
 
 from __future__ import annotations
