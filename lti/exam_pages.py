@@ -17,7 +17,7 @@ from datetime import datetime
 
 from flask import current_app, redirect, request, url_for
 
-from lti import resource_links
+from lti import resource_links, sessions
 from lti.models import LtiSession
 from lti.pages import LOCAL_TIME_NAME, _clock, _date_words, _local, _page, blp
 from service import attempt_clock, db, exam_clock
@@ -209,6 +209,8 @@ def before_questions(lti_session: LtiSession, attempt: Attempt):
     if not clock["started"]:
         learner = Learner(attempt.learner_ref, attempt.centre_id)
         return start_page(lti_session, attempt.assessment, learner, attempt)
+    if sessions.open_for_attempt(session, lti_session, attempt.deadline):
+        session.commit()
     if clock["on_break"]:
         return break_page(lti_session, attempt)
     if clock["grace_over"]:

@@ -114,9 +114,8 @@ class ServiceMessageLaunch(FlaskMessageLaunch):
             self.validate_deployment()
             self.validate_message()
             self.validate_target_link_uri()
-            # Written last and not committed: the view commits them with the launch's
-            # session, in one transaction (a rejected launch writes nothing).
-            self.use_state()
+            # Not committed: the view commits the state's use (validate_state) and the nonce
+            # with the launch's session, in one transaction; a rejected launch rolls them back.
             self.record_nonce()
         except LtiException as exc:
             self._validated = False
@@ -127,21 +126,36 @@ class ServiceMessageLaunch(FlaskMessageLaunch):
         return self
 
     def validate_state(self):
+        """The login state: unused, unexpired, bound to this browser, and marked used in the
+        same statement, so a second launch with it (another process racing) finds it used.
+        Only a refused state is read again, to say why."""
         state = self._get_request_param("state")
         if not state:
             raise LaunchRejected("missing state")
+        now = utcnow()
+        if self.browser_secret:
+            self.login_state = self.session.scalars(
+                update(LtiLoginState)
+                .where(
+                    LtiLoginState.state == state,
+                    LtiLoginState.used_at.is_(None),
+                    LtiLoginState.expires_at >= now,
+                    LtiLoginState.browser_hash == browser_hash(self.browser_secret),
+                )
+                .values(used_at=now)
+                .returning(LtiLoginState)
+            ).one_or_none()
+            if self.login_state is not None:
+                return self
         row = self.session.scalar(select(LtiLoginState).where(LtiLoginState.state == state))
-        if row is None or row.used_at is not None or row.expires_at < utcnow():
+        if row is None or row.used_at is not None or row.expires_at < now:
             raise LaunchRejected("unknown, used or expired state")
         if not self.browser_secret:
             # Cookies were blocked in the LMS frame: platform storage may hold the secret.
             raise LaunchRejected(
                 "state not bound to this browser", needs_storage=bool(row.storage_target)
             )
-        if browser_hash(self.browser_secret) != row.browser_hash:
-            raise LaunchRejected("state bound to another browser")
-        self.login_state = row
-        return self
+        raise LaunchRejected("state bound to another browser")
 
     def validate_shapes(self):
         """Unsigned input reaches us before any signature check: refuse what is not shaped
@@ -268,18 +282,6 @@ class ServiceMessageLaunch(FlaskMessageLaunch):
             raise LaunchRejected("target_link_uri is not on this host")
         if target != self.login_state.target_link_uri:
             raise LaunchRejected("target_link_uri differs from the login's")
-        return self
-
-    def use_state(self):
-        """Mark the state used, once: a second process racing with the same state loses."""
-        used = self.session.execute(
-            update(LtiLoginState)
-            .where(LtiLoginState.id == self.login_state.id, LtiLoginState.used_at.is_(None))
-            .values(used_at=utcnow())
-        ).rowcount
-        if not used:
-            self.session.rollback()
-            raise LaunchRejected("state already used (replay)")
         return self
 
 

@@ -51,7 +51,8 @@ def public_key_for(session: Session, platform, kid: str) -> dict:
         return key
     # Read the row again, locked (PostgreSQL): when the first launches after a registration
     # arrive together, one process fetches and the others wait for its result. Writing its
-    # jwks empties the registration cache (lti/platform_cache.py).
+    # jwks empties the registration cache (lti/platform_cache.py). The commit ends what the
+    # launch has done so far: its login state is used, whatever the signature turns out to be.
     session.commit()
     platform = session.get(LtiPlatform, platform.id, with_for_update=True, populate_existing=True)
     key = _find(platform.jwks, kid)

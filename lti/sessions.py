@@ -2,10 +2,10 @@
 
 The launch's token (`ls`) travels in page URLs and forms, because LMS frames often block
 cookies: it is a bearer credential, so it is kept short and tied to the browser when possible.
-- Lifetime: a learner's launch lasts the linked assessment's time limit (with the learner's
-  extra time and rest breaks) plus a margin, any other launch LTI_SESSION_MINUTES (90). Only a
-  learner's deadline moving later (extra time granted, a long rest break) extends their open
-  launches, so that the clock never outlives the page (keep_open_until).
+- Lifetime: a launch lasts LTI_SESSION_MINUTES (90) as it starts. A learner's is kept open
+  until their deadline and AFTER_DEADLINE once their attempt starts, and whenever the deadline
+  moves later (extra time granted, a long rest break) or they relaunch during the attempt, so
+  that the clock never outlives the page (keep_open_until). A staff launch slides with activity.
 - Rotation: a full page load with a token older than LTI_SESSION_ROTATE_MINUTES gets a fresh
   one (lti/pages.py redirects to it); the old token stays valid LTI_SESSION_OVERLAP_MINUTES
   more, so an open page can still save with it.
@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from lti.launch import AGS, DEEP_LINKING, DISPLAY_FIELDS, DISPLAY_MAX, FOR_USER, LTI, NRPS
 from lti.models import LtiPlatform, LtiSession
+from service import content_cache
 from service.models import utcnow
 
 COOKIE = "lti-session-"  # + the session's id
@@ -83,10 +84,10 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def lifetime(role: str, time_limit_minutes: int | None, config) -> timedelta:
-    """How long a launch lasts: a learner's timed assessment and a margin, else the default."""
-    if role == "learner" and time_limit_minutes:
-        return timedelta(minutes=time_limit_minutes + config["LTI_SESSION_MARGIN_MINUTES"])
+def lifetime(config) -> timedelta:
+    """How long a launch lasts as it starts. The launch reads nothing to decide it (issue 12:
+    a class launching at once); a learner's is kept open until their deadline once their
+    attempt starts (keep_open_until), a staff launch slides with activity (extend)."""
     return timedelta(minutes=config["LTI_SESSION_MINUTES"])
 
 
@@ -155,16 +156,32 @@ def keep_open_until(session: Session, platform_id: int, sub: str, deadline) -> N
     )
 
 
+def open_for_attempt(session: Session, row: LtiSession, deadline) -> bool:
+    """A learner relaunching during their attempt gets a launch of the default length: keep
+    it open as long as their clock runs. Writes (and says so) only when it ends too soon, so
+    once per relaunch; the caller commits."""
+    if deadline is None or row.expires_at >= deadline + AFTER_DEADLINE:
+        return False
+    keep_open_until(session, row.platform_id, row.user_sub, deadline)
+    return True
+
+
 def find(session: Session, token: str | None) -> LtiSession | None:
     """The unexpired launch whose current token, or previous token within its overlap, this is."""
     if not token:
         return None
     digest = token_hash(token)
-    row = session.scalar(
-        select(LtiSession).where(
+    # The content version comes with the session: every page reads content kept per version
+    # (service/content_cache.py), and this saves it a round trip of its own.
+    found = session.execute(
+        select(LtiSession, content_cache.version_column()).where(
             or_(LtiSession.token_hash == digest, LtiSession.previous_token_hash == digest)
         )
-    )
+    ).first()
+    if found is None:
+        return None
+    row, content_version = found
+    content_cache.noted(session, content_version)
     now = utcnow()
     if row is None or row.expires_at < now:
         return None
@@ -227,6 +244,9 @@ def for_user(lti_session: LtiSession) -> str | None:
 # LTI_SESSION_MINUTES) but never lasts longer than this after the launch: a long marking
 # session is fine, a token copied once is not valid for days.
 STAFF_MAX = timedelta(hours=12)
+# The longest any launch lasts (no learner's deadline is that far from their launch): the
+# browser keeps the launch's cookie this long, and the session's own expiry decides before.
+LONGEST = STAFF_MAX
 # How long before a staff launch ends its pages warn about it (with a button to continue).
 WARN_BEFORE = timedelta(minutes=10)
 
@@ -258,11 +278,17 @@ def find_ended(session: Session, token: str | None, within: timedelta) -> LtiSes
     if not token:
         return None
     digest = token_hash(token)
-    row = session.scalar(
-        select(LtiSession).where(
+    # The content version comes with the session: every page reads content kept per version
+    # (service/content_cache.py), and this saves it a round trip of its own.
+    found = session.execute(
+        select(LtiSession, content_cache.version_column()).where(
             or_(LtiSession.token_hash == digest, LtiSession.previous_token_hash == digest)
         )
-    )
+    ).first()
+    if found is None:
+        return None
+    row, content_version = found
+    content_cache.noted(session, content_version)
     now = utcnow()
     if row is None or row.role != "staff" or row.expires_at >= now:
         return None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hmac
 import logging
 import uuid
-from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
 from flask import (
@@ -45,7 +44,6 @@ from lti.launch import (
 )
 from lti.login import LOGIN_PARAMETERS, MAX_LOGIN_STATES, LoginRejected, start_login
 from lti.models import LtiLoginState
-from service import access_arrangements as arrangements
 from service import attempt_access, bank, db, errors
 
 log = logging.getLogger(__name__)
@@ -233,7 +231,7 @@ def launch():
         # Where this activity's grades go and whose course it is, committed with the session.
         resource_links.record(db.session(), message.platform, claims)
         _record_arrangements(message.platform, claims)
-    duration = _session_duration(message.platform, claims)
+    duration = sessions.lifetime(current_app.config)
     issued = sessions.start(db.session(), message.platform, claims, duration, linked_code)
     response = redirect(_landing(claims, issued.token), code=303)
     # With the attributes it was set with: a browser keeps a partitioned cookie otherwise.
@@ -251,7 +249,9 @@ def launch():
         response,
         sessions.COOKIE + str(issued.session_id),
         issued.browser_secret,
-        int(duration.total_seconds()),
+        # As long as any launch can last (the session's own expiry decides before that): a
+        # learner's is kept open until their deadline, a staff launch slides with activity.
+        int(sessions.LONGEST.total_seconds()),
     )
     return response
 
@@ -290,18 +290,6 @@ def _record_arrangements(platform, claims: dict) -> None:
     except IntegrityError:
         # Another launch of this learner recorded a change at the same moment: theirs stands.
         log.info("lti launch: access arrangements recorded by a simultaneous launch")
-
-
-def _session_duration(platform, claims: dict) -> timedelta:
-    """A learner's launch lasts the time they are allowed: the time limit with their extra
-    time, and their rest breaks (lti.sessions adds a margin)."""
-    assessment = _launch_assessment(claims)
-    role = sessions.role_of(claims)
-    time_limit = assessment.time_limit_minutes if assessment else None
-    if assessment is not None and role == "learner":
-        learner = attempt_access.lti_learner(platform, claims["sub"])
-        time_limit = arrangements.allowed_minutes(db.session(), learner, assessment)
-    return sessions.lifetime(role, time_limit, current_app.config)
 
 
 def _posted_by_our_own_page() -> bool:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from service import content_cache
 from service.catalogue import Page, count_and_page
@@ -237,10 +238,31 @@ def list_assessments(
 
 
 def get_assessment(session: Session, code: str) -> Assessment | None:
-    return session.scalar(
-        # Joined: the launch and every learner page read the unit with the assessment.
+    """The assessment and its unit (every learner page reads both). They are content: read
+    once per process per content version (service/content_cache.py), and merged into the
+    session as its own objects without SQL."""
+    kept = content_cache.kept(
+        session, ("assessment", code), lambda s: _assessment_copies(s, code), _found
+    )
+    if kept is None:
+        return None
+    assessment = session.merge(kept[0], load=False)
+    # Loaded, as the query's joinedload would have it, without a change to flush.
+    set_committed_value(assessment, "unit", session.merge(kept[1], load=False))
+    return assessment
+
+
+def _assessment_copies(session: Session, code: str) -> tuple[Assessment, Unit] | None:
+    found = session.scalar(
         select(Assessment).options(joinedload(Assessment.unit)).where(Assessment.code == code)
     )
+    if found is None:
+        return None
+    return content_cache.detached_copy(found), content_cache.detached_copy(found.unit)
+
+
+def _found(value) -> bool:
+    return value is not None
 
 
 def items_of_unit(session: Session, unit_id: int) -> list[Item]:

@@ -103,11 +103,10 @@ class Config:
         # localhost as secure). Turn off only for plain-http test clients.
         self.LTI_SECURE_COOKIES = env.get("LTI_SECURE_COOKIES", "1") == "1"
         self.LTI_COOKIE_CHECK = env.get("LTI_COOKIE_CHECK", "1") == "1"
-        # Launch sessions (lti/sessions.py): a learner's lasts the assessment's time limit plus
-        # the margin; others LTI_SESSION_MINUTES. Tokens rotate on page loads once
+        # Launch sessions (lti/sessions.py) last LTI_SESSION_MINUTES as they start (a learner's
+        # is then kept open until their deadline). Tokens rotate on page loads once
         # LTI_SESSION_ROTATE_MINUTES old; the previous one stays valid for the overlap.
         self.LTI_SESSION_MINUTES = int(env.get("LTI_SESSION_MINUTES", "90"))
-        self.LTI_SESSION_MARGIN_MINUTES = int(env.get("LTI_SESSION_MARGIN_MINUTES", "30"))
         self.LTI_SESSION_ROTATE_MINUTES = int(env.get("LTI_SESSION_ROTATE_MINUTES", "15"))
         self.LTI_SESSION_OVERLAP_MINUTES = int(env.get("LTI_SESSION_OVERLAP_MINUTES", "10"))
         # `assessment worker` (lti/passback_worker.py): rows claimed at a time, a claim's lease,

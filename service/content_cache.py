@@ -20,10 +20,11 @@ import uuid
 from collections.abc import Callable, Hashable
 from typing import TypeVar
 
-from sqlalchemy import event, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ScalarSelect, event, insert, inspect, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from service.models import (
+    Assessment,
     ContentVersion,
     Criterion,
     CriterionVersion,
@@ -39,7 +40,16 @@ T = TypeVar("T")
 
 ROW_ID = 1
 # What the kept values are made of: a change to any of these is a new content version.
-CONTENT_MODELS = (Unit, Criterion, CriterionVersion, Rubric, Item, ItemVersion, ItemCriterion)
+CONTENT_MODELS = (
+    Assessment,
+    Unit,
+    Criterion,
+    CriterionVersion,
+    Rubric,
+    Item,
+    ItemVersion,
+    ItemCriterion,
+)
 # session.info keys, both emptied when the session's transaction ends.
 _VERSION = "content_version"  # the token this transaction read
 _CHANGED = "content_changed"  # this transaction wrote content: keep nothing it reads
@@ -67,8 +77,27 @@ def version(session: Session) -> str | None:
     return token
 
 
-def kept(session: Session, key: Hashable, load: Callable[[Session], T]) -> T:
-    """`load(session)`, computed once per process per content version for `key`."""
+def version_column() -> ScalarSelect:
+    """The content version as a column, for a statement the request runs anyway (the launch
+    session's read): `noted` then keeps it for the transaction, one round trip fewer."""
+    return select(ContentVersion.token).where(ContentVersion.id == ROW_ID).scalar_subquery()
+
+
+def noted(session: Session, token: str | None) -> None:
+    """The version a statement of this transaction read with `version_column()`."""
+    if not session.info.get(_CHANGED) and _VERSION not in session.info:
+        session.info[_VERSION] = token or ""
+
+
+def kept(
+    session: Session,
+    key: Hashable,
+    load: Callable[[Session], T],
+    keep: Callable[[T], bool] = lambda _value: True,
+) -> T:
+    """`load(session)`, computed once per process per content version for `key`. A value
+    `keep` refuses is not kept (what is not found: a key an outsider chooses must not grow
+    the cache)."""
     token = version(session)
     if token is None:
         return load(session)
@@ -78,11 +107,23 @@ def kept(session: Session, key: Hashable, load: Callable[[Session], T]) -> T:
             return cache.values[key]  # type: ignore[return-value]
     # Loaded outside the lock: two threads may both load a key once, never block each other.
     value = load(session)
+    if not keep(value):
+        return value
     with cache.lock:
         if cache.version != token:  # a newer (or, briefly, older) version: keep only it
             cache.version, cache.values = token, {}
         cache.values[key] = value
     return value
+
+
+def detached_copy(row: object) -> object:
+    """A copy of an ORM object's columns that belongs to no session, to keep across requests
+    and give each session with `session.merge(copy, load=False)` (no SQL, no change to flush).
+    Relationships are not copied (the caller sets them with set_committed_value)."""
+    mapper = inspect(row).mapper
+    copy = mapper.class_(**{attr.key: getattr(row, attr.key) for attr in mapper.column_attrs})
+    make_transient_to_detached(copy)
+    return copy
 
 
 def forget(session: Session) -> None:

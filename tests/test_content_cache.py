@@ -132,3 +132,52 @@ def test_a_change_by_another_process_is_used_by_the_next_transaction(fresh):
     finally:
         other.dispose()
     assert ITEM in {k.id for k in _keys(app, approved_only=True)}
+
+
+ASSESSMENT = "CSC-01-A1"
+
+
+def _time_limit(app) -> int:
+    with app.app_context():
+        session = db.session()
+        assessment = bank.get_assessment(session, ASSESSMENT)
+        minutes = assessment.time_limit_minutes
+        assert assessment.unit.code == "CSC-01"
+        session.commit()
+        return minutes
+
+
+def test_an_assessment_is_read_once_per_version_and_a_change_is_a_new_version(fresh):
+    """The launch path's assessment and unit: no statement of their own once kept; each
+    session gets its own objects, with nothing to flush; changing the assessment (content
+    loading does, through the ORM) is a new version the next transaction uses."""
+    app, _ = fresh
+    limit = _time_limit(app)  # kept
+    with statements(app) as sql:
+        assert _time_limit(app) == limit
+    assert not [s for s in sql if "FROM assessments" in s or "FROM units" in s], sql
+    with app.app_context():
+        session = db.session()
+        first = bank.get_assessment(session, ASSESSMENT)
+        assert first is bank.get_assessment(session, ASSESSMENT)  # one per session
+        assert not session.dirty and not session.new
+        first.time_limit_minutes = limit + 15
+        session.commit()
+    assert _time_limit(app) == limit + 15
+    with app.app_context():
+        other = db.session()
+        assert bank.get_assessment(other, ASSESSMENT).time_limit_minutes == limit + 15
+
+
+def test_an_unknown_assessment_code_is_not_kept(fresh):
+    """A code is outside input (a launch's custom parameter, an API path): not found is read
+    each time, never kept, so strangers' codes cannot grow the cache."""
+    from service import content_cache
+
+    app, _ = fresh
+    with app.app_context():
+        session = db.session()
+        for n in range(5):
+            assert bank.get_assessment(session, f"NOPE-{n}") is None
+        kept = content_cache._kept.of(session)
+        assert not [key for key in kept.values if key[0] == "assessment" and "NOPE" in key[1]]

@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from lti import sessions
 from lti.models import LtiSession
 from service import bank, db
 from service.models import AccessArrangement, Attempt
@@ -64,6 +65,13 @@ def _limit(app) -> int:
         return bank.get_assessment(db.session(), ASSESSMENT).time_limit_minutes
 
 
+def _latest_session(app, sub) -> LtiSession:
+    with app.app_context():
+        return db.session().scalar(
+            select(LtiSession).where(LtiSession.user_sub == sub).order_by(LtiSession.id.desc())
+        )
+
+
 def _learner_launch(app, client, course, sub, **custom):
     return _launch(
         app,
@@ -97,13 +105,9 @@ def test_custom_launch_parameters_become_arrangements_set_by_the_lms(app, lti_cl
     # The learner is told the time they have, extra time included.
     allowed = math.ceil(_limit(app) * 1.25)
     assert f"You have {allowed} minutes" in opened.get_data(as_text=True)
-    # The launch lasts long enough for the extra time and breaks.
-    with app.app_context():
-        session_row = db.session().scalar(
-            select(LtiSession).where(LtiSession.user_sub == sub).order_by(LtiSession.id.desc())
-        )
-        lasts = session_row.expires_at - session_row.token_issued_at
-    assert lasts >= timedelta(minutes=_limit(app) * 1.25 + 60)
+    # The launch lasts as long as the clock runs, extra time included, and a while after it
+    # to see the result (a rest break moves both: sessions.keep_open_until).
+    assert _latest_session(app, sub).expires_at >= attempt.deadline + sessions.AFTER_DEADLINE
 
     # The same values again record nothing; a change records a new row superseding the old.
     _learner_launch(app, lti_client, course, sub, extra_time_percent="25", rest_breaks="true")
@@ -434,3 +438,24 @@ def test_the_learner_is_told_their_answers_wait_during_a_rest_break(app, lti_cli
         "/lti/attempt/save", data=MultiDict(data), headers={"Accept": "application/json"}
     )
     assert as_json.status_code == 409 and "rest break" in as_json.get_json()["message"]
+
+
+def test_a_relaunch_during_the_attempt_lasts_as_long_as_the_clock(app, lti_client):  # noqa: F811
+    """The launch starts with the default length (it reads nothing to decide it); a learner
+    who relaunches during their attempt has it kept open until their deadline by the first
+    page, with extra time that runs past the default."""
+    course = _course(next(_numbers))
+    sub = f"relaunch-{next(_numbers)}"
+    _path, ls = _learner_launch(app, lti_client, course, sub, extra_time_percent="25")
+    lti_client.post("/lti/attempt/start", data={"ls": ls, "attempt": ""})
+    deadline = _attempt(app, sub).deadline
+    default = timedelta(minutes=app.config["LTI_SESSION_MINUTES"])
+
+    _path, again = _learner_launch(app, lti_client, course, sub, extra_time_percent="25")
+    relaunched = _latest_session(app, sub)
+    assert relaunched.expires_at - relaunched.created_at <= default + timedelta(seconds=5)
+    assert relaunched.expires_at < deadline + sessions.AFTER_DEADLINE  # too short alone
+
+    page = lti_client.get("/lti/attempt", query_string={"ls": again})
+    assert page.status_code == 200 and "fieldset" in page.get_data(as_text=True)
+    assert _latest_session(app, sub).expires_at >= deadline + sessions.AFTER_DEADLINE
