@@ -14,6 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import event, select, update
 
+from lti import launch as lti_launch
+from lti import login as lti_login
 from tests import lti_flow
 from tests.test_lti_pages import ASSESSMENT
 
@@ -89,8 +91,10 @@ def counting(app):
 @pytest.fixture()
 def lti_client(app, requests_mock, monkeypatch):
     # The typical launch: the sweep of expired states and nonces (one login and one launch in
-    # LTI_SWEEP_EVERY, lti/housekeeping.py) is not in it.
-    monkeypatch.setitem(app.config, "LTI_SWEEP_EVERY", 1_000_000)
+    # LTI_SWEEP_EVERY per process, lti/housekeeping.py) is not in it, whatever this process's
+    # count of logins and launches so far.
+    for module in (lti_login, lti_launch):
+        monkeypatch.setattr(module, "sweep_due", lambda _model, _every: False)
     lti_flow.register(app)
     lti_flow.mock_platform_jwks(app, requests_mock)
     return app.test_client()
