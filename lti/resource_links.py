@@ -3,14 +3,19 @@ to date, by every resource link launch, in the launch's own transaction."""
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+import functools
+import threading
+import time
+
+from sqlalchemy import event, or_, select
 from sqlalchemy.orm import Session
 
 from lti.ags import AGS_SCOPES
 from lti.ags import CLAIM as AGS_CLAIM
 from lti.models import LtiPlatform, LtiResourceLink
 from service.models import utcnow
-from service.upserts import insert_for
+from service.per_engine import PerEngine
+from service.upserts import insert_for_dialect
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
@@ -65,22 +70,73 @@ def remember(session: Session, platform: LtiPlatform, claims: dict) -> LtiResour
     return find(session, platform.id, values["resource_link_id"])
 
 
+# A launch that finds its link as this process last wrote it skips the write, for up to this
+# long: `updated_at` (when the link was last launched, for preflight and `lti links`) may lag
+# by as much. Links are never deleted (a platform is deactivated, not deleted).
+RECORDED_FOR_SECONDS = 600.0
+
+
 def record(session: Session, platform: LtiPlatform, claims: dict) -> None:
-    """Insert or update the launch's resource link (nothing for launches without one). A class
-    launching at once all upsert the same row: it is rewritten only when something changed
-    (no new row version, no write), and the launch commits straight after. The launch itself
-    reads nothing back (issue 12)."""
+    """Insert or update the launch's resource link (nothing for launches without one), in the
+    launch's transaction. A class launching at once all bring the same values: the first launch
+    a process commits writes them, the others skip the statement (and the row's lock) while
+    this process knows the row holds them. The launch reads nothing back (issue 12)."""
     values = described(platform, claims)
     if values is None:
         return
-    statement = insert_for(session, LtiResourceLink).values(**values, updated_at=utcnow())
+    key = (values["platform_id"], values["resource_link_id"])
+    changing = tuple(values[name] for name in CHANGING)
+    recorded = _recorded.of(session)
+    with recorded.lock:
+        known = recorded.links.get(key)
+    fresh = known is not None and time.monotonic() - known[1] < RECORDED_FOR_SECONDS
+    if fresh and known[0] == changing:
+        return
+    dialect = session.get_bind().dialect.name
+    session.execute(_upsert(dialect), {**values, "updated_at": utcnow()})
+    # Known once the launch commits (an uncommitted write may still roll back).
+    session.info.setdefault(_WRITTEN, []).append((key, changing))
+
+
+@functools.cache
+def _upsert(dialect: str):
+    """The link's INSERT ... ON CONFLICT, built once per database kind: building it cost more
+    than running it. Rewritten only when something changed (no new row version, no write)."""
+    statement = insert_for_dialect(dialect, LtiResourceLink)
     table = LtiResourceLink.__table__
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=["platform_id", "resource_link_id"],
         set_={name: statement.excluded[name] for name in (*CHANGING, "updated_at")},
         where=or_(*(table.c[name].is_distinct_from(statement.excluded[name]) for name in CHANGING)),
     )
-    session.execute(statement)
+
+
+class _Recorded:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        # (platform id, resource link id) -> (CHANGING values written, when: time.monotonic())
+        self.links: dict[tuple[int, str], tuple[tuple, float]] = {}
+
+
+_recorded: PerEngine[_Recorded] = PerEngine(_Recorded)
+_WRITTEN = "lti_resource_links_written"  # session.info: links written in this transaction
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    written = session.info.pop(_WRITTEN, None)
+    if not written:
+        return
+    recorded = _recorded.of(session)
+    now = time.monotonic()
+    with recorded.lock:
+        for key, changing in written:
+            recorded.links[key] = (changing, now)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_WRITTEN, None)
 
 
 def find(session: Session, platform_id: int, resource_link_id: str | None):

@@ -8,7 +8,11 @@ from sqlalchemy.orm import Session
 
 def insert_for(session: Session, model):
     """The dialect's INSERT, which has on_conflict_do_update / on_conflict_do_nothing."""
-    dialect = session.get_bind().dialect.name
+    return insert_for_dialect(session.get_bind().dialect.name, model)
+
+
+def insert_for_dialect(dialect: str, model):
+    """insert_for, by the dialect's name (for statements built once per database kind)."""
     make = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
     if make is None:  # pragma: no cover - the service runs on PostgreSQL or SQLite only
         raise RuntimeError(f"no upsert for {dialect}")

@@ -36,14 +36,16 @@ from tests.test_lti_pages import ASSESSMENT
 # RETURNING); the assessment and its unit kept per content version; the content version read
 # with the launch session; the launch no longer reads the assessment and the arrangement to
 # size the session (it lasts LTI_SESSION_MINUTES until Start keeps it open to the deadline).
-LAUNCH_STATEMENTS = 8
+# 8 -> 7: a launch that finds its resource link as this process last committed it skips the
+# upsert (lti/resource_links.py; a class launching at once all bring the same link).
+LAUNCH_STATEMENTS = 7
 LAUNCH_COMMITS = 2
 LAUNCH_CHECKOUTS = 3
 FIRST_PAGE_STATEMENTS = 8
 FIRST_PAGE_COMMITS = 0
-# LAUNCH_* are the issue's goal for login + launch + start page (at most 8 statements and 2
-# commits): login's state insert; the launch's state use, nonce, resource link and session;
-# the start page's session (with the content version), latest attempt and arrangement.
+# The issue's goal for login + launch + start page is at most 8 statements and 2 commits; now:
+# login's state insert; the launch's state use, nonce and session (the resource link when it
+# changed); the start page's session (with the content version), latest attempt, arrangement.
 
 _subs = itertools.count(1)
 
@@ -237,3 +239,47 @@ def test_a_key_set_fetched_by_another_process_is_kept_here_at_once(app, lti_clie
     )
     launch = counts.statements[login_state + 1 :]
     assert not [s for s in launch if "lti_platforms" in s], str(counts)
+
+
+def test_a_resource_link_is_written_once_per_change_and_never_remembered_after_a_rollback(
+    app, lti_client
+):
+    """A class launching at once brings the same link: the first launch this process commits
+    writes it, the rest skip the statement; a change (a new line item) is written at once; a
+    write rolled back is not taken for one that happened."""
+    from lti import ags, platform_cache, resource_links
+    from lti.models import LtiResourceLink
+    from service import db
+
+    link = f"budget-link-{next(_subs)}"
+
+    def launch_claims(lineitem: str) -> dict:
+        claims = lti_flow.claims("learner-1", "LtiResourceLinkRequest", "n", custom={})
+        claims[resource_links.LTI + "resource_link"] = {"id": link}
+        claims[ags.CLAIM] = {"scope": [], "lineitem": lineitem}
+        return claims
+
+    def record(lineitem: str, commit: bool = True) -> list[str]:
+        with app.app_context(), counting(app) as counts:
+            session = db.session()
+            platform = platform_cache.active(session, lti_flow.ISS, dev_client_id())
+            resource_links.record(session, platform, launch_claims(lineitem))
+            if not commit:
+                session.rollback()  # as a launch refused after recording its link
+            session.commit()  # the same session goes on to commit something else
+        return [s for s in counts.statements if "lti_resource_links" in s]
+
+    def stored() -> str | None:
+        with app.app_context():
+            return db.session().scalar(
+                select(LtiResourceLink.ags_lineitem).where(LtiResourceLink.resource_link_id == link)
+            )
+
+    assert record("https://lms.example/items/1", commit=False)
+    assert stored() is None
+    assert record("https://lms.example/items/1")  # the rollback left nothing remembered
+    assert stored() == "https://lms.example/items/1"
+    assert not record("https://lms.example/items/1")  # known: no statement
+    assert record("https://lms.example/items/2")  # changed: written at once
+    assert stored() == "https://lms.example/items/2"
+    assert not record("https://lms.example/items/2")
