@@ -3,7 +3,7 @@
 `bench.app:create_bench_app()` installs this when BENCH_SQL_COUNTS names a directory; each
 gunicorn worker then keeps running totals per step (the client's X-Bench-Step header, else the
 endpoint) and writes them to <directory>/<pid>.json (bench/lti_launch.py reads and sums them).
-Never used by the service.
+Also the CPU of each request's thread (`cpu_us`, microseconds). Never used by the service.
 
 Round trips are counted as psycopg makes them: the BEGIN it sends before the first statement
 of a transaction, each statement, a COMMIT or ROLLBACK only when a transaction is open (psycopg
@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -51,6 +52,7 @@ def install(app: Flask, directory: str) -> threading.Event:
     @app.before_request
     def _step() -> None:
         g.bench_step = request.headers.get(STEP_HEADER) or request.endpoint or "(no endpoint)"
+        g.bench_cpu = time.thread_time()  # gthread: one request, one thread
 
     @event.listens_for(engine, "before_cursor_execute")
     def _statement(_conn, cursor, *_args) -> None:
@@ -86,6 +88,12 @@ def install(app: Flask, directory: str) -> threading.Event:
     @app.teardown_request
     def _requests(_exc) -> None:
         count("requests")
+        # CPU of the request's thread from its first hook to its teardown (the view, hooks,
+        # the response; not gunicorn's HTTP parsing and writing), with the counting's own cost.
+        if "bench_cpu" in g:
+            spent = int((time.thread_time() - g.bench_cpu) * 1_000_000)
+            with lock:
+                totals[g.bench_step]["cpu_us"] += spent
 
     def write() -> None:
         # Every 0.1 s, from a thread of the worker: the request's own teardown runs before the
