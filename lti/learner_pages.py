@@ -15,6 +15,7 @@ from flask import (
     request,
     url_for,
 )
+from sqlalchemy.orm import raiseload
 
 from lti import exam_pages, platform_cache
 from lti.models import LtiSession
@@ -99,15 +100,25 @@ def _not_ready():
     )
 
 
-def _learner_context() -> tuple[LtiSession, Assessment | None, Attempt | None]:
+# The question page (issue 12: a class opens it at once) reads the attempt with its form,
+# responses and rest breaks, each once; anything else of the attempt that would need SQL
+# raises instead of loading lazily (tests/test_question_page_loading.py).
+QUESTION_PAGE_LOADING = (*attempt_service.VIEW_LOADING, raiseload("*", sql_only=True))
+
+
+def _learner_context(*loading) -> tuple[LtiSession, Assessment | None, Attempt | None]:
+    """The learner's launch, its assessment and their latest attempt (read with `loading`,
+    loader options, when given)."""
     lti_session = current_session("learner")
     assessment = _linked_assessment(lti_session)
-    attempt = (
-        attempt_access.latest_attempt(db.session(), assessment, _learner(lti_session))
-        if assessment
-        else None
-    )
-    return lti_session, assessment, attempt
+    if assessment is None:
+        return lti_session, None, None
+    learner = _learner(lti_session)
+    if loading:
+        found = attempt_access.latest_attempt_loaded(db.session(), assessment, learner, *loading)
+    else:
+        found = attempt_access.latest_attempt(db.session(), assessment, learner)
+    return lti_session, assessment, found
 
 
 def _hint(item: dict) -> str | None:
@@ -314,7 +325,7 @@ def _attempt_page(
 
 @blp.get("/attempt")
 def attempt():
-    lti_session, assessment, attempt = _learner_context()
+    lti_session, assessment, attempt = _learner_context(*QUESTION_PAGE_LOADING)
     if assessment is None:
         return _no_assessment()
     session = db.session()
@@ -332,9 +343,11 @@ def attempt():
         elsewhere = exam_pages.before_questions(lti_session, attempt)
         if elsewhere is not None:
             return elsewhere
-    view = attempt_service.attempt_view(session, attempt, _secret())
     if attempt.status != "in_progress":
-        return _result_page(attempt, view)
+        # The result page reads the attempt's marks, scores and decisions too.
+        session.refresh(attempt, ["mark_rows", "score_rows", "decision_rows"])
+        return _result_page(attempt, attempt_service.attempt_view(session, attempt, _secret()))
+    view = attempt_service.attempt_view(session, attempt, _secret())
     return _attempt_page(lti_session, attempt, view)
 
 
