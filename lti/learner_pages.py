@@ -300,7 +300,8 @@ def _attempt_page(
                 "error": errors.get(code),
                 "ids": _field_ids(item),
                 "hint": _hint(item),
-                "positions": list(range(1, len(item.get("steps", [])) + 1)),
+                # As the form posts them (the page compares them with the chosen positions).
+                "positions": [str(n) for n in range(1, len(item.get("steps", [])) + 1)],
                 "order": _order_preview(item, value) if item["type"] == "ordering" else None,
             }
         )
