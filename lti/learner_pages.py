@@ -3,9 +3,7 @@ and a live countdown) and the result per assessment criterion."""
 
 from __future__ import annotations
 
-import math
 import re
-from datetime import datetime
 from typing import Any
 
 from flask import (
@@ -22,8 +20,6 @@ from lti.models import LtiSession
 from lti.pages import (
     LOCAL_TIME_NAME,
     SCENARIO_LABELS,
-    _clock,
-    _date_words,
     _linked_assessment,
     _local,
     _message,
@@ -33,9 +29,8 @@ from lti.pages import (
     current_session,
 )
 from lti.result_page import result_page as _result_page
-from service import attempt_access, attempt_clock, db
+from service import attempt_access, db
 from service import attempts as attempt_service
-from service.access_arrangements import live_deadline
 from service.attempts import (
     AttemptClosed,
     AttemptError,
@@ -255,11 +250,11 @@ def _service_errors(items: list[dict], details: dict) -> dict[str, str]:
     return errors
 
 
-def _time_left(attempt: Attempt, now: datetime) -> dict:
-    # The exam clock: the learner's extra time and rest breaks included.
-    clock = attempt_clock.state(db.session(), attempt, now)
-    deadline = live_deadline(db.session(), attempt, now)
-    seconds = max(0, math.floor((deadline - now).total_seconds()))
+def _time_left(clock: dict) -> dict:
+    """The exam clock (the learner's extra time and rest breaks included) as the questions
+    page words it, from exam_pages.timer's `clock` of a started attempt: the clock is worked
+    out once per page."""
+    seconds = clock["seconds"]
     minutes = seconds // 60
     if seconds == 0:
         words = "Time is up"
@@ -271,10 +266,10 @@ def _time_left(attempt: Attempt, now: datetime) -> dict:
         "seconds": seconds,
         "words": words,
         "expired": seconds == 0,
-        "deadline_clock": _clock(deadline),
-        "deadline_date": _date_words(deadline),
+        "deadline_clock": clock["deadline_clock"],
+        "deadline_date": clock["deadline_date"],
         "zone": LOCAL_TIME_NAME,
-        "limit_minutes": math.ceil(clock.allowed.total_seconds() / 60),
+        "limit_minutes": clock["allowed_minutes"],
     }
 
 
@@ -308,6 +303,7 @@ def _attempt_page(
     # Error links go to the question's fieldset, so its legend and prompt come into view
     # (GOV.UK pattern; attempt.js then focuses the question's first control).
     summary = [(f"question-{q['number']}", q["error"]) for q in questions if q["error"]]
+    clock = exam_pages.timer(attempt)
     return _page(
         "lti/attempt.html",
         status,
@@ -316,11 +312,11 @@ def _attempt_page(
         assessment=attempt.assessment,
         questions=questions,
         scenario_labels=SCENARIO_LABELS,
-        time=_time_left(attempt, utcnow()),
+        time=_time_left(clock),
         summary=summary,
         problem=problem,
         saved=request.args.get("saved") == "1",
-        clock=exam_pages.timer(attempt),
+        clock=clock,
     )
 
 
