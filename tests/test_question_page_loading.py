@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from lti.learner_pages import QUESTION_PAGE_LOADING
 from lti.models import LtiPlatform
 from service import attempt_access, db
+from service import attempts as attempt_service
 from service.attempt_access import Learner
 from service.models import Assessment
 from tests import lti_flow
@@ -102,3 +103,19 @@ def _latest(session, sub, *loading):
             session, assessment, learner, *loading
         )
     return assessment, attempt_access.latest_attempt(session, assessment, learner)
+
+
+def test_the_form_kept_per_content_version_is_the_form_as_stored(app, lti_client):
+    """The page's items come from the unit's item versions kept per content version: the same
+    items, versions and bodies as a read of the attempt's form."""
+    sub, _ls = _started(app, lti_client)
+    with app.app_context():
+        session = db.session()
+        _assessment, attempt = _latest(session, sub)
+        kept = attempt_service.form_of(session, attempt)
+        stored = attempt_service.form_items(session, attempt)
+        assert [(i.code, i.uuid, i.unit_code, i.sample, i.version, i.body) for i in kept] == [
+            (item.code, item.uuid, item.unit.code, item.sample, version.version, version.body)
+            for item, version in stored
+        ]
+        assert [i.code for i in kept] == [entry["item"] for entry in attempt.form]
