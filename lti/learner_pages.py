@@ -3,9 +3,7 @@ and a live countdown) and the result per assessment criterion."""
 
 from __future__ import annotations
 
-import math
 import re
-from datetime import datetime
 from typing import Any
 
 from flask import (
@@ -15,14 +13,13 @@ from flask import (
     request,
     url_for,
 )
+from sqlalchemy.orm import raiseload
 
 from lti import exam_pages, platform_cache
 from lti.models import LtiSession
 from lti.pages import (
     LOCAL_TIME_NAME,
     SCENARIO_LABELS,
-    _clock,
-    _date_words,
     _linked_assessment,
     _local,
     _message,
@@ -32,9 +29,8 @@ from lti.pages import (
     current_session,
 )
 from lti.result_page import result_page as _result_page
-from service import attempt_access, attempt_clock, db
+from service import attempt_access, db
 from service import attempts as attempt_service
-from service.access_arrangements import live_deadline
 from service.attempts import (
     AttemptClosed,
     AttemptError,
@@ -99,15 +95,25 @@ def _not_ready():
     )
 
 
-def _learner_context() -> tuple[LtiSession, Assessment | None, Attempt | None]:
+# The question page (issue 12: a class opens it at once) reads the attempt with its form,
+# responses and rest breaks, each once; anything else of the attempt that would need SQL
+# raises instead of loading lazily (tests/test_question_page_loading.py).
+QUESTION_PAGE_LOADING = (*attempt_service.VIEW_LOADING, raiseload("*", sql_only=True))
+
+
+def _learner_context(*loading) -> tuple[LtiSession, Assessment | None, Attempt | None]:
+    """The learner's launch, its assessment and their latest attempt (read with `loading`,
+    loader options, when given)."""
     lti_session = current_session("learner")
     assessment = _linked_assessment(lti_session)
-    attempt = (
-        attempt_access.latest_attempt(db.session(), assessment, _learner(lti_session))
-        if assessment
-        else None
-    )
-    return lti_session, assessment, attempt
+    if assessment is None:
+        return lti_session, None, None
+    learner = _learner(lti_session)
+    if loading:
+        found = attempt_access.latest_attempt_loaded(db.session(), assessment, learner, *loading)
+    else:
+        found = attempt_access.latest_attempt(db.session(), assessment, learner)
+    return lti_session, assessment, found
 
 
 def _hint(item: dict) -> str | None:
@@ -244,11 +250,11 @@ def _service_errors(items: list[dict], details: dict) -> dict[str, str]:
     return errors
 
 
-def _time_left(attempt: Attempt, now: datetime) -> dict:
-    # The exam clock: the learner's extra time and rest breaks included.
-    clock = attempt_clock.state(db.session(), attempt, now)
-    deadline = live_deadline(db.session(), attempt, now)
-    seconds = max(0, math.floor((deadline - now).total_seconds()))
+def _time_left(clock: dict) -> dict:
+    """The exam clock (the learner's extra time and rest breaks included) as the questions
+    page words it, from exam_pages.timer's `clock` of a started attempt: the clock is worked
+    out once per page."""
+    seconds = clock["seconds"]
     minutes = seconds // 60
     if seconds == 0:
         words = "Time is up"
@@ -260,10 +266,10 @@ def _time_left(attempt: Attempt, now: datetime) -> dict:
         "seconds": seconds,
         "words": words,
         "expired": seconds == 0,
-        "deadline_clock": _clock(deadline),
-        "deadline_date": _date_words(deadline),
+        "deadline_clock": clock["deadline_clock"],
+        "deadline_date": clock["deadline_date"],
         "zone": LOCAL_TIME_NAME,
-        "limit_minutes": math.ceil(clock.allowed.total_seconds() / 60),
+        "limit_minutes": clock["allowed_minutes"],
     }
 
 
@@ -289,13 +295,15 @@ def _attempt_page(
                 "error": errors.get(code),
                 "ids": _field_ids(item),
                 "hint": _hint(item),
-                "positions": list(range(1, len(item.get("steps", [])) + 1)),
+                # As the form posts them (the page compares them with the chosen positions).
+                "positions": [str(n) for n in range(1, len(item.get("steps", [])) + 1)],
                 "order": _order_preview(item, value) if item["type"] == "ordering" else None,
             }
         )
     # Error links go to the question's fieldset, so its legend and prompt come into view
     # (GOV.UK pattern; attempt.js then focuses the question's first control).
     summary = [(f"question-{q['number']}", q["error"]) for q in questions if q["error"]]
+    clock = exam_pages.timer(attempt)
     return _page(
         "lti/attempt.html",
         status,
@@ -304,17 +312,17 @@ def _attempt_page(
         assessment=attempt.assessment,
         questions=questions,
         scenario_labels=SCENARIO_LABELS,
-        time=_time_left(attempt, utcnow()),
+        time=_time_left(clock),
         summary=summary,
         problem=problem,
         saved=request.args.get("saved") == "1",
-        clock=exam_pages.timer(attempt),
+        clock=clock,
     )
 
 
 @blp.get("/attempt")
 def attempt():
-    lti_session, assessment, attempt = _learner_context()
+    lti_session, assessment, attempt = _learner_context(*QUESTION_PAGE_LOADING)
     if assessment is None:
         return _no_assessment()
     session = db.session()
@@ -332,9 +340,11 @@ def attempt():
         elsewhere = exam_pages.before_questions(lti_session, attempt)
         if elsewhere is not None:
             return elsewhere
-    view = attempt_service.attempt_view(session, attempt, _secret())
     if attempt.status != "in_progress":
-        return _result_page(attempt, view)
+        # The result page reads the attempt's marks, scores and decisions too.
+        session.refresh(attempt, ["mark_rows", "score_rows", "decision_rows"])
+        return _result_page(attempt, attempt_service.attempt_view(session, attempt, _secret()))
+    view = attempt_service.attempt_view(session, attempt, _secret())
     return _attempt_page(lti_session, attempt, view)
 
 

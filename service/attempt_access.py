@@ -170,3 +170,17 @@ def latest_attempt(session: Session, assessment: Assessment, learner: Learner):
     deadline is kept: the learner may still submit it)."""
     found = learner_attempts(session, assessment, learner)
     return found[-1] if found else None
+
+
+def latest_attempt_loaded(session: Session, assessment: Assessment, learner: Learner, *options):
+    """latest_attempt, read with loader `options` (what the caller reads of it, loaded with
+    it). Only the newest attempt is read, so its collections are loaded for it alone."""
+    query = (
+        learner_attempts_query(assessment.id, learner)
+        .order_by(None)
+        .order_by(Attempt.id.desc())
+        .limit(1)
+        .options(*options)
+        .execution_options(populate_existing=True)
+    )
+    return session.scalars(query).unique().first()

@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from lti import grade_sync
 from service import learners, webhooks
@@ -36,9 +36,11 @@ from service.access_arrangements import clock_view, live_deadline, refresh_deadl
 from service.attempt_access import Learner, learner_attempts
 from service.attempt_mode import AttemptMode
 from service.bank import (
+    FormItem,
     current_versions,
+    form_item_view,
+    form_items_of_unit,
     keys_for,
-    learner_view,
     rubric_levels,
     rubric_max_scores,
     unit_criteria,
@@ -306,6 +308,29 @@ def form_items(session: Session, attempt: Attempt) -> list[tuple[Item, ItemVersi
         if (item.code, version.version) in wanted
     }
     return [found[code] for code in codes]
+
+
+# What attempt_view and the attempt's clock read of the attempt (its form, responses and rest
+# breaks), as loader options for the query that reads the attempt: one statement each at most.
+VIEW_LOADING = (
+    joinedload(Attempt.items),
+    selectinload(Attempt.response_rows),
+    selectinload(Attempt.rest_breaks),
+)
+
+
+def form_of(session: Session, attempt: Attempt) -> list[FormItem]:
+    """The attempt's items at the versions it was given, in form order, from the unit's items
+    kept per content version (no read per page). An item not of the assessment's unit (none
+    is drawn so) is read as form_items reads it."""
+    form = attempt.form
+    kept = form_items_of_unit(session, attempt.assessment.unit_id)
+    if all((e["item"], e["version"]) in kept for e in form):
+        return [kept[(e["item"], e["version"])] for e in form]
+    return [
+        FormItem(item.code, item.uuid, item.unit.code, item.sample, version.version, version.body)
+        for item, version in form_items(session, attempt)
+    ]
 
 
 def _keys(session: Session, attempt: Attempt) -> list:
@@ -675,7 +700,7 @@ def from_learner(
 ) -> dict[str, Any]:
     """Responses as a learner sends them (the attempt's opaque choice ids) in bank ids, ready
     to save or submit. A choice id that is not the item's in this attempt is refused."""
-    bodies = {item.code: version.body for item, version in form_items(session, attempt)}
+    bodies = {item.code: item.body for item in form_of(session, attempt)}
     ids = choice_ids(attempt, secret)
     translated, errors = {}, {}
     for code, response in responses.items():
@@ -694,10 +719,10 @@ def from_learner(
 def attempt_view(session: Session, attempt: Attempt, secret: str) -> dict:
     """The attempt as its learner (or the centre) sees it; feedback only after submission.
     Choices and responses carry the attempt's opaque choice ids, never the bank's."""
-    pairs = form_items(session, attempt)
+    form = form_of(session, attempt)
     ids = choice_ids(attempt, secret)
     stored = attempt.responses
-    bodies = {item.code: version.body for item, version in pairs}
+    bodies = {item.code: item.body for item in form}
     shown = {code: ids.to_learner(bodies[code], r) for code, r in stored.items() if code in bodies}
     view = {
         "id": attempt.uuid,
@@ -708,7 +733,7 @@ def attempt_view(session: Session, attempt: Attempt, secret: str) -> dict:
         "started_at": attempt.started_at,
         "deadline": attempt.deadline,
         "submitted_at": attempt.submitted_at,
-        "items": [learner_view(item, version, ids) for item, version in pairs],
+        "items": [form_item_view(item, ids) for item in form],
         "responses": shown,
         "saved": [{"item": r.item_code, "saved_at": r.saved_at} for r in attempt.response_rows],
         "result": None,

@@ -39,20 +39,42 @@ LEARNER_SCENARIO = (
 def learner_view(item: Item, version: ItemVersion, ids: ChoiceIds) -> dict:
     """The item (at `version`) as a learner sees it. Every choice carries its opaque id from
     `ids` (the attempt's), never the bank's, and is shown in the attempt's own order."""
-    body = version.body
+    form_item = FormItem(
+        item.code, item.uuid, item.unit.code, item.sample, version.version, version.body
+    )
+    return form_item_view(form_item, ids)
+
+
+@dataclass(frozen=True)
+class FormItem:
+    """An item at one of its versions, as an attempt's form shows it. Kept per content version
+    (form_items_of_unit): `body` is shared between requests and threads, never change it."""
+
+    code: str
+    uuid: str
+    unit_code: str
+    sample: bool
+    version: int
+    body: dict
+
+
+def form_item_view(form_item: FormItem, ids: ChoiceIds) -> dict:
+    """learner_view of a FormItem."""
+    body = form_item.body
     code = body["id"]
+    unit_code = form_item.unit_code
     view = {
         "id": code,
-        "uuid": item.uuid,
-        "version": version.version,
+        "uuid": form_item.uuid,
+        "version": form_item.version,
         "type": body["type"],
         "title": body["title"],
-        "unit_code": item.unit.code,
-        "criteria": [f"{item.unit.code}.{c}" for c in body["criteria"]],
+        "unit_code": unit_code,
+        "criteria": [f"{unit_code}.{c}" for c in body["criteria"]],
         "scenario": {k: body["scenario"][k] for k in LEARNER_SCENARIO if k in body["scenario"]},
         "prompt": body["prompt"],
         "points": body["points"],
-        "sample": item.sample,
+        "sample": form_item.sample,
     }
     kind = body["type"]
     for field in choices_of(body):
@@ -173,6 +195,29 @@ def _loader_versions(unit_id: int):
             select(Item.code, Item.current_version).where(Item.unit_id == unit_id)
         )
         return tuple((code, version) for code, version in rows)
+
+    return load
+
+
+def form_items_of_unit(session: Session, unit_id: int) -> dict[tuple[str, int], FormItem]:
+    """(item code, version) -> FormItem, for every version of every item of the unit: what
+    attempts' forms show (a form keeps the versions it was drawn at, older ones included).
+    Kept per content version (service/content_cache.py): one read per process, not one per
+    page; item versions never change once written, the version token covers the items' own
+    columns (sample). Do not change what it returns."""
+    return content_cache.kept(session, ("form_items", unit_id), _loader_form_items(unit_id))
+
+
+def _loader_form_items(unit_id: int):
+    def load(session: Session) -> dict[tuple[str, int], FormItem]:
+        rows = session.execute(
+            select(Item.code, Item.uuid, Unit.code, Item.sample, ItemVersion.version)
+            .add_columns(ItemVersion.body)
+            .join(Unit, Unit.id == Item.unit_id)
+            .join(ItemVersion, ItemVersion.item_id == Item.id)
+            .where(Item.unit_id == unit_id)
+        )
+        return {(row[0], row[4]): FormItem(*row) for row in rows}
 
     return load
 
