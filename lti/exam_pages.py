@@ -261,14 +261,19 @@ def _start_new(lti_session: LtiSession, assessment: Assessment):
     from lti.learner_pages import _learner, _not_ready
 
     session = db.session()
-    link = resource_links.find(session, lti_session.platform_id, lti_session.resource_link_id)
     try:
         attempt = attempt_service.start_attempt(
             session,
             assessment,
             _learner(lti_session),
-            resource_link_id=link.id if link else None,
+            # Found by the attempt's INSERT itself: no round trip of its own.
+            resource_link_id=resource_links.id_of(
+                lti_session.platform_id, lti_session.resource_link_id
+            ),
             approved_only=current_app.config["DELIVER_APPROVED_ONLY"],
+            # The view has just read the learner's attempts (_learner_context): they have none.
+            # Two Starts at once still make one attempt: the database refuses the second.
+            attempts=(),
         )
     except NoLiveForm:
         session.rollback()

@@ -7,7 +7,7 @@ import functools
 import threading
 import time
 
-from sqlalchemy import event, or_, select
+from sqlalchemy import ScalarSelect, event, or_, select
 from sqlalchemy.orm import Session
 
 from lti.ags import AGS_SCOPES
@@ -147,6 +147,21 @@ def find(session: Session, platform_id: int, resource_link_id: str | None):
             LtiResourceLink.platform_id == platform_id,
             LtiResourceLink.resource_link_id == resource_link_id,
         )
+    )
+
+
+def id_of(platform_id: int, resource_link_id: str | None) -> ScalarSelect[int] | None:
+    """`find`'s id as a scalar subquery, for a statement that stores it (NULL when the link is
+    not known); None for a launch without a resource link."""
+    if resource_link_id is None:
+        return None
+    return (
+        select(LtiResourceLink.id)
+        .where(
+            LtiResourceLink.platform_id == platform_id,
+            LtiResourceLink.resource_link_id == resource_link_id,
+        )
+        .scalar_subquery()
     )
 
 

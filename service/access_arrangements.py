@@ -342,11 +342,29 @@ def refresh_deadline(session: Session, attempt: Attempt, now: datetime) -> exam_
     session.refresh(attempt, ["rest_breaks"])
     state = clock_for(session, attempt, now)
     attempt.deadline = state.deadline
-    if state.deadline is not None and attempt.lti_platform_id is not None and attempt.lti_sub:
-        # The learner's page must stay open as long as their clock runs.
-        sessions.keep_open_until(session, attempt.lti_platform_id, attempt.lti_sub, state.deadline)
+    keep_page_open(session, attempt)
     session.flush()
     return state
+
+
+def first_deadline(
+    session: Session, learner: Learner, assessment: Assessment, started_at: datetime
+) -> datetime:
+    """The deadline of an attempt whose clock starts at `started_at`, known before the attempt
+    is written: it has no rest break yet, so the time limit and the learner's arrangements
+    alone decide it (the clock `refresh_deadline` would store, without reading the attempt)."""
+    arranged = for_clock(effective(session, learner, assessment.id))
+    state = exam_clock.clock(assessment.time_limit_minutes, arranged, started_at, [], started_at)
+    return state.deadline
+
+
+def keep_page_open(session: Session, attempt: Attempt) -> None:
+    """An LTI learner's launches must stay open as long as their clock runs: extend them to
+    the attempt's deadline (one UPDATE; API attempts and unstarted ones have nothing to do)."""
+    if attempt.deadline is not None and attempt.lti_platform_id is not None and attempt.lti_sub:
+        sessions.keep_open_until(
+            session, attempt.lti_platform_id, attempt.lti_sub, attempt.deadline
+        )
 
 
 def clock_view(session: Session, attempt: Attempt, now: datetime | None = None) -> dict:

@@ -23,16 +23,17 @@ Concurrency (several gunicorn workers, several hosts):
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import ColumnElement, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from lti import grade_sync
 from service import learners, webhooks
-from service.access_arrangements import clock_view, live_deadline, refresh_deadline
+from service.access_arrangements import clock_view, first_deadline, keep_page_open, live_deadline
 from service.attempt_access import Learner, learner_attempts
 from service.attempt_mode import AttemptMode
 from service.bank import (
@@ -181,11 +182,10 @@ def _lock(session: Session, attempt: Attempt) -> Attempt:
 # ---------------------------------------------------------------------------- start
 
 
-def _open_attempt(session: Session, assessment: Assessment, learner: Learner):
-    found = learner_attempts(session, assessment, learner)
-    return next((a for a in reversed(found) if a.status == AttemptStatus.IN_PROGRESS), None), len(
-        found
-    )
+def _open_attempt(found: Sequence[Attempt]) -> tuple[Attempt | None, int]:
+    """The open attempt among the learner's (oldest first), and how many they have."""
+    current = next((a for a in reversed(found) if a.status == AttemptStatus.IN_PROGRESS), None)
+    return current, len(found)
 
 
 CREATED_ATTEMPTS = "attempts created"
@@ -201,21 +201,27 @@ def start_attempt(
     assessment: Assessment,
     learner: Learner,
     now: datetime | None = None,
-    resource_link_id: int | None = None,
+    resource_link_id: int | ColumnElement[int] | None = None,
     start_clock: bool = True,
     approved_only: bool = False,
+    attempts: Sequence[Attempt] | None = None,
 ) -> Attempt:
     """Resume the learner's open attempt, or start a new one with a reproducible form.
-    `resource_link_id`: the LTI course activity (lti_resource_links.id) it is started from.
+    `resource_link_id`: the LTI course activity (lti_resource_links.id) it is started from, or
+    a scalar subquery finding it (then read by the INSERT itself, not by a round trip first).
     `start_clock`: the clock starts now, as the attempt is opened; False leaves it for the
     learner's Start (service.attempt_clock.start). `approved_only`: the form draws only items
     approved for live use (the DELIVER_APPROVED_ONLY setting; a pool too thin raises FormError).
+    `attempts`: the learner's attempts at the assessment, oldest first, when the caller has
+    just read them in this transaction (learner_attempts); None reads them here.
 
     An open attempt past its deadline (and grace) is submitted with what was saved, then a new
     one starts. Two starts at the same moment: the database lets one insert; the other rolls
     back and returns the winner's attempt (so callers must not have other pending writes)."""
     now = now or utcnow()
-    current, count = _open_attempt(session, assessment, learner)
+    if attempts is None:
+        attempts = learner_attempts(session, assessment, learner)
+    current, count = _open_attempt(attempts)
     if current is not None:
         deadline = live_deadline(session, current, now)  # an open break counts to now
         if deadline is None or now <= deadline + GRACE:
@@ -223,6 +229,7 @@ def start_attempt(
         submit(session, current, None, now)
     seed, codes = draw_form(session, assessment, learner, count + 1, approved_only)
     versions = current_versions(session, assessment.unit_id)
+    started_at = now if start_clock else None
     attempt = Attempt(
         uuid=new_uuid(),
         assessment=assessment,
@@ -235,11 +242,15 @@ def start_attempt(
         status=AttemptStatus.IN_PROGRESS,
         version=1,
         opened_at=now,
-        started_at=now if start_clock else None,
+        started_at=started_at,
+        # Written with the row: a new attempt has no rest break, so its deadline follows from
+        # Start and the learner's access arrangements alone (no read back, no UPDATE).
+        deadline=first_deadline(session, learner, assessment, now) if start_clock else None,
         items=[
             AttemptItem(position=n, item_code=c, item_version=versions[c])
             for n, c in enumerate(codes, 1)
         ],
+        rest_breaks=[],  # known: the clock's readers load nothing
     )
     session.add(attempt)
     try:
@@ -247,16 +258,14 @@ def start_attempt(
     except IntegrityError:
         # Another start for this learner committed first: theirs is the open attempt.
         session.rollback()
-        winner, _ = _open_attempt(session, assessment, learner)
+        winner, _ = _open_attempt(learner_attempts(session, assessment, learner))
         if winner is None:
             raise
         return winner
     # Read by was_created: the API answers 201 for a new attempt, 200 for one resumed.
     session.info.setdefault(CREATED_ATTEMPTS, set()).add(attempt.id)
     learners.identify(session, learner)
-    if start_clock:
-        # The deadline follows from Start and the learner's access arrangements.
-        refresh_deadline(session, attempt, now)
+    keep_page_open(session, attempt)
     return attempt
 
 

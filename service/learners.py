@@ -9,12 +9,13 @@ learner the centre has not linked yet), so reports join records to learners in S
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import Integer, delete, exists, literal, null, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from service.attempt_access import Learner as LearnerRef
 from service.identifiers import new_uuid
-from service.models import Learner, LearnerIdentity, utcnow
+from service.models import Learner, LearnerIdentity, UTCDateTime, utcnow
 from service.upserts import insert_for
 
 
@@ -22,10 +23,12 @@ def identify(session: Session, who: LearnerRef) -> int:
     """The learner id that `who`'s learner_ref belongs to, creating the learner and identity
     rows on first use. Safe against a concurrent first use (the unique indexes decide; the
     loser reads the winner's rows). Writes in the caller's transaction."""
+    is_lti = who.lti_platform_id is not None
+    if is_lti and session.get_bind().dialect.name == "postgresql":
+        return _identify_lms_learner(session, who)
     found = _learner_of_ref(session, who.centre_id, who.ref)
     if found is not None:
         return found
-    is_lti = who.lti_platform_id is not None
     created = None
     if is_lti:
         created = _insert_learner(session, who.centre_id, reference=None)
@@ -53,6 +56,70 @@ def identify(session: Session, who: LearnerRef) -> int:
     # Someone else identified this learner_ref first: theirs stands, ours goes.
     if created is not None:
         session.execute(delete(Learner).where(Learner.id == created))
+    return _learner_of_ref(session, who.centre_id, who.ref)
+
+
+def _identify_lms_learner(session: Session, who: LearnerRef) -> int:
+    """`identify` for an LMS learner on PostgreSQL, in one statement (a class starting its exam
+    at once, issue 12): the identity's learner if there is one, else a new learner and its
+    identity, written by data-modifying CTEs (which SQLite does not have). The learner row is
+    inserted only when no identity was found; the identity insert decides a concurrent first
+    use as `identify` does, and the loser removes its learner and reads the winner's."""
+    now = utcnow()
+    found = (
+        select(LearnerIdentity.learner_id)
+        .where(
+            LearnerIdentity.centre_id.is_not_distinct_from(who.centre_id),
+            LearnerIdentity.learner_ref == who.ref,
+        )
+        .cte("found")
+    )
+    made = (
+        insert(Learner)
+        .from_select(
+            ["uuid", "centre_id", "reference", "created_at", "updated_at"],
+            select(
+                literal(new_uuid()),
+                literal(who.centre_id, Integer),
+                null(),
+                literal(now, UTCDateTime),
+                literal(now, UTCDateTime),
+            ).where(~exists(found.select())),
+        )
+        .returning(Learner.id)
+        .cte("made")
+    )
+    linked = (
+        insert(LearnerIdentity)
+        .from_select(
+            ["learner_id", "centre_id", "learner_ref", "lti_platform_id", "lti_sub", "created_at"],
+            select(
+                made.c.id,
+                literal(who.centre_id, Integer),
+                literal(who.ref),
+                literal(who.lti_platform_id, Integer),
+                literal(who.lti_sub),
+                literal(now, UTCDateTime),
+            ),
+        )
+        .on_conflict_do_nothing()
+        .returning(LearnerIdentity.learner_id)
+        .cte("linked")
+    )
+    existing, created, identified = session.execute(
+        select(
+            found.select().scalar_subquery(),
+            made.select().scalar_subquery(),
+            linked.select().scalar_subquery(),
+        )
+    ).one()
+    if existing is not None:
+        return existing
+    if identified is not None:
+        return identified
+    # Someone else identified this learner_ref first (the identity insert waited for their
+    # commit): theirs stands, ours goes.
+    session.execute(delete(Learner).where(Learner.id == created))
     return _learner_of_ref(session, who.centre_id, who.ref)
 
 
