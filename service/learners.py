@@ -9,8 +9,8 @@ learner the centre has not linked yet), so reports join records to learners in S
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, delete, exists, literal, null, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Integer, String, bindparam, delete, exists, null, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from service.attempt_access import Learner as LearnerRef
@@ -59,66 +59,80 @@ def identify(session: Session, who: LearnerRef) -> int:
     return _learner_of_ref(session, who.centre_id, who.ref)
 
 
-def _identify_lms_learner(session: Session, who: LearnerRef) -> int:
-    """`identify` for an LMS learner on PostgreSQL, in one statement (a class starting its exam
-    at once, issue 12): the identity's learner if there is one, else a new learner and its
-    identity, written by data-modifying CTEs (which SQLite does not have). The learner row is
-    inserted only when no identity was found; the identity insert decides a concurrent first
-    use as `identify` does, and the loser removes its learner and reads the winner's."""
-    now = utcnow()
+def _identify_lms_statement():
+    """`identify` for an LMS learner as one PostgreSQL statement: the identity's learner if
+    there is one, else a new learner and its identity, written by data-modifying CTEs (which
+    SQLite does not have). The learner row is inserted only when no identity was found; the
+    identity's unique index decides a concurrent first use (its insert waits for the other
+    transaction, then does nothing). Built once: only its parameters change."""
+    centre_id = bindparam("centre_id", type_=Integer)
+    ref = bindparam("learner_ref", type_=String)
+    now = bindparam("now", type_=UTCDateTime)
     found = (
         select(LearnerIdentity.learner_id)
         .where(
-            LearnerIdentity.centre_id.is_not_distinct_from(who.centre_id),
-            LearnerIdentity.learner_ref == who.ref,
+            LearnerIdentity.centre_id.is_not_distinct_from(centre_id),
+            LearnerIdentity.learner_ref == ref,
         )
         .cte("found")
     )
     made = (
-        insert(Learner)
+        postgresql.insert(Learner)
         .from_select(
             ["uuid", "centre_id", "reference", "created_at", "updated_at"],
-            select(
-                literal(new_uuid()),
-                literal(who.centre_id, Integer),
-                null(),
-                literal(now, UTCDateTime),
-                literal(now, UTCDateTime),
-            ).where(~exists(found.select())),
+            select(bindparam("uuid", type_=String), centre_id, null(), now, now).where(
+                ~exists(found.select())
+            ),
         )
         .returning(Learner.id)
         .cte("made")
     )
     linked = (
-        insert(LearnerIdentity)
+        postgresql.insert(LearnerIdentity)
         .from_select(
             ["learner_id", "centre_id", "learner_ref", "lti_platform_id", "lti_sub", "created_at"],
             select(
                 made.c.id,
-                literal(who.centre_id, Integer),
-                literal(who.ref),
-                literal(who.lti_platform_id, Integer),
-                literal(who.lti_sub),
-                literal(now, UTCDateTime),
+                centre_id,
+                ref,
+                bindparam("lti_platform_id", type_=Integer),
+                bindparam("lti_sub", type_=String),
+                now,
             ),
         )
         .on_conflict_do_nothing()
         .returning(LearnerIdentity.learner_id)
         .cte("linked")
     )
+    return select(
+        found.select().scalar_subquery(),
+        made.select().scalar_subquery(),
+        linked.select().scalar_subquery(),
+    )
+
+
+_IDENTIFY_LMS = _identify_lms_statement()
+
+
+def _identify_lms_learner(session: Session, who: LearnerRef) -> int:
+    """`identify` for an LMS learner on PostgreSQL, in one statement (a class starting its exam
+    at once, issue 12)."""
     existing, created, identified = session.execute(
-        select(
-            found.select().scalar_subquery(),
-            made.select().scalar_subquery(),
-            linked.select().scalar_subquery(),
-        )
+        _IDENTIFY_LMS,
+        {
+            "centre_id": who.centre_id,
+            "learner_ref": who.ref,
+            "now": utcnow(),
+            "uuid": new_uuid(),
+            "lti_platform_id": who.lti_platform_id,
+            "lti_sub": who.lti_sub,
+        },
     ).one()
     if existing is not None:
         return existing
     if identified is not None:
         return identified
-    # Someone else identified this learner_ref first (the identity insert waited for their
-    # commit): theirs stands, ours goes.
+    # Someone else identified this learner_ref first: theirs stands, ours goes.
     session.execute(delete(Learner).where(Learner.id == created))
     return _learner_of_ref(session, who.centre_id, who.ref)
 
