@@ -8,9 +8,10 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from lti.models import LtiPlatform
+from lti import resource_links, sessions
+from lti.models import LtiPlatform, LtiSession
 from service import access_arrangements as arrangements
 from service import db
 from service.access_vocabulary import SetBy
@@ -88,13 +89,28 @@ def test_opening_shows_the_start_page_and_only_start_starts_the_clock(app, lti_c
     refused = _post(lti_client, "/lti/attempt/save", data=[("ls", ls), ("attempt", "")])
     assert refused.status_code == 303
     with app.app_context():
-        assert _attempt_row(db.session(), sub) is None
+        session = db.session()
+        assert _attempt_row(session, sub) is None
+        # A launch that would end before the clock: Start keeps it open until the deadline.
+        session.execute(
+            update(LtiSession)
+            .where(LtiSession.user_sub == sub)
+            .values(expires_at=utcnow() + timedelta(minutes=5))
+        )
+        session.commit()
     before = utcnow()
     start(app, lti_client, ls, sub)
     with app.app_context():
         row = _attempt_row(db.session(), sub)
         assert row.started_at >= before.replace(microsecond=0) - timedelta(seconds=1)
         assert row.deadline - row.started_at == timedelta(seconds=limit * 60 * 125 // 100)
+        # Start also records the course activity the attempt is from (its staff see it) and
+        # keeps the launch open until the deadline and the margin after it.
+        session = db.session()
+        launch = session.scalar(select(LtiSession).where(LtiSession.user_sub == sub))
+        link = resource_links.find(session, launch.platform_id, launch.resource_link_id)
+        assert link is not None and row.lti_resource_link_id == link.id
+        assert launch.expires_at >= row.deadline + sessions.AFTER_DEADLINE
     # The question count the start page showed is the form Start drew.
     items = _view(app, sub)["items"]
     shown = _doc(html).xpath("//dt[.='Questions']/following-sibling::dd")[0].text_content()

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from bench.attempt_client import together, valid_responses
 from service import db
-from service.models import Attempt
+from service.models import Attempt, LearnerIdentity
 from tests.test_lti_pages import (
     _attempt_row,
     _form,
@@ -39,6 +39,10 @@ def test_first_loads_and_starts_at_once_make_one_started_attempt(app, lti_client
         count = db.session().scalar(
             select(func.count()).select_from(Attempt).where(Attempt.learner_ref == row.learner_ref)
         )
+        identified = db.session().scalars(
+            select(LearnerIdentity.lti_sub).where(LearnerIdentity.learner_ref == row.learner_ref)
+        )
+        assert list(identified) == [sub]  # the learner's identity, made once
     assert count == 1
     assert len(_view(app, sub)["items"]) > 0
 
