@@ -51,13 +51,13 @@ FIRST_PAGE_STATEMENTS = 5
 FIRST_PAGE_COLD_STATEMENTS = 6
 FIRST_PAGE_COMMITS = 0
 # Start (the attempt, its form and deadline), the form's rows counted as one statement (SQLite
-# inserts them one by one): 34 statements (PostgreSQL 17) -> 14 (PostgreSQL 11): the view's
+# inserts them one by one): 17 statements (PostgreSQL 16) -> 12 (PostgreSQL 9): the view's
 # read of the learner's attempts not repeated, the deadline written with the attempt (no read
 # of its rest breaks, no UPDATE), the resource link found inside the INSERT, and on PostgreSQL
 # the learner identity in one statement. Cold here: the unit's current item versions (kept
 # per content version) and the first POST's browser_seen_at.
-START_STATEMENTS = 14
-START_STATEMENTS_POSTGRESQL = 11
+START_STATEMENTS = 12
+START_STATEMENTS_POSTGRESQL = 9
 START_COMMITS = 1
 # The goal for login + launch + start page is at most 8 statements and 2 commits; now:
 # login's state insert; the launch's state use, nonce and session (the resource link when it
