@@ -278,12 +278,18 @@ def session_row(app, ls: str) -> LtiSession:
         return row
 
 
-def test_session_lifetime_follows_the_time_limit_for_learners_and_90_minutes_for_staff(lti_app):
+def test_a_launch_lasts_90_minutes_and_a_learners_is_kept_open_to_their_deadline(lti_app):
+    """The launch reads nothing to size its session (issue 12): 90 minutes as it starts, for
+    a learner and for staff; Start keeps the learner's open until the deadline and 30 minutes
+    more (to submit and see the result)."""
     client = lti_app.test_client()
     _path, ls = _launch(lti_app, client)
     row = session_row(lti_app, ls)
+    assert abs((row.expires_at - row.created_at) - timedelta(minutes=90)) < timedelta(seconds=5)
+    assert client.post("/lti/attempt/start", data={"ls": ls, "attempt": ""}).status_code == 303
     with lti_app.app_context():
         limit = bank.get_assessment(db.session(), "CSC-01-A1").time_limit_minutes
+    row = session_row(lti_app, ls)
     assert abs((row.expires_at - row.created_at) - timedelta(minutes=limit + 30)) < timedelta(
         seconds=5
     )
