@@ -162,17 +162,27 @@ def test_login_launch_and_start_page_stay_within_the_budget(app, lti_client):
         assert not [s for s in counts.statements if s.startswith(f"SELECT {table}.")], table
 
 
-def test_start_and_the_first_question_page_stay_within_the_budget(app, lti_client):
-    _warm(app, lti_client)
-    sub = f"budget-learner-{next(_subs)}"
-    _counts, ls, _html = _launch_counted(app, lti_client, sub)
+def _start_counted(app, client, sub: str) -> tuple[Counts, str]:
+    """A new learner's launch, then Start counted. Returns (counts, session token)."""
+    _counts, ls, _html = _launch_counted(app, client, sub)
     with counting(app) as counts:
-        started = lti_client.post("/lti/attempt/start", data={"ls": ls, "attempt": ""})
+        started = client.post("/lti/attempt/start", data={"ls": ls, "attempt": ""})
         assert started.status_code == 303, started.get_data(as_text=True)
-    with counting(app) as page_counts:
-        page = lti_client.get("/lti/attempt", query_string={"ls": ls})
+    return counts, ls
+
+
+def _first_page_counted(app, client, ls: str) -> Counts:
+    with counting(app) as counts:
+        page = client.get("/lti/attempt", query_string={"ls": ls})
         assert page.status_code == 200, page.get_data(as_text=True)
         assert "fieldset" in page.get_data(as_text=True)  # the questions
+    return counts
+
+
+def test_start_and_the_first_question_page_stay_within_the_budget(app, lti_client):
+    _warm(app, lti_client)
+    counts, ls = _start_counted(app, lti_client, f"budget-learner-{next(_subs)}")
+    page_counts = _first_page_counted(app, lti_client, ls)
     print("start:", counts)
     print("first page:", page_counts)
     form_rows = [s for s in counts.statements if s.startswith("INSERT INTO attempt_items")]
@@ -185,23 +195,14 @@ def test_start_and_the_first_question_page_stay_within_the_budget(app, lti_clien
     assert page_counts.commits <= FIRST_PAGE_COMMITS, str(page_counts)
 
 
-def _first_page_counted(app, client, sub: str) -> Counts:
-    _counts, ls, _html = _launch_counted(app, client, sub)
-    started = client.post("/lti/attempt/start", data={"ls": ls, "attempt": ""})
-    assert started.status_code == 303, started.get_data(as_text=True)
-    with counting(app) as counts:
-        page = client.get("/lti/attempt", query_string={"ls": ls})
-        assert page.status_code == 200, page.get_data(as_text=True)
-        assert "fieldset" in page.get_data(as_text=True)  # the questions
-    return counts
-
-
 def test_the_first_question_page_of_a_class_stays_within_the_budget(app, lti_client):
     """A class at once: the process has shown a question page of this content version before
     (the unit's items are kept), as for every learner of the class but the first."""
     _warm(app, lti_client)
-    _first_page_counted(app, lti_client, f"budget-warm-{next(_subs)}")
-    counts = _first_page_counted(app, lti_client, f"budget-learner-{next(_subs)}")
+    _counts, ls = _start_counted(app, lti_client, f"budget-warm-{next(_subs)}")
+    _first_page_counted(app, lti_client, ls)
+    _counts, ls = _start_counted(app, lti_client, f"budget-learner-{next(_subs)}")
+    counts = _first_page_counted(app, lti_client, ls)
     print("first page:", counts)
     assert len(counts.statements) <= FIRST_PAGE_STATEMENTS, str(counts)
     assert counts.commits <= FIRST_PAGE_COMMITS, str(counts)
