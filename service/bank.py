@@ -287,7 +287,10 @@ def get_assessment(session: Session, code: str) -> Assessment | None:
     once per process per content version (service/content_cache.py), and merged into the
     session as its own objects without SQL."""
     kept = content_cache.kept(
-        session, ("assessment", code), lambda s: _assessment_copies(s, code), _found
+        session,
+        ("assessment", code),
+        lambda s: _assessment_copies(s, code),
+        keep=lambda found: found is not None,  # codes are outside input: keep only real ones
     )
     if kept is None:
         return None
@@ -304,10 +307,6 @@ def _assessment_copies(session: Session, code: str) -> tuple[Assessment, Unit] |
     if found is None:
         return None
     return content_cache.detached_copy(found), content_cache.detached_copy(found.unit)
-
-
-def _found(value) -> bool:
-    return value is not None
 
 
 def items_of_unit(session: Session, unit_id: int) -> list[Item]:
