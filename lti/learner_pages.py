@@ -108,11 +108,7 @@ def _learner_context(*loading) -> tuple[LtiSession, Assessment | None, Attempt |
     assessment = _linked_assessment(lti_session)
     if assessment is None:
         return lti_session, None, None
-    learner = _learner(lti_session)
-    if loading:
-        found = attempt_access.latest_attempt_loaded(db.session(), assessment, learner, *loading)
-    else:
-        found = attempt_access.latest_attempt(db.session(), assessment, learner)
+    found = attempt_access.latest_attempt(db.session(), assessment, _learner(lti_session), *loading)
     return lti_session, assessment, found
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 
 from lti.models import LtiLoginState, LtiNonce
 from service import db
-from service.attempt_access import Learner, learner_attempts_query
+from service.attempt_access import Learner, latest_attempt_query
 from tests.conftest import on_postgres
 
 
@@ -39,7 +39,7 @@ def _sweep(model):
     ("query", "indexes"),
     [
         pytest.param(
-            learner_attempts_query(1, Learner("lti:1:someone", None)),
+            latest_attempt_query(1, Learner("lti:1:someone", None)),
             # Either finds the learner's own attempts; what must not happen is reading every
             # attempt of the assessment (ix_attempts_assessment_id alone). Which of the two a
             # planner picks on the suite's small tables is its own affair.

@@ -98,11 +98,7 @@ def _latest(session, sub, *loading):
     platform = session.scalar(select(LtiPlatform).where(LtiPlatform.issuer == lti_flow.ISS))
     assessment = session.scalar(select(Assessment).where(Assessment.code == ASSESSMENT))
     learner = Learner(f"lti:{platform.id}:{sub}", platform.centre_id)
-    if loading:
-        return assessment, attempt_access.latest_attempt_loaded(
-            session, assessment, learner, *loading
-        )
-    return assessment, attempt_access.latest_attempt(session, assessment, learner)
+    return assessment, attempt_access.latest_attempt(session, assessment, learner, *loading)
 
 
 def test_the_form_kept_per_content_version_is_the_form_as_stored(app, lti_client):
