@@ -17,7 +17,9 @@ It prints, in one run:
    checkouts, pings and the round trips they make;
 2. launches/s, p50 and p95 of one learner's whole flow, and server CPU per launch (gunicorn
    master and workers from /proc; the tool's PostgreSQL backends; Redis) at 1, 8 and 32
-   concurrent learners, for the tool and the bare tool, and the ratio tool/bare.
+   concurrent learners, for the tool and the bare tool, and the ratio tool/bare; and, like
+   for like, the tool's first three requests (login, launch, start page) against the bare
+   tool's three.
 Needs PostgreSQL (BENCH_POSTGRES, default 127.0.0.1:5432/test) and Redis on 127.0.0.1:6379.
 The client shares the machine: on a busy one, compare medians of several runs.
 """
@@ -162,8 +164,9 @@ def follow(browser: requests.Session, response: requests.Response, step: str):
     return response
 
 
-def tool_flow(base: str, platform: Platform, n: int) -> None:
-    browser = requests.Session()
+def tool_launch(browser: requests.Session, base: str, platform: Platform, n: int):
+    """Login, launch, and the page the launch leads to (the start page): the bare tool's three
+    requests, for a like-for-like comparison beside the full flow."""
     login = browser.get(
         f"{base}/lti/login",
         params=platform.login_params(n, f"{base}/lti/launch"),
@@ -182,6 +185,18 @@ def tool_flow(base: str, platform: Platform, n: int) -> None:
     if launch.status_code >= 400:
         raise RuntimeError(f"launch refused: {launch.status_code}")
     page = follow(browser, launch, "start page")
+    if page.status_code != 200:
+        raise RuntimeError(f"the launch's page answered {page.status_code}")
+    return page
+
+
+def tool_launch_flow(base: str, platform: Platform, n: int) -> None:
+    tool_launch(requests.Session(), base, platform, n)
+
+
+def tool_flow(base: str, platform: Platform, n: int) -> None:
+    browser = requests.Session()
+    page = tool_launch(browser, base, platform, n)
     form = start_form(page.text)
     if form is not None:
         started = browser.post(
@@ -456,6 +471,18 @@ def main() -> None:
             levels,
             POSTGRES,
         )
+        # The same three requests the bare tool serves: like for like beside the goal.
+        tool_launch_only = measure(
+            "bench.app:create_bench_app()",
+            tool_url,
+            env,
+            args.workers,
+            tool_launch_flow,
+            platform,
+            port,
+            levels,
+            POSTGRES,
+        )
         bare_env = {
             "REDIS_URL": REDIS_URL,
             "BARE_TOOL": json.dumps(
@@ -481,15 +508,16 @@ def main() -> None:
 
     print("Full flow per learner: tool = login, launch, start page, Start, first question page;")
     print(
-        "bare = pylti1p3 login, launch, small page. CPU ms per launch: the servers', and the "
-        "client's (this process: it shares the machine)."
+        "tool 3 = the tool's login, launch, start page (no attempt yet); bare = pylti1p3 login, "
+        "launch, small page. CPU ms per launch: the servers', and the client's (this process: "
+        "it shares the machine)."
     )
     header = (
         f"{'':<10}{'learners':>9}{'launch/s':>10}{'p50 ms':>9}{'p95 ms':>9}"
         f"{'CPU gunicorn':>14}{'PostgreSQL':>12}{'Redis':>8}{'client':>8}"
     )
     print(header)
-    for name, rows in (("tool", tool), ("bare tool", bare)):
+    for name, rows in (("tool", tool), ("tool 3", tool_launch_only), ("bare tool", bare)):
         for row in rows:
             cpu = row["cpu"]
             print(
@@ -498,8 +526,14 @@ def main() -> None:
                 f"{cpu['redis']:>8.1f}{cpu['client']:>8.1f}"
             )
     print()
-    print("tool/bare (goal at 32 learners: launches/s >= 1, p95 <= 1):")
-    for ours, theirs in zip(tool, bare, strict=True):
+    print("tool/bare, the full flow (goal at 32 learners: launches/s >= 1, p95 <= 1):")
+    print_ratios(tool, bare)
+    print("tool 3/bare, three requests each (login, launch, the page it leads to):")
+    print_ratios(tool_launch_only, bare)
+
+
+def print_ratios(ours_rows: list[dict], their_rows: list[dict]) -> None:
+    for ours, theirs in zip(ours_rows, their_rows, strict=True):
         total_ours = sum(ms for part, ms in ours["cpu"].items() if part != "client")
         total_theirs = sum(ms for part, ms in theirs["cpu"].items() if part != "client")
         print(
