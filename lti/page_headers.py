@@ -10,11 +10,14 @@ Referer, because page URLs carry the launch's session token.
 
 from __future__ import annotations
 
+import functools
+
 from flask import g
 from sqlalchemy.exc import SQLAlchemyError
 
 from lti import platform_cache, url_policy
 from lti.models import LtiPlatform, LtiSession
+from lti.platform_cache import Registered
 from service import db
 
 CSP = (
@@ -28,16 +31,29 @@ LAUNCH_PRESENTATION = "https://purl.imsglobal.org/spec/lti/claim/launch_presenta
 DEEP_LINKING = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
 
 
-def platform_origins(platform: LtiPlatform) -> set[str]:
-    origins = {url_policy.origin(platform.issuer), url_policy.origin(platform.auth_login_url)}
-    if (url_policy.origin(platform.issuer) or "").endswith(HOSTED_CANVAS):
+def platform_origins(platform: LtiPlatform | Registered) -> frozenset[str]:
+    return _origins(platform.issuer, platform.auth_login_url)
+
+
+# Every page asks for its platform's origins: worked out once per (issuer, login URL), which
+# is all they depend on (bounded: an edited registration leaves an entry that ages out).
+@functools.lru_cache(maxsize=1024)
+def _origins(issuer: str, auth_login_url: str) -> frozenset[str]:
+    origins = {url_policy.origin(issuer), url_policy.origin(auth_login_url)}
+    if (url_policy.origin(issuer) or "").endswith(HOSTED_CANVAS):
         origins.add("https://*.instructure.com")
-    return {o for o in origins if o}
+    return frozenset(o for o in origins if o)
+
+
+@functools.lru_cache(maxsize=64)
+def _every_platform(registrations: tuple[tuple[str, str], ...]) -> frozenset[str]:
+    """The origins of every active registration, (issuer, login URL) each."""
+    return frozenset().union(*(_origins(*registration) for registration in registrations))
 
 
 def _session_origins(lti_session: LtiSession) -> set[str]:
     """The platform's origins and those of the URLs its signed launch told us to return to."""
-    origins = platform_origins(platform_cache.of_session(db.session(), lti_session))
+    origins = set(platform_origins(platform_cache.of_session(db.session(), lti_session)))
     claims = lti_session.claims or {}
     for url in (
         (claims.get(LAUNCH_PRESENTATION) or {}).get("return_url"),
@@ -56,10 +72,10 @@ def frame_ancestors() -> str:
         if lti_session is not None:
             origins = _session_origins(lti_session)
         else:
-            origins = set()
+            origins = frozenset()
             try:
-                for platform in platform_cache.all_active(db.session()):
-                    origins |= platform_origins(platform)
+                registered = platform_cache.all_active(db.session())
+                origins = _every_platform(tuple((p.issuer, p.auth_login_url) for p in registered))
             except SQLAlchemyError:
                 # The database is down (the page is its 503): no platform may frame it then.
                 db.session().rollback()
