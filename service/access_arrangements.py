@@ -26,7 +26,7 @@ from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
 from lti import sessions
-from service import exam_clock, learners
+from service import content_cache, exam_clock, learners
 from service.access_vocabulary import ReasonCategory, SetBy
 from service.attempt_access import Learner
 from service.grading.vocabulary import AttemptStatus
@@ -152,8 +152,26 @@ def effective(session: Session, learner: Learner, assessment_id: int) -> AccessA
     memo = session.info.setdefault(_EFFECTIVE, {})
     key = (learner.centre_id, learner.ref, assessment_id)
     if key not in memo:
-        memo[key] = _effective_row(session, learner, assessment_id)
+        has_any = learner.ref in _arranged_learners(session, learner.centre_id)
+        memo[key] = _effective_row(session, learner, assessment_id) if has_any else None
     return memo[key]
+
+
+def _arranged_learners(session: Session, centre_id: int | None) -> frozenset[str]:
+    """The centre's learners with any arrangement row, kept per process per content version
+    (service/content_cache.py; an arrangement written is a new version in its transaction):
+    most learners have none, and their pages then read nothing for it."""
+
+    def load(session_: Session) -> frozenset[str]:
+        return frozenset(
+            session_.scalars(
+                select(AccessArrangement.learner_ref)
+                .where(AccessArrangement.centre_id.is_not_distinct_from(centre_id))
+                .distinct()
+            )
+        )
+
+    return content_cache.kept(session, ("arranged learners", centre_id), load)
 
 
 def _effective_row(

@@ -24,6 +24,7 @@ from sqlalchemy import ScalarSelect, event, insert, inspect, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from service.models import (
+    AccessArrangement,
     Assessment,
     ContentVersion,
     Criterion,
@@ -40,7 +41,11 @@ T = TypeVar("T")
 
 ROW_ID = 1
 # What the kept values are made of: a change to any of these is a new content version.
+# Access arrangements are not content, but who has one is kept the same way (a page need not
+# read the arrangement of a learner who has none, service/access_arrangements.py); they change
+# seldom, and a change then reloads the rest once per process.
 CONTENT_MODELS = (
+    AccessArrangement,
     Assessment,
     Unit,
     Criterion,

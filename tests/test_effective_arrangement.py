@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 
 from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from service import access_arrangements as arrangements
 from service import bank, db
@@ -51,10 +52,15 @@ def test_read_once_per_transaction_and_again_after_a_change(app):
             assert (row.extra_time_percent, row.extra_time_minutes) == (None, 10)
             session.commit()
             del reads[:]
-            # A new transaction reads again (another process may have changed them).
+            # A new transaction reads again (another process may have changed them): after the
+            # change, who has arrangements at the centre too (the change was a new version).
             assert arrangements.effective(session, learner, assessment.id).extra_time_minutes == 10
             assert arrangements.effective(session, learner, assessment.id).extra_time_minutes == 10
-            assert len(reads) == 1
+            assert len(reads) == 2
+            session.rollback()
+            del reads[:]
+            assert arrangements.effective(session, learner, assessment.id).extra_time_minutes == 10
+            assert len(reads) == 1  # the learner's rows; who has any is kept
         finally:
             stop()
             session.rollback()
@@ -70,3 +76,37 @@ def test_a_rolled_back_change_is_forgotten(app):
         session.rollback()
         assert arrangements.effective(session, learner, assessment.id) is None
         session.rollback()
+
+
+def test_a_learner_without_arrangements_reads_none_until_one_is_written_anywhere(app):
+    """Most learners have no arrangement: once this process knows who has one at the centre,
+    their pages read nothing for it. An arrangement another session (another process, an
+    assessor's page) commits applies at this session's next transaction all the same."""
+    with app.app_context():
+        session = db.session()
+        learner = Learner(f"effective-learner-{next(_learners)}", None)
+        assessment = bank.get_assessment(session, ASSESSMENT)
+        session.rollback()
+        arrangements.effective(session, learner, assessment.id)  # who has one: kept
+        session.rollback()
+        reads, stop = _reads(app)
+        other = Session(app.extensions["db_engine"])
+        try:
+            assert arrangements.effective(session, learner, assessment.id) is None
+            assert reads == []
+            session.rollback()
+
+            _set(other, learner, assessment, extra_time_percent=25)
+            other.commit()
+            assert arrangements.effective(session, learner, assessment.id).extra_time_percent == 25
+            session.rollback()
+
+            # Another learner at the centre still reads nothing once the new list is kept.
+            del reads[:]
+            someone_else = Learner(f"effective-learner-{next(_learners)}", None)
+            assert arrangements.effective(session, someone_else, assessment.id) is None
+            assert reads == []
+        finally:
+            stop()
+            other.close()
+            session.rollback()
