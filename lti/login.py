@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from lti.housekeeping import cap_login_states, sweep_due, sweep_expired
@@ -17,6 +18,10 @@ from lti.models import LtiLoginState
 from lti.tool_conf import DatabaseToolConf
 from lti.tool_config import DEEP_LINKING_QUERY
 from service.models import utcnow
+
+# Every login writes one: a Core INSERT, without the ORM's unit of work (the launch reads the
+# row back by its state).
+ADD_STATE = insert(LtiLoginState.__table__)
 
 STATE_LIFETIME = timedelta(minutes=10)
 # Login states kept per platform at most (a login needs no authentication, so a flood of them
@@ -119,19 +124,20 @@ def start_login(
     sweeping = sweep_due(LtiLoginState, sweep_every)
     if sweeping:
         sweep_expired(session, LtiLoginState, platform.id, now)
-    session.add(
-        LtiLoginState(
-            state=state,
-            nonce=nonce,
-            platform_id=platform.id,
-            target_link_uri=target_link_uri,
-            browser_hash=browser_hash(secret),
-            storage_target=storage_target,
-            expires_at=now + STATE_LIFETIME,
-        )
+    session.execute(
+        ADD_STATE,
+        {
+            "state": state,
+            "nonce": nonce,
+            "platform_id": platform.id,
+            "target_link_uri": target_link_uri,
+            "browser_hash": browser_hash(secret),
+            "storage_target": storage_target,
+            "expires_at": now + STATE_LIFETIME,
+            "used_at": None,
+        },
     )
     if sweeping:
-        session.flush()
         cap_login_states(session, platform.id, max_states)
     session.commit()
     query = {
