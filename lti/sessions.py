@@ -22,7 +22,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from lti.launch import AGS, DEEP_LINKING, DISPLAY_FIELDS, DISPLAY_MAX, FOR_USER, LTI, NRPS
@@ -151,17 +151,25 @@ def keep_open_until(session: Session, platform_id: int, sub: str, deadline) -> N
     deadline moved (extra time granted meanwhile, a rest break). Never shortens one."""
     until = deadline + AFTER_DEADLINE
     session.execute(
-        update(LtiSession)
-        .where(
-            LtiSession.platform_id == platform_id,
-            LtiSession.user_sub == sub,
-            LtiSession.role == "learner",
-            LtiSession.expires_at > utcnow(),
-            LtiSession.expires_at < until,
-        )
-        .values(expires_at=until)
-        .execution_options(synchronize_session=False)
+        KEEP_OPEN,
+        {"b_platform_id": platform_id, "b_user_sub": sub, "now": utcnow(), "until": until},
     )
+
+
+# Every Start runs it: built once, as Core (the ORM's bulk UPDATE machinery cost more CPU than
+# the statement; the session's objects were never synchronised with it anyway).
+_SESSIONS = LtiSession.__table__
+KEEP_OPEN = (
+    update(_SESSIONS)
+    .where(
+        _SESSIONS.c.platform_id == bindparam("b_platform_id"),
+        _SESSIONS.c.user_sub == bindparam("b_user_sub"),
+        _SESSIONS.c.role == "learner",
+        _SESSIONS.c.expires_at > bindparam("now"),
+        _SESSIONS.c.expires_at < bindparam("until"),
+    )
+    .values(expires_at=bindparam("until"))
+)
 
 
 def open_for_attempt(session: Session, row: LtiSession, deadline) -> bool:
