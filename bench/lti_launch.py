@@ -19,7 +19,10 @@ It prints, in one run:
    master and workers from /proc; the tool's PostgreSQL backends; Redis) at 1, 8 and 32
    concurrent learners, for the tool and the bare tool, and the ratio tool/bare; and, like
    for like, the tool's first three requests (login, launch, start page) against the bare
-   tool's three.
+   tool's three;
+3. the ceiling this machine sets: the launches/s the tool's flow could reach if its own workers
+   cost no CPU at all (PostgreSQL, Redis and the client share the same cores), against the bare
+   tool's.
 Needs PostgreSQL (BENCH_POSTGRES, default 127.0.0.1:5432/test) and Redis on 127.0.0.1:6379.
 The client shares the machine: on a busy one, compare medians of several runs.
 """
@@ -530,6 +533,18 @@ def main() -> None:
     print_ratios(tool, bare)
     print("tool 3/bare, three requests each (login, launch, the page it leads to):")
     print_ratios(tool_launch_only, bare)
+    cores = len(os.sched_getaffinity(0))
+    print(
+        f"Ceiling on this machine ({cores} cores shared by the servers and the client): a flow "
+        "that costs C ms of CPU in all runs at most cores x 1000 / C a second. The tool's flow "
+        "with gunicorn costing nothing, against the bare tool as measured:"
+    )
+    for ours, theirs in zip(tool, bare, strict=True):
+        rest, bound = ceiling_without_gunicorn(ours["cpu"], cores)
+        print(
+            f"  {ours['learners']:>2} learners: PostgreSQL + Redis + client {rest:.1f} ms, at "
+            f"most {bound:.1f} launches/s, {bound / theirs['rate']:.2f} of the bare tool's"
+        )
 
 
 def print_ratios(ours_rows: list[dict], their_rows: list[dict]) -> None:
@@ -541,6 +556,14 @@ def print_ratios(ours_rows: list[dict], their_rows: list[dict]) -> None:
             f"p50 {ours['p50'] / theirs['p50']:.2f}, p95 {ours['p95'] / theirs['p95']:.2f}, "
             f"server CPU {total_ours / total_theirs:.2f}"
         )
+
+
+def ceiling_without_gunicorn(cpu: dict[str, float], cores: int) -> tuple[float, float]:
+    """The CPU ms per flow that the tool's flow spends outside its own workers (PostgreSQL,
+    Redis, the benchmark's client, all on this machine), and the launches/s that alone allows:
+    even a tool whose workers cost nothing could not serve more."""
+    rest = sum(ms for part, ms in cpu.items() if part != "gunicorn")
+    return rest, cores * 1000 / rest
 
 
 if __name__ == "__main__":

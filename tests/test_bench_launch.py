@@ -9,7 +9,7 @@ import time
 from urllib.parse import urlsplit
 
 from bench import sql_counts
-from bench.lti_launch import STEP, is_question_page, start_form
+from bench.lti_launch import STEP, ceiling_without_gunicorn, is_question_page, start_form
 from service import create_app
 from tests import lti_flow
 from tests.conftest import isolated_database, on_postgres
@@ -74,3 +74,12 @@ def test_sql_counts_count_per_step_as_the_database_sees_it(tmp_path):
             assert sql_counts.round_trips(probe) == 9
         stop.set()
         app.extensions["db_engine"].dispose()
+
+
+def test_the_ceiling_counts_every_process_but_the_tools_workers():
+    # 2 cores, 18 ms of CPU per flow outside gunicorn: at most 2000 / 18 flows a second,
+    # however cheap the tool's own workers are.
+    cpu = {"gunicorn": 27.0, "postgresql": 7.0, "redis": 0.5, "client": 10.5}
+    rest, bound = ceiling_without_gunicorn(cpu, 2)
+    assert rest == 18.0
+    assert bound == 2000 / 18
