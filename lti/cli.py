@@ -197,7 +197,9 @@ def purge() -> None:
     authorise anything (every check also looks at the expiry)."""
     from lti.housekeeping import purge_expired
 
-    counts = purge_expired(db.session())
+    session = db.session()
+    counts = purge_expired(session)
+    session.commit()
     click.echo(", ".join(f"{n} {what}" for what, n in counts.items()) + " deleted")
 
 

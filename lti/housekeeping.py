@@ -22,6 +22,7 @@ from service.models import utcnow
 
 
 def purge_expired(session: Session) -> dict[str, int]:
+    """Delete every expired row (the caller commits); how many, by what they were."""
     now = utcnow()
     counts = {}
     # Nonces outlive their tokens (exp + leeway are far shorter than a login state's life),
@@ -32,7 +33,6 @@ def purge_expired(session: Session) -> dict[str, int]:
         ("launch sessions", LtiSession),
     ):
         counts[what] = session.execute(delete(model).where(model.expires_at < now)).rowcount
-    session.commit()
     return counts
 
 

@@ -97,7 +97,8 @@ def start_login(
     max_states: int = MAX_LOGIN_STATES,
     sweep_every: int = 1,
 ) -> LoginStarted:
-    """`params`: the login request's parameters (GET query or POST form)."""
+    """Store a login state for the platform's launch to come back with (the caller commits).
+    `params`: the login request's parameters (GET query or POST form)."""
     issuer = params.get("iss")
     login_hint = params.get("login_hint")
     target_link_uri = params.get("target_link_uri")
@@ -139,7 +140,6 @@ def start_login(
     )
     if sweeping:
         cap_login_states(session, platform.id, max_states)
-    session.commit()
     query = {
         "scope": "openid",
         "response_type": "id_token",

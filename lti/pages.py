@@ -116,12 +116,15 @@ def current_session(role: str | None = None) -> LtiSession:
         _stop("page: session token used from another browser", message=EXPIRED_MESSAGE)
     g.lti_session = lti_session  # its platform may frame the page (lti/page_headers.py)
     config = current_app.config
-    # A staff launch slides with activity (lti/session_pages.py warns before it ends).
-    sessions.extend(session, lti_session, config["LTI_SESSION_MINUTES"])
+    # A staff launch slides with activity (lti/session_pages.py warns before it ends): kept
+    # whether or not the view goes on to write.
+    if sessions.extend(lti_session, config["LTI_SESSION_MINUTES"]):
+        session.commit()
     every = timedelta(minutes=config["LTI_SESSION_ROTATE_MINUTES"])
     if request.method == "GET" and sessions.due_for_rotation(lti_session, token, every):
         overlap = timedelta(minutes=config["LTI_SESSION_OVERLAP_MINUTES"])
         fresh = sessions.rotate(session, lti_session, token, overlap)
+        session.commit()
         if fresh:
             query = request.args.to_dict(flat=False)
             query["ls"] = [fresh]

@@ -69,7 +69,9 @@ def staff_session_context() -> dict:
 def session_renew():
     row = current_session("staff")
     token = request.form.get("ls", "")
-    fresh = sessions.renew(db.session(), row, token, current_app.config)
+    session = db.session()
+    fresh = sessions.renew(session, row, token, current_app.config)
+    session.commit()
     ends = _clock(row.expires_at)
     if _wants_json():
         left = int((row.expires_at - utcnow()).total_seconds())

@@ -105,9 +105,9 @@ def start(
     duration: timedelta,
     assessment_code: str | None = None,
 ) -> Issued:
-    """Store the launch; return its token and the secret for the browser's cookie.
-    `assessment_code` is for launches whose claims need not carry it (a submission review
-    takes the course activity's)."""
+    """Store the launch (the caller commits); return its token and the secret for the
+    browser's cookie. `assessment_code` is for launches whose claims need not carry it (a
+    submission review takes the course activity's)."""
     token, secret = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     role = role_of(claims)
     custom = claims.get(LTI + "custom") or {}
@@ -132,7 +132,6 @@ def start(
             "expires_at": now + duration,
         },
     ).scalar_one()
-    session.commit()
     return Issued(token, secret, session_id)
 
 
@@ -232,8 +231,9 @@ def due_for_rotation(row: LtiSession, token: str, every: timedelta) -> bool:
 
 
 def rotate(session: Session, row: LtiSession, token: str, overlap: timedelta) -> str | None:
-    """Replace the current token `token` with a fresh one; None when another request rotated
-    it first (the caller then goes on with `token`, valid for the overlap)."""
+    """Replace the current token `token` with a fresh one (the caller commits); None when
+    another request rotated it first (the caller then goes on with `token`, valid for the
+    overlap)."""
     fresh = secrets.token_urlsafe(32)
     now = utcnow()
     changed = session.execute(
@@ -247,7 +247,6 @@ def rotate(session: Session, row: LtiSession, token: str, overlap: timedelta) ->
         )
         .execution_options(synchronize_session=False)
     ).rowcount
-    session.commit()
     return fresh if changed else None
 
 
@@ -267,22 +266,25 @@ LONGEST = STAFF_MAX
 WARN_BEFORE = timedelta(minutes=10)
 
 
-def extend(session: Session, row: LtiSession, minutes: int) -> None:
+def extend(row: LtiSession, minutes: int) -> bool:
     """Slide a staff launch: it now ends `minutes` from now (never past STAFF_MAX after the
-    launch, never earlier than it did). Learners' launches follow their deadline instead."""
+    launch, never earlier than it did). Learners' launches follow their deadline instead.
+    Whether it changed (the caller commits)."""
     if row.role != "staff":
-        return
+        return False
     now = utcnow()
     until = min(now + timedelta(minutes=minutes), row.created_at + STAFF_MAX)
-    if until > row.expires_at:
-        row.expires_at = until
-        session.commit()
+    if until <= row.expires_at:
+        return False
+    row.expires_at = until
+    return True
 
 
 def renew(session: Session, row: LtiSession, token: str, config) -> str:
     """The assessor chose to continue: a fresh token (as a page load past the rotation age
-    gets one) and a launch extended by LTI_SESSION_MINUTES. Returns the token to use now."""
-    extend(session, row, config["LTI_SESSION_MINUTES"])
+    gets one) and a launch extended by LTI_SESSION_MINUTES. Returns the token to use now;
+    the caller commits."""
+    extend(row, config["LTI_SESSION_MINUTES"])
     overlap = timedelta(minutes=config["LTI_SESSION_OVERLAP_MINUTES"])
     fresh = rotate(session, row, token, overlap) if row.token_hash == token_hash(token) else None
     return fresh or token

@@ -139,6 +139,7 @@ def login():
         )
     except LoginRejected as exc:
         return rejected(f"login: {exc.reason}")
+    db.session().commit()  # the new login state (and the sweep that came with it)
     if params.get("new_window") or not current_app.config["LTI_COOKIE_CHECK"]:
         response = redirect(started.auth_url, code=302)
     else:
@@ -233,6 +234,7 @@ def launch():
         _record_arrangements(message.platform, claims)
     duration = sessions.lifetime(current_app.config)
     issued = sessions.start(db.session(), message.platform, claims, duration, linked_code)
+    db.session().commit()  # all the launch wrote: the state's use, the nonce, the session...
     response = redirect(_landing(claims, issued.token), code=303)
     # With the attributes it was set with: a browser keeps a partitioned cookie otherwise.
     secure = _secure_cookies()

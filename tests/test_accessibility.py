@@ -102,7 +102,9 @@ def direct_token(server, sub: str, name: str, role: str = "learner") -> str:
             base, user, "LtiResourceLinkRequest", "nonce", custom={"assessment": ASSESSMENT}
         )
         claims["sub"], claims["name"] = sub, name
-        return sessions.start(session, platform, claims, timedelta(minutes=90)).token
+        token = sessions.start(session, platform, claims, timedelta(minutes=90)).token
+        session.commit()
+        return token
 
 
 def set_deadline(server, sub: str, seconds: float) -> None:

@@ -83,6 +83,17 @@ def test_the_page_warns_before_the_end_and_continue_renews_it(app, lti_client): 
     assert urlsplit(away.headers["Location"]).path == "/lti/assessor"
 
 
+def test_a_page_view_keeps_the_staff_launch_open_after_the_request(app, lti_client):  # noqa: F811
+    # A GET writes nothing else: the slide is committed on its own, not lost with the request.
+    _path, staff = pages._launch(app, lti_client, "instructor-1")
+    _set(app, staff, expires_at=utcnow() + timedelta(minutes=2))
+    assert lti_client.get("/lti/assessor", query_string={"ls": staff}).status_code == 200
+    minutes = app.config["LTI_SESSION_MINUTES"]
+    with app.app_context():
+        row = _row(db.session(), staff)
+        assert row.expires_at > utcnow() + timedelta(minutes=minutes - 1)
+
+
 def test_a_learner_cannot_renew(app, lti_client):  # noqa: F811
     learner = pages._learner(app, lti_client)
     assert lti_client.post("/lti/session/renew", data={"ls": learner["ls"]}).status_code == 403

@@ -610,6 +610,7 @@ def test_client_for_a_launch_session(engine, tokens, platform_id):
     with Session(engine) as session:
         platform = session.get(LtiPlatform, platform_id)
         token = sessions.start(session, platform, LAUNCH, timedelta(minutes=90)).token
+        session.commit()
         lti_session = sessions.find(session, token)
     client = AgsClient.for_launch(tokens, lti_session)
     assert client.platform_id == platform_id

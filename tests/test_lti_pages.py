@@ -603,6 +603,7 @@ def test_an_assessor_of_another_centre_cannot_open_the_attempt(app, lti_client):
         claims = lti_flow.claims("instructor-1", "LtiResourceLinkRequest", "n")
         claims["https://purl.imsglobal.org/spec/lti/claim/custom"] = {"assessment": ASSESSMENT}
         other_staff = sessions.start(session, platform, claims, timedelta(minutes=90)).token
+        session.commit()
     page = lti_client.get(f"/lti/assessor/attempt/{uuid}", query_string={"ls": other_staff})
     assert page.status_code == 404 and "Attempt not found" in page.get_data(as_text=True)
     listing = lti_client.get("/lti/assessor", query_string={"ls": other_staff})
