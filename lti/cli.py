@@ -59,12 +59,16 @@ def _invalid(errors: dict[str, list[str]]) -> click.ClickException:
 
 
 def _run(action, *args, **kwargs):
+    """A change to registrations, committed."""
+    session = db.session()
     try:
-        return action(db.session(), *args, **kwargs)
+        result = action(session, *args, **kwargs)
     except platforms.InvalidPlatform as exc:
         raise _invalid(exc.errors) from exc
     except platforms.DuplicatePlatform as exc:
         raise click.ClickException(str(exc)) from exc
+    session.commit()
+    return result
 
 
 def _describe(platform) -> str:

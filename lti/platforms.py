@@ -8,6 +8,8 @@ in production), as the tool later fetches the JWKS URL itself.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -77,33 +79,30 @@ def check_manual(data: dict, embedded: bool) -> None:
 def add_platform(session: Session, data: dict, embedded: bool) -> LtiPlatform:
     """Add a registration by hand. `data`: name, issuer, client_id, auth_login_url,
     auth_token_url, key_set_url, and optionally auth_audience, deployment_ids, centre (code),
-    active. Raises InvalidPlatform or DuplicatePlatform."""
+    active. The caller commits. Raises InvalidPlatform or DuplicatePlatform."""
     check_manual(data, embedded)
     if find_platform(session, data["issuer"], data["client_id"]) is not None:
         raise DuplicatePlatform(
             f"Issuer {data['issuer']!r} already has a registration with client id "
             f"{data['client_id']!r}."
         )
-    platform = LtiPlatform(
-        name=data["name"],
-        issuer=data["issuer"],
-        client_id=data["client_id"],
-        auth_login_url=data["auth_login_url"],
-        auth_token_url=data["auth_token_url"],
-        key_set_url=data["key_set_url"],
-        auth_audience=data.get("auth_audience") or None,
-        centre=_centre(session, data.get("centre")),
-        active=bool(data.get("active", False)),
-        registered_by="manual",
-    )
-    for deployment_id in data.get("deployment_ids") or []:
-        platform.deployments.append(LtiDeployment(deployment_id=deployment_id))
-    session.add(platform)
-    try:
-        session.commit()
-    except IntegrityError as exc:
-        session.rollback()
-        raise DuplicatePlatform("That registration already exists.") from exc
+    centre = _centre(session, data.get("centre"))
+    with _unless_stored_meanwhile(session, "That registration already exists."):
+        platform = LtiPlatform(
+            name=data["name"],
+            issuer=data["issuer"],
+            client_id=data["client_id"],
+            auth_login_url=data["auth_login_url"],
+            auth_token_url=data["auth_token_url"],
+            key_set_url=data["key_set_url"],
+            auth_audience=data.get("auth_audience") or None,
+            centre=centre,
+            active=bool(data.get("active", False)),
+            registered_by="manual",
+        )
+        for deployment_id in data.get("deployment_ids") or []:
+            platform.deployments.append(LtiDeployment(deployment_id=deployment_id))
+        session.add(platform)
     return platform
 
 
@@ -127,23 +126,32 @@ def active_platforms(session: Session) -> list[LtiPlatform]:
 def set_active(
     session: Session, platform: LtiPlatform, active: bool, centre_code: str | None = None
 ) -> LtiPlatform:
+    """The caller commits."""
     if centre_code:
         platform.centre = _centre(session, centre_code)
     platform.active = active
-    session.commit()
     return platform
 
 
 def add_deployment(session: Session, platform: LtiPlatform, deployment_id: str) -> LtiPlatform:
+    """The caller commits. Raises DuplicatePlatform."""
     if deployment_id in {d.deployment_id for d in platform.deployments}:
         raise DuplicatePlatform(f"Platform {platform.id} already has deployment {deployment_id!r}.")
-    platform.deployments.append(LtiDeployment(deployment_id=deployment_id))
-    try:
-        session.commit()
-    except IntegrityError as exc:
-        session.rollback()
-        raise DuplicatePlatform("That deployment already exists.") from exc
+    with _unless_stored_meanwhile(session, "That deployment already exists."):
+        platform.deployments.append(LtiDeployment(deployment_id=deployment_id))
     return platform
+
+
+@contextmanager
+def _unless_stored_meanwhile(session: Session, message: str):
+    """Write the block's rows now, in a savepoint: the same registration or deployment added
+    by another request at the same moment is a DuplicatePlatform(`message`), and the caller's
+    transaction goes on without them."""
+    try:
+        with session.begin_nested():
+            yield
+    except IntegrityError as exc:
+        raise DuplicatePlatform(message) from exc
 
 
 def set_canvas_criteria(

@@ -1,7 +1,8 @@
 """Administrators' changes racing for real: threads against a gunicorn server with several
 worker processes. Simultaneous assignments of one EQA to one centre make one assignment (every
 caller gets 200) and one audit row; simultaneous removals remove it once (one 204, the rest
-404); simultaneous creations of one centre make one (one 201, the rest 409)."""
+404); simultaneous creations of one centre, of one LTI registration, or of one deployment of
+it, make one (one 201, the rest 409)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ from sqlalchemy import func, select
 
 from bench.attempt_client import Api, together
 from bench.common import gunicorn
+from lti.models import LtiDeployment, LtiPlatform
 from service import auth, create_app, db, migrations
 from service.audit_vocabulary import AuditAction
 from service.client_vocabulary import ClientKind
 from service.models import AuditEvent, EqaAssignment
 from tests.conftest import ensure_centre, isolated_database
+from tests.test_lti_registration import ADMIN_API, manual
 
 THREADS = 8
 
@@ -76,3 +79,26 @@ def test_simultaneous_creations_of_a_centre_make_one(served):
     body = {"code": "RACE-NEW", "name": "Race College"}
     made = together(THREADS, lambda _n: api.call("POST", "/api/v1/admin/centres", body))
     assert sorted(status for status, _ in made) == [201] + [409] * (THREADS - 1), made
+
+
+def test_simultaneous_registrations_of_one_platform_and_deployment_make_one(served):
+    api, app, _eqa_id = served
+    body = manual(client_id="race-client")
+    made = together(THREADS, lambda _n: api.call("POST", ADMIN_API, body))
+    assert sorted(status for status, _ in made) == [201] + [409] * (THREADS - 1), made
+    platform_id = next(answer["id"] for status, answer in made if status == 201)
+    deployments = f"{ADMIN_API}/{platform_id}/deployments"
+    added = together(THREADS, lambda _n: api.call("POST", deployments, {"deployment_id": "race"}))
+    assert sorted(status for status, _ in added) == [201] + [409] * (THREADS - 1), added
+    with app.app_context():
+        session = db.session()
+        stored = session.scalars(
+            select(LtiPlatform).where(LtiPlatform.client_id == "race-client")
+        ).all()
+        assert [platform.id for platform in stored] == [platform_id]
+        kept = session.scalars(
+            select(LtiDeployment.deployment_id)
+            .where(LtiDeployment.platform_id == platform_id)
+            .order_by(LtiDeployment.deployment_id)
+        ).all()
+        assert kept == ["3", "race"]

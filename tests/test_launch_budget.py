@@ -233,6 +233,7 @@ def test_a_registration_change_reaches_the_next_login_at_once(fresh, requests_mo
             platform = platforms.find_platform(session, lti_flow.ISS, dev_client_id())
             assert isinstance(platform, LtiPlatform)
             platforms.set_active(session, platform, active)
+            session.commit()
 
     set_active(False)
     refused = client.get(

@@ -54,14 +54,18 @@ def _platform_or_404(platform_id: int):
 
 
 def _run(action, *args, **kwargs):
+    """A change to registrations, committed; its typed errors as 409 and 422."""
+    session = db.session()
     try:
-        return action(db.session(), *args, **kwargs)
+        result = action(session, *args, **kwargs)
     except platforms.DuplicatePlatform as exc:
         abort(409, message=str(exc))
     except platforms.InvalidPlatform as exc:
         abort(
             422, message="Invalid parameter(s): " + ", ".join(sorted(exc.errors)), errors=exc.errors
         )
+    session.commit()
+    return result
 
 
 @blp.route("/platforms")
