@@ -176,32 +176,33 @@ def _platform_name(config: dict) -> str:
 
 
 def store_dynamic(session: Session, config: dict, answer: dict, embedded: bool) -> Registered:
+    """The registration (and its deployment) the LMS answered with, written now; the caller
+    commits. Raises RegistrationError (409) when another request stored it at the same moment."""
     issuer = config["issuer"]
     deployment_id = _deployment_id(answer)
     platform = find_platform(session, issuer, answer["client_id"])
     created = platform is None
-    if platform is None:
-        audience = config.get("authorization_server")
-        platform = LtiPlatform(
-            name=_platform_name(config),
-            issuer=issuer,
-            client_id=answer["client_id"],
-            auth_login_url=config["authorization_endpoint"],
-            auth_token_url=config["token_endpoint"],
-            key_set_url=config["jwks_uri"],
-            # LTI-DR: the aud for token requests; without it the token endpoint is used.
-            auth_audience=audience if isinstance(audience, str) and audience else None,
-            active=embedded and is_loopback(issuer),
-            registered_by="dynamic",
-        )
-        session.add(platform)
-    known = {d.deployment_id for d in platform.deployments}
-    if deployment_id and deployment_id not in known:
-        platform.deployments.append(LtiDeployment(deployment_id=deployment_id))
     try:
-        session.commit()
+        with session.begin_nested():  # a duplicate undoes this, not the caller's transaction
+            if platform is None:
+                audience = config.get("authorization_server")
+                platform = LtiPlatform(
+                    name=_platform_name(config),
+                    issuer=issuer,
+                    client_id=answer["client_id"],
+                    auth_login_url=config["authorization_endpoint"],
+                    auth_token_url=config["token_endpoint"],
+                    key_set_url=config["jwks_uri"],
+                    # LTI-DR: the aud for token requests; without it the token endpoint is used.
+                    auth_audience=audience if isinstance(audience, str) and audience else None,
+                    active=embedded and is_loopback(issuer),
+                    registered_by="dynamic",
+                )
+                session.add(platform)
+            known = {d.deployment_id for d in platform.deployments}
+            if deployment_id and deployment_id not in known:
+                platform.deployments.append(LtiDeployment(deployment_id=deployment_id))
     except IntegrityError as exc:  # the same registration stored twice at once
-        session.rollback()
         raise RegistrationError("registration stored concurrently; try again", 409) from exc
     deployments = [d.deployment_id for d in platform.deployments]
     return Registered(platform, created, deployments, moodle=is_moodle(config))
@@ -210,7 +211,7 @@ def store_dynamic(session: Session, config: dict, answer: dict, embedded: bool) 
 def register_dynamic(
     session: Session, config_url: str, token: str, urls: ToolUrls, embedded: bool
 ) -> Registered:
-    """The whole exchange. Raises RegistrationError."""
+    """The whole exchange; the caller commits what it stored. Raises RegistrationError."""
     if not config_url:
         raise RegistrationError("openid_configuration parameter missing")
     if len(config_url) > 2048 or len(token) > 8192:

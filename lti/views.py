@@ -363,6 +363,7 @@ def register():
         )
     except registration.RegistrationError as exc:
         return rejected(f"register: {exc.reason}", exc.status, "The tool could not be registered")
+    db.session().commit()
     response = make_response(render_template("lti/registered.html", registered=registered))
     response.headers["Cache-Control"] = "no-store"
     return response

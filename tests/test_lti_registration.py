@@ -7,6 +7,8 @@ import contextlib
 import json
 import re
 import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
@@ -261,6 +263,26 @@ def test_registering_the_same_answer_twice_keeps_one_registration(embedded, requ
     again = register(client, exchange["openid_configuration_url"])
     assert again.status_code == 200 and "already registered" in again.get_data(as_text=True)
     assert len(platforms(embedded)) == 1
+
+
+def test_the_same_answer_registered_at_once_keeps_one_registration(production, requests_mock):
+    # An administrator's double click, or two tabs: the registrations race in the database.
+    # One stores it; the others find it stored, or are told to try again (409), never a 500.
+    exchange = moodle_exchange(MOODLE_HTTPS)
+    mock_platform(requests_mock, exchange)
+    threads = 6
+    start = threading.Barrier(threads)
+
+    def one(_n: int) -> int:
+        client = production.test_client()
+        start.wait()
+        return register(client, exchange["openid_configuration_url"]).status_code
+
+    with ThreadPoolExecutor(threads) as pool:
+        statuses = list(pool.map(one, range(threads)))
+    assert set(statuses) <= {200, 409} and 200 in statuses, statuses
+    [platform] = platforms(production)
+    assert [d.deployment_id for d in platform.deployments] == ["2"]
 
 
 # --- Canvas: the documented shape ---------------------------------------------------------
