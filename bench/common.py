@@ -26,6 +26,7 @@ def prepared_database() -> str:
     app = create_app({"DATABASE_URL": url})
     with app.app_context():
         load_content(db.session(), app.config["CONTENT_DIR"])
+        db.session().commit()
     return url
 
 

@@ -34,6 +34,7 @@ def run(url: str, workers: int, threads: int) -> dict:
     app = create_app({"DATABASE_URL": url})
     with app.app_context():
         load_content(db.session(), app.config["CONTENT_DIR"])
+        db.session().commit()
     app.extensions["db_engine"].dispose()
     with gunicorn("service.wsgi:app", url, workers=workers, threads=threads) as port:
         reader = Api(port, token_for(url, port, ["attempts:read", "attempts:write"], "C-BENCH"))

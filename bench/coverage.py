@@ -162,6 +162,7 @@ def main() -> None:
         app = create_app({"DATABASE_URL": url, "LOG_LEVEL": "WARNING"})
         with app.app_context():
             load_content(db.session(), app.config["CONTENT_DIR"])
+            db.session().commit()
         headers = token(app)
         print(f"# seconds: median of {args.repeat} runs; peak MiB: tracemalloc, one more run")
         print(

@@ -332,6 +332,7 @@ def run(url: str, args) -> dict:
     base = f"http://127.0.0.1:{port}"
     with app.app_context():
         load_content(db.session(), app.config["CONTENT_DIR"])
+        db.session().commit()
         items, attempts, keys_queued = set_up(db.session(), base, args.scores, args.line_items, rng)
     engine = app.extensions["db_engine"]
     number_of = {item_id: n for n, item_id in items.items()}

@@ -49,6 +49,7 @@ def content_check() -> None:
 def content_load() -> None:
     try:
         report = load_content(db.session(), current_app.config["CONTENT_DIR"])
+        db.session().commit()
     except ContentError as exc:
         raise click.ClickException(str(exc)) from exc
     # Always: a process that loaded without clearing (a test, a crash) must not leave stale pages.

@@ -81,20 +81,16 @@ def read_content(content_dir: Path) -> Content:
 
 
 def load_content(session: Session, content_dir: Path) -> LoadReport:
-    """Validate every file first, then write in one transaction (all or nothing)."""
+    """Validate every file first, then write it all in the caller's transaction (the caller
+    commits: all or nothing)."""
     content = read_content(content_dir)
     qualification_data, units, banks = content.qualification, content.units, content.banks
     report = LoadReport()
-    try:
-        qualification = _upsert_qualification(session, qualification_data, report)
-        for _file, unit_data in units:
-            _upsert_unit(session, qualification, unit_data, report)
-        session.flush()
-        upsert_banks(session, banks, report)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    qualification = _upsert_qualification(session, qualification_data, report)
+    for _file, unit_data in units:
+        _upsert_unit(session, qualification, unit_data, report)
+    session.flush()
+    upsert_banks(session, banks, report)
     return report
 
 

@@ -80,6 +80,7 @@ def make_app(database_url: str, content_dir: Path = CONTENT_DIR, *, loaded: bool
     if not loaded:
         with app.app_context():
             load_content(db.session(), content_dir)
+            db.session().commit()
     return app
 
 

@@ -54,6 +54,7 @@ def test_content_load_clears_the_cache(tmp_path, backend):
         _edit_first_criterion(content_dir, "The learner can name two procedures and their purpose.")
         with app.app_context():
             assert load_content(db.session(), content_dir).changed
+            db.session().commit()
         # Loaded behind the cache's back: the cached page is still served.
         assert app.test_client().get(url_path).get_json()["version"] == before["version"]
         assert other.test_client().get(url_path).status_code == 200

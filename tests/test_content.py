@@ -91,6 +91,7 @@ def test_loading_twice_changes_nothing(fresh):
     with app.app_context():
         before = _snapshot(db.session())
         report = load_content(db.session(), content_dir)
+        db.session().commit()
         assert report.changes == []
         assert _snapshot(db.session()) == before
 
@@ -106,6 +107,7 @@ def test_editing_a_criterion_adds_a_version_and_keeps_the_old(fresh):
 
     with app.app_context():
         report = load_content(db.session(), content_dir)
+        db.session().commit()
         assert report.changes == ["criterion CSC-01.AC1 version 2"]
 
     response = app.test_client().get("/api/v1/criteria/CSC-01.AC1")

@@ -50,6 +50,7 @@ def test_cli_approves_and_a_reload_keeps_the_approval_until_the_item_changes(fre
 
     with app.app_context():
         load_content(db.session(), content_dir)  # unchanged files: the approval stays
+        db.session().commit()
     assert _item(app, "CSC-04-Q001").status == ItemStatus.APPROVED
 
     items = content_dir / "items" / "CSC-04.yaml"
@@ -57,6 +58,7 @@ def test_cli_approves_and_a_reload_keeps_the_approval_until_the_item_changes(fre
     items.write_text(text.replace("title: ", "title: Changed ", 1), encoding="utf-8")
     with app.app_context():
         report = load_content(db.session(), content_dir)
+        db.session().commit()
     assert any("approve it again" in change for change in report.changes)
     changed = _item(app, "CSC-04-Q001")
     assert (changed.status, changed.approved_by, changed.current_version) == (
