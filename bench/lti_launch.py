@@ -543,7 +543,9 @@ def main() -> None:
         f"costing C ms of CPU in all runs at most {cores} x 1000 / C a second), at "
         f"{ours['learners']} learners: the tool's flow with its workers costing nothing still "
         f"spends {rest:.1f} ms (PostgreSQL + Redis + client), so at most {bound:.1f} launches/s, "
-        f"{bound / theirs['rate']:.2f} of the bare tool's {theirs['rate']:.1f}"
+        f"{bound / theirs['rate']:.2f} of the bare tool's {theirs['rate']:.1f}. To match it, the "
+        f"workers could spend {worker_budget(ours['cpu'], cores, theirs['rate']):.1f} ms per "
+        f"flow; they spend {ours['cpu']['gunicorn']:.1f}"
     )
 
 
@@ -564,6 +566,13 @@ def ceiling_without_gunicorn(cpu: dict[str, float], cores: int) -> tuple[float, 
     even a tool whose workers cost nothing could not serve more."""
     rest = sum(ms for part, ms in cpu.items() if part != "gunicorn")
     return rest, cores * 1000 / rest
+
+
+def worker_budget(cpu: dict[str, float], cores: int, rate: float) -> float:
+    """The CPU ms per flow the tool's workers could spend and still serve `rate` launches/s on
+    this machine, beside what the rest of the flow costs (negative: not even at no cost)."""
+    rest, _bound = ceiling_without_gunicorn(cpu, cores)
+    return cores * 1000 / rate - rest
 
 
 if __name__ == "__main__":

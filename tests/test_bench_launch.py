@@ -9,7 +9,13 @@ import time
 from urllib.parse import urlsplit
 
 from bench import sql_counts
-from bench.lti_launch import STEP, ceiling_without_gunicorn, is_question_page, start_form
+from bench.lti_launch import (
+    STEP,
+    ceiling_without_gunicorn,
+    is_question_page,
+    start_form,
+    worker_budget,
+)
 from service import create_app
 from tests import lti_flow
 from tests.conftest import isolated_database, on_postgres
@@ -83,3 +89,8 @@ def test_the_ceiling_counts_every_process_but_the_tools_workers():
     rest, bound = ceiling_without_gunicorn(cpu, 2)
     assert rest == 18.0
     assert bound == 2000 / 18
+
+    # At the bare tool's 80 launches/s, 2 cores give each flow 25 ms of CPU in all: 7 for the
+    # workers once the rest has its 18; at 125/s (16 ms), less than nothing.
+    assert worker_budget(cpu, 2, 80) == 25.0 - 18.0
+    assert worker_budget(cpu, 2, 125) < 0
