@@ -135,9 +135,11 @@ def start(
     return Issued(token, secret, session_id)
 
 
-# Every launch writes one: a Core INSERT, without the ORM's unit of work for an object the
-# launch never reads again (its id is all the redirect needs).
-ADD_SESSION = insert(LtiSession.__table__).returning(LtiSession.__table__.c.id)
+# The launch and Start write launch sessions with Core statements built once (below): the ORM's
+# statement building and unit of work cost more CPU than the database spends on them.
+_SESSIONS = LtiSession.__table__
+# Every launch writes one, an object it never reads again (its id is all the redirect needs).
+ADD_SESSION = insert(_SESSIONS).returning(_SESSIONS.c.id)
 
 
 # How long a learner's launch stays open after their deadline (to submit and see the result)
@@ -155,9 +157,7 @@ def keep_open_until(session: Session, platform_id: int, sub: str, deadline) -> N
     )
 
 
-# Every Start runs it: built once, as Core (the ORM's bulk UPDATE machinery cost more CPU than
-# the statement; the session's objects were never synchronised with it anyway).
-_SESSIONS = LtiSession.__table__
+# Every Start runs it (the session's objects were never synchronised with it anyway).
 KEEP_OPEN = (
     update(_SESSIONS)
     .where(

@@ -234,7 +234,9 @@ def launch():
         _record_arrangements(message.platform, claims)
     duration = sessions.lifetime(current_app.config)
     issued = sessions.start(db.session(), message.platform, claims, duration, linked_code)
-    db.session().commit()  # all the launch wrote: the state's use, the nonce, the session...
+    # All the launch wrote, at once: the state's use, the nonce, the resource link, any access
+    # arrangements the LMS sent and the session.
+    db.session().commit()
     response = redirect(_landing(claims, issued.token), code=303)
     # With the attributes it was set with: a browser keeps a partitioned cookie otherwise.
     secure = _secure_cookies()
